@@ -25,6 +25,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
+from . import settings_of
 from .const import (
     CONF_COST_BASIS,
     CONF_COUNTRY,
@@ -41,7 +42,6 @@ from .place import (
     MIN_MAIN_FUSE,
     CostBasis,
     GridType,
-    PlaceSettings,
     countries,
     default_vat_percent,
     parse_decimal,
@@ -66,12 +66,15 @@ class _ChoiceSelector(SelectSelector):
         return str(data)
 
 
-def _choice(options: list[str], translation_key: str) -> SelectSelector:
+def _choice(
+    options: list[str], translation_key: str, *, sort: bool = False
+) -> SelectSelector:
     return _ChoiceSelector(
         SelectSelectorConfig(
             options=options,
             translation_key=translation_key,
             mode=SelectSelectorMode.DROPDOWN,
+            sort=sort,
         )
     )
 
@@ -79,7 +82,7 @@ def _choice(options: list[str], translation_key: str) -> SelectSelector:
 PLACE_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_NAME): TextSelector(),
-        vol.Required(CONF_COUNTRY): _choice(countries(), CONF_COUNTRY),
+        vol.Required(CONF_COUNTRY): _choice(countries(), CONF_COUNTRY, sort=True),
         vol.Required(CONF_COST_BASIS): SelectSelector(
             SelectSelectorConfig(
                 options=[basis.value for basis in CostBasis],
@@ -276,9 +279,7 @@ class PlaceOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for the markup and VAT."""
-        settings = PlaceSettings.from_config(
-            dict(self.config_entry.data), dict(self.config_entry.options)
-        )
+        settings = settings_of(self.config_entry)
         errors: dict[str, str] = {}
         if user_input is not None:
             markup = parse_decimal(user_input[CONF_SPOT_MARKUP])

@@ -15,7 +15,7 @@ from homeassistant.const import EntityCategory, UnitOfElectricCurrent, UnitOfEne
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import HomeChargeConfigEntry, async_update_place
+from . import HomeChargeConfigEntry
 from .const import CONF_FIXED_PRICE, CONF_MAIN_FUSE
 from .entity import PlaceEntity
 from .place import MAX_FIXED_PRICE, MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings
@@ -88,8 +88,4 @@ class PlaceNumber(PlaceEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Store the new value in the place's config entry."""
-        await async_update_place(
-            self.hass,
-            self.coordinator.config_entry,
-            {self.entity_description.key: value},
-        )
+        await self.async_write_setting(value)

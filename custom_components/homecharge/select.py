@@ -10,7 +10,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import HomeChargeConfigEntry, async_update_place
+from . import HomeChargeConfigEntry
 from .const import CONF_COST_BASIS
 from .entity import PlaceEntity
 from .place import CostBasis, PlaceSettings
@@ -59,8 +59,4 @@ class PlaceSelect(PlaceEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Store the choice in the place's config entry."""
-        await async_update_place(
-            self.hass,
-            self.coordinator.config_entry,
-            {self.entity_description.key: option},
-        )
+        await self.async_write_setting(option)
