@@ -1,0 +1,250 @@
+"""
+How a current limit reaches a charger: the one path every limit takes.
+
+The balancer and the planner decide amps; this module decides how to say it to
+a given charger: which OCPP charging profile (purpose, unit, stack level), how
+the value is rounded, when to pause instead, and how long the limit stays valid.
+Pure logic: it builds the SetChargingProfile payloads (wire format, camelCase);
+the OCPP adapter only sends them and reports rejections back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+import math
+import re
+from typing import Any, Final
+
+# IEC 61851: below 6 A a car cannot charge; any limit under it means "off".
+IEC_MIN_AMPS: Final = 6.0
+NOMINAL_VOLTAGE: Final = 230.0
+# No home charger takes more; it also keeps the 0.1 A rounding exact.
+MAX_LIMIT_AMPS: Final = 1000.0
+# A limit expires on the charger by itself, so a charger whose Home Assistant
+# died falls back to its own safe current; we renew it well before that.
+DEFAULT_VALIDITY: Final = timedelta(minutes=3)
+RENEW_AFTER_FRACTION: Final = 0.5
+# One fixed profile id: a new limit with the same id and stack level replaces
+# the previous one instead of piling up profiles on the charger.
+PROFILE_ID: Final = 4242
+
+
+class OcppVersion(StrEnum):
+    """The protocol a charger speaks."""
+
+    V16 = "ocpp1.6"
+    V201 = "ocpp2.0.1"
+
+
+class RateUnit(StrEnum):
+    """What a charging schedule limits."""
+
+    AMPS = "A"
+    WATTS = "W"
+
+
+class Purpose(StrEnum):
+    """OCPP charging profile purposes we use, in the order we try them."""
+
+    CHARGE_POINT_MAX = "ChargePointMaxProfile"
+    CHARGING_STATION_MAX = "ChargingStationMaxProfile"
+    TX_DEFAULT = "TxDefaultProfile"
+    TX = "TxProfile"
+
+
+class Step(StrEnum):
+    """What the adapter must do to apply a limit."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    SET_PROFILE = "set_profile"
+
+
+# The station-wide cap first: it limits the whole charger whatever the session.
+PURPOSE_ORDER: Final[dict[OcppVersion, tuple[Purpose, ...]]] = {
+    OcppVersion.V16: (Purpose.CHARGE_POINT_MAX, Purpose.TX_DEFAULT, Purpose.TX),
+    OcppVersion.V201: (Purpose.CHARGING_STATION_MAX, Purpose.TX_DEFAULT, Purpose.TX),
+}
+
+_UNIT_WORDS: Final = {
+    "a": RateUnit.AMPS,
+    "current": RateUnit.AMPS,
+    "w": RateUnit.WATTS,
+    "power": RateUnit.WATTS,
+}
+
+
+def parse_rate_units(value: object) -> tuple[RateUnit, ...]:
+    """
+    Units from ChargingScheduleAllowedChargingRateUnit.
+
+    Chargers say "A", "W", "Current", "Power" or a list such as
+    "Current,Power" (EVBox); an unreadable value means amps, the OCPP default.
+    """
+    units: list[RateUnit] = []
+    for word in re.split(r"[\s,;]+", str(value or "")):
+        unit = _UNIT_WORDS.get(word.casefold())
+        if unit is not None and unit not in units:
+            units.append(unit)
+    return tuple(units) or (RateUnit.AMPS,)
+
+
+def parse_stack_level(value: object) -> int:
+    """ChargeProfileMaxStackLevel as a usable level (0 when unknown)."""
+    try:
+        level = int(str(value).strip())
+    except ValueError:
+        return 0
+    return max(level, 0)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChargerCapabilities:
+    """What we know of how a charger takes limits."""
+
+    version: OcppVersion
+    rate_units: tuple[RateUnit, ...] = (RateUnit.AMPS,)
+    max_stack_level: int = 0
+    phases: int = 3
+    voltage: float = NOMINAL_VOLTAGE
+    # Some chargers accept a 0 A profile and keep charging at 6 A.
+    honours_zero: bool = True
+    rejected: frozenset[Purpose] = frozenset()
+
+    @property
+    def purpose(self) -> Purpose | None:
+        """The profile purpose to use now; None when every one was rejected."""
+        return next(
+            (p for p in PURPOSE_ORDER[self.version] if p not in self.rejected), None
+        )
+
+    @property
+    def unit(self) -> RateUnit:
+        """Amps when the charger takes them (exact per phase), else watts."""
+        return RateUnit.AMPS if RateUnit.AMPS in self.rate_units else RateUnit.WATTS
+
+    def after_rejection(self, purpose: Purpose) -> ChargerCapabilities:
+        """The capabilities once the charger has rejected a purpose."""
+        return replace(self, rejected=self.rejected | {purpose})
+
+
+def round_down_amps(amps: float) -> float:
+    """A limit to 0.1 A (OCPP 1.6's resolution), never above what was decided."""
+    if math.isnan(amps) or amps <= 0:
+        return 0.0
+    return math.floor(min(amps, MAX_LIMIT_AMPS) * 10 + 1e-9) / 10
+
+
+def effective_amps(amps: float) -> float:
+    """The limit a charger gets: 0 (off) or at least the IEC minimum."""
+    rounded = round_down_amps(amps)
+    return rounded if rounded >= IEC_MIN_AMPS else 0.0
+
+
+def plan_steps(
+    amps: float, capabilities: ChargerCapabilities, *, paused: bool
+) -> tuple[Step, ...]:
+    """
+    The steps that apply a limit to a charger.
+
+    A charger that ignores 0 A is paused (stop or availability change) instead
+    and resumed when current is allowed again; its profile still goes out so it
+    resumes at the right current.
+    """
+    limit = effective_amps(amps)
+    if limit == 0 and not capabilities.honours_zero:
+        return () if paused else (Step.PAUSE,)
+    if paused and limit > 0:
+        return (Step.SET_PROFILE, Step.RESUME)
+    return (Step.SET_PROFILE,)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProfileRequest:
+    """A SetChargingProfile call, ready for the OCPP adapter."""
+
+    purpose: Purpose
+    # Connector (1.6) or EVSE (2.0.1); 0 means the whole charger.
+    target_id: int
+    profile: dict[str, Any]
+
+
+def _timestamp(moment: datetime) -> str:
+    return (
+        moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )
+
+
+def _schedule_limit(amps: float, capabilities: ChargerCapabilities) -> float:
+    if capabilities.unit is RateUnit.AMPS:
+        return amps
+    # Watts over all phases, rounded down like the amps.
+    return float(math.floor(amps * capabilities.voltage * capabilities.phases))
+
+
+def build_profile(
+    amps: float,
+    capabilities: ChargerCapabilities,
+    *,
+    now: datetime,
+    validity: timedelta = DEFAULT_VALIDITY,
+    connector_id: int = 1,
+    transaction_id: int | str | None = None,
+) -> ProfileRequest | None:
+    """
+    The profile that caps a charger at ``amps`` per phase until it expires.
+
+    Kind Absolute with a start schedule (some firmware rejects Relative), our
+    fixed id at the highest stack level the charger allows, and a validity
+    (validTo and duration). None when no purpose is left to try, or when only
+    a TxProfile is left and there is no transaction to attach it to.
+    """
+    purpose = capabilities.purpose
+    if purpose is None:
+        return None
+    transaction: dict[str, int | str] = {}
+    if purpose is Purpose.TX:
+        if transaction_id is None:
+            return None
+        # 1.6 numbers transactions; 2.0.1 names them with a string.
+        transaction["transactionId"] = (
+            int(transaction_id)
+            if capabilities.version is OcppVersion.V16
+            else str(transaction_id)
+        )
+    limit = _schedule_limit(effective_amps(amps), capabilities)
+    seconds = max(int(validity.total_seconds()), 1)
+    start = _timestamp(now)
+    period = {"startPeriod": 0, "limit": limit, "numberPhases": capabilities.phases}
+    schedule: dict[str, Any] = {
+        "startSchedule": start,
+        "duration": seconds,
+        "chargingRateUnit": capabilities.unit.value,
+        "chargingSchedulePeriod": [period],
+    }
+    profile: dict[str, Any] = {
+        "stackLevel": capabilities.max_stack_level,
+        "chargingProfilePurpose": purpose.value,
+        "chargingProfileKind": "Absolute",
+        "validFrom": start,
+        "validTo": _timestamp(now + timedelta(seconds=seconds)),
+    }
+    if capabilities.version is OcppVersion.V16:
+        profile = {"chargingProfileId": PROFILE_ID, **profile}
+        profile["chargingSchedule"] = schedule
+    else:
+        profile = {"id": PROFILE_ID, **profile}
+        profile["chargingSchedule"] = [{"id": PROFILE_ID, **schedule}]
+    if transaction:
+        profile.update(transaction)
+        return ProfileRequest(purpose=purpose, target_id=connector_id, profile=profile)
+    return ProfileRequest(purpose=purpose, target_id=0, profile=profile)
+
+
+def renewal_due(
+    sent_at: datetime, now: datetime, validity: timedelta = DEFAULT_VALIDITY
+) -> bool:
+    """Whether a limit must be sent again so it never lapses while HA runs."""
+    return now - sent_at >= validity * RENEW_AFTER_FRACTION
