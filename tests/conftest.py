@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -22,6 +23,26 @@ PLACE_DATA: dict[str, Any] = {
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/homecharge."""
+
+
+@pytest.fixture(autouse=True)
+def ocpp_server_on_free_port(
+    socket_enabled: None, hass_storage: dict[str, Any]
+) -> None:
+    """Every place starts the real OCPP server: on loopback, on a free port.
+
+    A fixed port, as in a real installation: a reloaded place gets its server
+    back where its chargers reconnect.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hass_storage["homecharge.server"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": "homecharge.server",
+        "data": {"host": "127.0.0.1", "port": port},
+    }
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ async def test_place_device_and_entities(
         MAIN_FUSE,
         COST_BASIS,
         "number.home_fixed_price",
+        "switch.home_accept_new_chargers",
     }
     assert all(entity.device_id == device.id for entity in entities)
     assert hass.states.get(MAIN_FUSE).state == "63.0"

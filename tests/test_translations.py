@@ -75,8 +75,10 @@ def test_language_has_every_key_and_placeholder(path: Path) -> None:
 
 def _modules() -> dict[str, ast.Module]:
     return {
-        path.stem: ast.parse(path.read_text(encoding="utf-8"))
-        for path in PACKAGE.glob("*.py")
+        str(path.relative_to(PACKAGE).with_suffix("")): ast.parse(
+            path.read_text(encoding="utf-8")
+        )
+        for path in PACKAGE.rglob("*.py")
     }
 
 
@@ -128,9 +130,12 @@ def _used_keys() -> set[str]:
                 if keyword.arg != "translation_key":
                     continue
                 value = keyword.value
-                key = (
-                    value.value if isinstance(value, ast.Constant) else consts[value.id]
-                )  # type: ignore[attr-defined]
+                if isinstance(value, ast.Constant):
+                    key = value.value
+                elif isinstance(value, ast.Name):
+                    key = consts[value.id]
+                else:  # an f-string: the test below checks those by value
+                    continue
                 keys.add(f"entity.{platform}.{key}.name")
     # Errors: a place rule's show in the flows and as entity exceptions; the
     # options flow has its own section.
@@ -145,17 +150,41 @@ def _used_keys() -> set[str]:
         keys.add(f"options.error.{key}")
     for key in _error_keys(modules["config_flow"]) - _error_keys(options_flow):
         keys.add(f"config.error.{key}")
+    # Charger errors show when adding one by hand; charger_errors' also in a
+    # discovery.
+    charger_flow = modules["charger_flow"]
+    for key in _error_keys(charger_flow):
+        keys.add(f"config_subentries.charger.error.{key}")
+    shared = next(
+        node
+        for node in ast.walk(charger_flow)
+        if isinstance(node, ast.FunctionDef) and node.name == "charger_errors"
+    )
+    keys |= {f"config.error.{key}" for key in _error_keys(shared)}
+    for name in ("config_flow", "charger_flow"):
+        section = "config_subentries.charger" if name == "charger_flow" else "config"
+        keys |= {
+            f"{section}.abort.{reason}"
+            for reason in _keyword_strings(modules[name], "reason")
+        }
     for module in modules.values():
-        keys |= {
-            f"config.abort.{reason}" for reason in _keyword_strings(module, "reason")
-        }
-        # Entity descriptions and selectors name their key by constant; a
-        # literal translation_key belongs to an exception.
-        keys |= {
-            f"exceptions.{key}.message"
-            for key in _keyword_strings(module, "translation_key")
-        }
+        keys |= {f"exceptions.{key}.message" for key in _exception_keys(module)}
     return keys
+
+
+def _exception_keys(module: ast.AST) -> set[str]:
+    """Literal translation keys of exceptions raised (…Error, …NotReady)."""
+    return {
+        keyword.value.value
+        for call in ast.walk(module)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id.endswith(("Error", "NotReady", "Failed"))
+        for keyword in call.keywords
+        if keyword.arg == "translation_key"
+        and isinstance(keyword.value, ast.Constant)
+        and isinstance(keyword.value.value, str)
+    }
 
 
 def _error_keys(node: ast.AST) -> set[str]:
@@ -194,6 +223,7 @@ def test_selector_options_are_translated() -> None:
         "price_area": {area for areas in PRICE_AREAS.values() for area in areas},
         "cost_basis": {basis.value for basis in CostBasis},
         "grid_type": {grid.value for grid in GridType},
+        "phases": {"1", "3"},
     }
     for selector, options in expected.items():
         labels = {
@@ -213,7 +243,9 @@ def test_selector_options_are_translated() -> None:
 def test_every_flow_field_has_a_description() -> None:
     """Every field a step labels is also described."""
     for key in EN:
-        match = re.fullmatch(r"(config|options)\.step\.(\w+)\.data\.(\w+)", key)
+        match = re.fullmatch(
+            r"(config|options|config_subentries\.\w+)\.step\.(\w+)\.data\.(\w+)", key
+        )
         if match:
             section, step, field = match.groups()
             assert f"{section}.step.{step}.data_description.{field}" in EN, key

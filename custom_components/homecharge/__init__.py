@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, discovery_flow
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN, STORAGE_VERSION
+from .central.server import CENTRAL, CentralSystem, async_acquire, async_release
+from .central.session import BootInfo
+from .charger import ChargerConfig, ChargerCoordinator, ChargerState
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_MANUFACTURER,
+    CONF_MODEL,
+    CONF_SERIAL,
+    DOMAIN,
+    STORAGE_VERSION,
+    SUBENTRY_CHARGER,
+)
 from .coordinator import PlaceCoordinator
-from .place import PlaceSettings, validate_place
+from .place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
 
-PLATFORMS: list[Platform] = [Platform.NUMBER, Platform.SELECT]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+SAVE_DELAY_S = 10
 
 
 @dataclass(slots=True)
@@ -24,6 +44,19 @@ class PlaceRuntime:
 
     coordinator: PlaceCoordinator
     subentry_ids: frozenset[str]
+    central: CentralSystem
+    # By subentry id.
+    chargers: dict[str, ChargerCoordinator]
+    store: Store[dict[str, object]]
+
+    def stored(self) -> dict[str, object]:
+        """What the place keeps across restarts."""
+        return {
+            "chargers": {
+                charger.config.charge_point_id: charger.data.stored()
+                for charger in self.chargers.values()
+            }
+        }
 
 
 type HomeChargeConfigEntry = ConfigEntry[PlaceRuntime]
@@ -39,13 +72,56 @@ def settings_of(entry: ConfigEntry) -> PlaceSettings:
     return PlaceSettings.from_config(dict(entry.data), dict(entry.options))
 
 
+def charger_ids(entry: ConfigEntry) -> dict[str, str]:
+    """Charge point id of every charger subentry, by subentry id."""
+    return {
+        subentry_id: subentry.data[CONF_CHARGE_POINT_ID]
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_CHARGER
+    }
+
+
+@callback
+def _async_offer_charger(
+    hass: HomeAssistant, charge_point_id: str, boot: BootInfo, version: str
+) -> None:
+    """Show an unknown charger as a discovery ("New charger … — add it?")."""
+    discovery_flow.async_create_flow(
+        hass,
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={
+            CONF_CHARGE_POINT_ID: charge_point_id,
+            CONF_MANUFACTURER: boot.vendor or None,
+            CONF_MODEL: boot.model or None,
+            CONF_SERIAL: boot.serial,
+            "version": version,
+        },
+    )
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -> bool:
     """Set up a place."""
     settings = settings_of(entry)
-    entry.runtime_data = PlaceRuntime(
-        coordinator=PlaceCoordinator(hass, entry, settings),
-        subentry_ids=frozenset(entry.subentries),
-    )
+    try:
+        central = await async_acquire(hass, entry.entry_id)
+    except OSError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="server_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    central.on_discovery = partial(_async_offer_charger, hass)
+    store = place_store(hass, entry.entry_id)
+    stored = await store.async_load() or {}
+    saved_chargers = stored.get("chargers")
+    restored = saved_chargers if isinstance(saved_chargers, dict) else {}
+    chargers: dict[str, ChargerCoordinator] = {}
+
+    @callback
+    def save() -> None:
+        store.async_delay_save(entry.runtime_data.stored, SAVE_DELAY_S)
+
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, entry.entry_id)},
@@ -53,8 +129,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         manufacturer="homecharge",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
+    for subentry_id, charge_point_id in charger_ids(entry).items():
+        charger = ChargerCoordinator(
+            hass,
+            entry,
+            entry.subentries[subentry_id],
+            ChargerState.restored(restored.get(charge_point_id) or {}),
+            save,
+        )
+        chargers[subentry_id] = charger
+    entry.runtime_data = PlaceRuntime(
+        coordinator=PlaceCoordinator(hass, entry, settings),
+        subentry_ids=frozenset(entry.subentries),
+        central=central,
+        chargers=chargers,
+        store=store,
+    )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    for charger in chargers.values():
+        charger.async_start()
+        entry.async_on_unload(central.register(charger.config.charge_point_id, charger))
+    central.set_accepting(entry.entry_id, settings.accept_new_chargers)
     return True
 
 
@@ -64,6 +160,10 @@ async def _async_entry_updated(
     """Apply changed settings live; reload when subentries came or went."""
     runtime = entry.runtime_data
     if frozenset(entry.subentries) != runtime.subentry_ids:
+        # A removed charger is refused from now on, even while connected.
+        for subentry_id, charger in runtime.chargers.items():
+            if subentry_id not in entry.subentries:
+                await runtime.central.async_forget(charger.config.charge_point_id)
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     settings = settings_of(entry)
@@ -71,7 +171,12 @@ async def _async_entry_updated(
         registry = dr.async_get(hass)
         if device := registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)}):
             registry.async_update_device(device.id, name=settings.name)
+    runtime.central.set_accepting(entry.entry_id, settings.accept_new_chargers)
     runtime.coordinator.async_set_updated_data(settings)
+    for subentry_id, charger in runtime.chargers.items():
+        charger.update_config(
+            ChargerConfig.from_subentry(entry.subentries[subentry_id])
+        )
 
 
 async def async_update_place(
@@ -81,22 +186,37 @@ async def async_update_place(
     data = {**entry.data, **changes}
     if errors := validate_place(data, complete=True):
         raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key=next(iter(errors.values()))
+            translation_domain=DOMAIN,
+            translation_key=next(iter(errors.values())),
+            translation_placeholders={
+                "min_fuse": str(MIN_MAIN_FUSE),
+                "max_fuse": str(MAX_MAIN_FUSE),
+            },
         )
     hass.config_entries.async_update_entry(entry, data=data)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -> bool:
-    """Unload a place."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload a place; its chargers stay connected to the central system."""
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
+    runtime = entry.runtime_data
+    for charger in runtime.chargers.values():
+        await charger.async_shutdown()
+    # Now, not in 10 s: a reload reads it back at once.
+    await runtime.store.async_save(runtime.stored())
+    await async_release(hass, entry.entry_id)
+    return True
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -> None:
-    """
-    Forget everything stored for a removed place.
+    """Forget everything stored for a removed place.
 
     Home Assistant removes the devices and entities itself; our own storage
-    (chargers registered to this place, sessions) goes with it, so a removed
-    charger that reconnects is an unknown charger and is refused.
+    (chargers registered to this place, sessions) goes with it, and its
+    chargers are disconnected, so one that reconnects is unknown and refused.
     """
+    if (central := hass.data.get(CENTRAL)) is not None:
+        for charge_point_id in charger_ids(entry).values():
+            await central.async_forget(charge_point_id)
     await place_store(hass, entry.entry_id).async_remove()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import voluptuous as vol
@@ -9,8 +10,11 @@ import voluptuous as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
+    ConfigSubentryFlow,
     OptionsFlow,
 )
 from homeassistant.const import CONF_NAME, UnitOfElectricCurrent, UnitOfEnergy
@@ -19,6 +23,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -26,16 +31,32 @@ from homeassistant.helpers.selector import (
 )
 
 from . import settings_of
+from .charger_flow import (
+    CHARGER_FIELDS,
+    ChargerSubentryFlow,
+    charger_data,
+    charger_errors,
+    charger_in_use,
+)
 from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_CONNECTORS,
     CONF_COST_BASIS,
     CONF_COUNTRY,
     CONF_FIXED_PRICE,
     CONF_GRID_TYPE,
     CONF_MAIN_FUSE,
+    CONF_MANUFACTURER,
+    CONF_MODEL,
+    CONF_PASSWORD,
+    CONF_PHASES,
+    CONF_PLACE,
     CONF_PRICE_AREA,
+    CONF_SERIAL,
     CONF_SPOT_MARKUP,
     CONF_VAT_PERCENT,
     DOMAIN,
+    SUBENTRY_CHARGER,
 )
 from .place import (
     MAX_MAIN_FUSE,
@@ -144,12 +165,122 @@ class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Start with nothing collected."""
         self._data: dict[str, Any] = {}
+        self._discovery: dict[str, Any] = {}
 
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> PlaceOptionsFlow:
         """Options: what a kWh costs on top of the spot price."""
         return PlaceOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """What can be added to a place."""
+        return {SUBENTRY_CHARGER: ChargerSubentryFlow}
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """An unknown charger connected while a place accepts new chargers."""
+        charge_point_id = discovery_info[CONF_CHARGE_POINT_ID]
+        await self.async_set_unique_id(f"{SUBENTRY_CHARGER}:{charge_point_id}")
+        if charger_in_use(self.hass, charge_point_id):
+            return self.async_abort(reason="charger_exists")
+        self._discovery = discovery_info
+        described = " ".join(
+            str(discovery_info[key])
+            for key in (CONF_MANUFACTURER, CONF_MODEL, CONF_SERIAL)
+            if discovery_info.get(key)
+        )
+        self.context["title_placeholders"] = {"name": described or charge_point_id}
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add the discovered charger to a place that accepts new chargers."""
+        places = {
+            entry.entry_id: entry
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.state is ConfigEntryState.LOADED
+            and settings_of(entry).accept_new_chargers
+        }
+        if not places:
+            return self.async_abort(reason="not_accepting")
+        info = self._discovery
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = charger_errors(user_input)
+            if user_input[CONF_PLACE] not in places:
+                errors[CONF_PLACE] = "unknown_place"
+            if not errors:
+                entry = places[user_input[CONF_PLACE]]
+                name = str(user_input[CONF_NAME]).strip()
+                self.hass.config_entries.async_add_subentry(
+                    entry,
+                    ConfigSubentry(
+                        data=MappingProxyType(
+                            {
+                                CONF_CHARGE_POINT_ID: info[CONF_CHARGE_POINT_ID],
+                                CONF_PASSWORD: None,
+                                **charger_data(user_input),
+                                **{
+                                    key: info.get(key)
+                                    for key in (
+                                        CONF_MANUFACTURER,
+                                        CONF_MODEL,
+                                        CONF_SERIAL,
+                                    )
+                                },
+                            }
+                        ),
+                        subentry_type=SUBENTRY_CHARGER,
+                        title=name,
+                        unique_id=info[CONF_CHARGE_POINT_ID],
+                    ),
+                )
+                return self.async_abort(
+                    reason="charger_added",
+                    description_placeholders={"name": name, "place": entry.title},
+                )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_PLACE): _ChoiceSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=entry_id, label=entry.title)
+                            for entry_id, entry in places.items()
+                        ],
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                )
+            }
+        ).extend(CHARGER_FIELDS.schema)
+        suggested = user_input or {
+            CONF_PLACE: next(iter(places)),
+            CONF_NAME: " ".join(
+                str(info[key])
+                for key in (CONF_MANUFACTURER, CONF_MODEL)
+                if info.get(key)
+            )
+            or info[CONF_CHARGE_POINT_ID],
+            CONF_PHASES: "3",
+            CONF_CONNECTORS: 1,
+        }
+        return self.async_show_form(
+            step_id="discovery_confirm",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={
+                "charge_point_id": info[CONF_CHARGE_POINT_ID],
+                "manufacturer": info.get(CONF_MANUFACTURER) or "?",
+                "model": info.get(CONF_MODEL) or "?",
+                "serial": info.get(CONF_SERIAL) or "?",
+            },
+        )
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None

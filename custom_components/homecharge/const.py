@@ -14,6 +14,21 @@ CONF_FIXED_PRICE: Final = "fixed_price"
 CONF_MAIN_FUSE: Final = "main_fuse"
 CONF_GRID_TYPE: Final = "grid_type"
 
+CONF_ACCEPT_NEW_CHARGERS: Final = "accept_new_chargers"
+
+# Charger subentries.
+SUBENTRY_CHARGER: Final = "charger"
+CONF_CHARGE_POINT_ID: Final = "charge_point_id"
+CONF_CIRCUIT_FUSE: Final = "circuit_fuse"
+CONF_PHASES: Final = "phases"
+CONF_CONNECTORS: Final = "connectors"
+CONF_MAX_CURRENT: Final = "max_current"
+CONF_PASSWORD: Final = "password"  # noqa: S105 - a key, not a password
+CONF_MANUFACTURER: Final = "manufacturer"
+CONF_MODEL: Final = "model"
+CONF_SERIAL: Final = "serial"
+CONF_PLACE: Final = "place"
+
 # Config entry options (the options flow).
 CONF_SPOT_MARKUP: Final = "spot_markup"
 CONF_VAT_PERCENT: Final = "vat_percent"

@@ -1,4 +1,4 @@
-"""Diagnostics for a place, with personal data redacted."""
+"""Diagnostics for a place and its chargers, with personal data redacted."""
 
 from __future__ import annotations
 
@@ -10,24 +10,47 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 
 from . import HomeChargeConfigEntry
+from .const import CONF_PASSWORD
 
-# A place's name is often its street address.
-TO_REDACT = {CONF_NAME, "title"}
+# A place's name is often its street address; a charger's password is a secret.
+TO_REDACT = {CONF_NAME, "title", CONF_PASSWORD}
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: HomeChargeConfigEntry
 ) -> dict[str, Any]:
     """Return what a support request needs about a place."""
+    runtime = entry.runtime_data
     return async_redact_data(
         {
             "entry": {
                 "title": entry.title,
                 "data": dict(entry.data),
                 "options": dict(entry.options),
-                "subentries": len(entry.subentries),
+                "subentries": [
+                    {"type": sub.subentry_type, "data": dict(sub.data)}
+                    for sub in entry.subentries.values()
+                ],
             },
-            "settings": asdict(entry.runtime_data.coordinator.data),
+            "settings": asdict(runtime.coordinator.data),
+            "server": {"settings": asdict(runtime.central.settings)},
+            "chargers": {
+                charger.config.charge_point_id: {
+                    "status": charger.status,
+                    "online": charger.online,
+                    "limit_a": charger.limit_a,
+                    "state": {
+                        **charger.data.stored(),
+                        "limits": charger.data.limits,
+                        "offered_a": charger.data.offered_a,
+                        "boot": asdict(charger.data.boot)
+                        if charger.data.boot
+                        else None,
+                        "capabilities": str(charger.data.capabilities),
+                    },
+                }
+                for charger in runtime.chargers.values()
+            },
         },
         TO_REDACT,
     )

@@ -1,12 +1,17 @@
-"""Base entity for a place's entities."""
+"""Base entities: on a place's device, and on a charger's device below it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from . import async_update_place
+from .central.v16 import SessionError
+from .charger import ChargerCoordinator
 from .const import DOMAIN
 from .coordinator import PlaceCoordinator
 
@@ -33,3 +38,45 @@ class PlaceEntity(CoordinatorEntity[PlaceCoordinator]):
             self.coordinator.config_entry,
             {self.entity_description.key: value},
         )
+
+
+class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):
+    """An entity on a charger's device, below its place."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: ChargerCoordinator, description: EntityDescription
+    ) -> None:
+        """Attach the entity to its charger's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        config = coordinator.config
+        boot = coordinator.data.boot
+        self._attr_unique_id = f"{config.charge_point_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, config.charge_point_id)},
+            name=config.name,
+            manufacturer=config.manufacturer or (boot.vendor if boot else None),
+            model=config.model or (boot.model if boot else None),
+            serial_number=config.serial or (boot.serial if boot else None),
+            sw_version=boot.firmware if boot else None,
+            via_device=(DOMAIN, coordinator.config_entry.entry_id),
+        )
+
+    async def async_command(self, command: Awaitable[bool]) -> None:
+        """Run a charger command; offline or refused becomes a clear error."""
+        try:
+            accepted = await command
+        except SessionError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="charger_unreachable",
+                translation_placeholders={"charger": self.coordinator.config.name},
+            ) from err
+        if not accepted:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_rejected",
+                translation_placeholders={"charger": self.coordinator.config.name},
+            )

@@ -1,4 +1,4 @@
-"""Number entities of a place: main fuse, fixed price."""
+"""Numbers: a place's main fuse and fixed price; a charger's fuse and max current."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .const import CONF_FIXED_PRICE, CONF_MAIN_FUSE
-from .entity import PlaceEntity
+from .charger import MAX_CIRCUIT_FUSE, ChargerConfig
+from .charging_profile import IEC_MIN_AMPS
+from .const import CONF_CIRCUIT_FUSE, CONF_FIXED_PRICE, CONF_MAIN_FUSE, CONF_MAX_CURRENT
+from .entity import ChargerEntity, PlaceEntity
 from .place import MAX_FIXED_PRICE, MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings
 
 # Settings are written to the config entry; nothing here talks to a device.
@@ -59,14 +61,54 @@ NUMBERS: tuple[PlaceNumberDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class ChargerNumberDescription(NumberEntityDescription):
+    """A charger setting shown as a number, stored in its subentry."""
+
+    value_fn: Callable[[ChargerConfig], float | None]
+    max_fn: Callable[[ChargerConfig], float]
+
+
+CHARGER_NUMBERS: tuple[ChargerNumberDescription, ...] = (
+    ChargerNumberDescription(
+        key=CONF_CIRCUIT_FUSE,
+        translation_key=CONF_CIRCUIT_FUSE,
+        device_class=NumberDeviceClass.CURRENT,
+        entity_category=EntityCategory.CONFIG,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=IEC_MIN_AMPS,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda config: config.circuit_fuse,
+        max_fn=lambda _config: MAX_CIRCUIT_FUSE,
+    ),
+    ChargerNumberDescription(
+        key=CONF_MAX_CURRENT,
+        translation_key=CONF_MAX_CURRENT,
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=IEC_MIN_AMPS,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        value_fn=lambda config: config.max_current or config.circuit_fuse,
+        max_fn=lambda config: config.circuit_fuse,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeChargeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a place's number entities."""
+    """Add the place's and each charger's number entities."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(PlaceNumber(coordinator, description) for description in NUMBERS)
+    for subentry_id, charger in entry.runtime_data.chargers.items():
+        async_add_entities(
+            (ChargerNumber(charger, d) for d in CHARGER_NUMBERS),
+            config_subentry_id=subentry_id,
+        )
 
 
 class PlaceNumber(PlaceEntity, NumberEntity):
@@ -89,3 +131,27 @@ class PlaceNumber(PlaceEntity, NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         """Store the new value in the place's config entry."""
         await self.async_write_setting(value)
+
+
+class ChargerNumber(ChargerEntity, NumberEntity):
+    """A charger setting: it limits the current the charger may draw."""
+
+    entity_description: ChargerNumberDescription
+
+    @property
+    def native_value(self) -> float | None:
+        """The setting's current value."""
+        return self.entity_description.value_fn(self.coordinator.config)
+
+    @property
+    def native_max_value(self) -> float:
+        """Max current cannot exceed the circuit fuse."""
+        return self.entity_description.max_fn(self.coordinator.config)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Store it in the charger's subentry; the new limit is sent at once."""
+        entry = self.coordinator.config_entry
+        subentry = entry.subentries[self.coordinator.subentry_id]
+        self.hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, self.entity_description.key: value}
+        )

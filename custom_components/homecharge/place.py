@@ -181,6 +181,7 @@ class PlaceSettings:
     grid_type: GridType
     spot_markup: float = 0.0
     vat_percent: float = 0.0
+    accept_new_chargers: bool = False
 
     @classmethod
     def from_config(cls, data: dict[str, Any], options: dict[str, Any]) -> Self:
@@ -193,6 +194,7 @@ class PlaceSettings:
             fixed_price=data.get("fixed_price"),
             main_fuse=float(data["main_fuse"]),
             grid_type=GridType(data["grid_type"]),
+            accept_new_chargers=bool(data.get("accept_new_chargers", False)),
             spot_markup=float(options.get("spot_markup", 0.0)),
             vat_percent=float(
                 options.get(

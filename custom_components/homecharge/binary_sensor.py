@@ -1,0 +1,69 @@
+"""Binary sensors of a charger: connected, plugged in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import HomeChargeConfigEntry
+from .charger import ChargerCoordinator
+from .entity import ChargerEntity
+
+# Push only: state comes with OCPP frames.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargerBinarySensorDescription(BinarySensorEntityDescription):
+    """A yes/no fact about a charger."""
+
+    is_on_fn: Callable[[ChargerCoordinator], bool]
+
+
+BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
+    ChargerBinarySensorDescription(
+        key="connected",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda charger: charger.online,
+    ),
+    ChargerBinarySensorDescription(
+        key="plugged_in",
+        translation_key="plugged_in",
+        device_class=BinarySensorDeviceClass.PLUG,
+        is_on_fn=lambda charger: charger.data.plugged_in,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomeChargeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add each charger's binary sensors."""
+    for subentry_id, charger in entry.runtime_data.chargers.items():
+        async_add_entities(
+            (ChargerBinarySensor(charger, d) for d in BINARY_SENSORS),
+            config_subentry_id=subentry_id,
+        )
+
+
+class ChargerBinarySensor(ChargerEntity, BinarySensorEntity):
+    """A yes/no fact about a charger."""
+
+    entity_description: ChargerBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        """Whether it holds now."""
+        return self.entity_description.is_on_fn(self.coordinator)

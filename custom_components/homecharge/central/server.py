@@ -1,0 +1,382 @@
+"""The websocket server chargers connect to: one per Home Assistant.
+
+Started with the first place and stopped with the last. It authenticates a
+charger (HTTP Basic, OCPP security profile 1; TLS for profile 2), picks the
+OCPP version from the websocket subprotocol, and hands the session to whoever
+owns the charger: its runtime, or discovery while nobody does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+import hmac
+import logging
+import ssl
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from aiohttp import BasicAuth, hdrs, web
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
+
+from ..const import DOMAIN
+from .connection import MAX_FRAME_BYTES, ConnectionClosedError, WebSocketConnection
+from .session import BootInfo, ChargerEvents, ChargerSession, StatusReport
+from .v16 import Session16
+
+_LOGGER = logging.getLogger(__name__)
+
+CENTRAL: HassKey[CentralSystem] = HassKey(f"{DOMAIN}_central")
+SETTINGS_STORE_KEY = f"{DOMAIN}.server"
+SUBPROTOCOLS = {"ocpp1.6": Session16}
+# OCPP 1.6 security whitepaper: identities are at most 48 printable characters.
+MAX_ID_LENGTH = 48
+# The websocket's own ping: finds a dead charger long before its heartbeat.
+PING_INTERVAL_S = 30.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServerSettings:
+    """Where the server listens."""
+
+    host: str = "0.0.0.0"  # noqa: S104 - chargers are on the LAN
+    port: int = 9000
+    certificate: str | None = None
+    private_key: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        """ws, or wss with a certificate (security profile 2)."""
+        return "wss" if self.certificate else "ws"
+
+
+class KnownCharger(Protocol):
+    """A charger a place has registered."""
+
+    @property
+    def password(self) -> str | None:
+        """Its HTTP Basic password; None for none."""
+
+    def events(self) -> ChargerEvents:
+        """Where this charger's events go."""
+
+
+class DiscoveryHandler(Protocol):
+    """Told when a charger nobody knows boots while a place accepts new ones."""
+
+    def __call__(self, charge_point_id: str, boot: BootInfo, version: str) -> None:
+        """Offer the charger to the user."""
+
+
+class _Unknown:
+    """Events of a charger no place owns (yet): boots start a discovery."""
+
+    def __init__(
+        self, central: CentralSystem, charge_point_id: str, version: str
+    ) -> None:
+        self._central = central
+        self._id = charge_point_id
+        self._version = version
+
+    def on_connected(self, session: ChargerSession) -> None:
+        """Nothing to do until it boots."""
+
+    def on_disconnected(self, session: ChargerSession) -> None:
+        """Nothing kept."""
+
+    def on_frame(self) -> None:
+        """Nobody watches it yet."""
+
+    def on_heartbeat(self) -> None:
+        """Nobody watches it yet."""
+
+    def on_boot(self, boot: BootInfo) -> bool:
+        """Offer it to the user; Pending until it is added."""
+        self._central.discovered(self._id, boot, self._version)
+        return False
+
+    def on_status(self, report: StatusReport) -> None:
+        """Ignored until the charger is added."""
+
+    def on_meter_values(
+        self, connector_id: int, transaction_id: str | None, samples: list[Any]
+    ) -> None:
+        """Ignored until the charger is added."""
+
+    def on_transaction_started(
+        self,
+        connector_id: int,
+        id_tag: str | None,
+        meter_start_wh: float | None,
+        timestamp: Any,
+        transaction_id: str | None,
+    ) -> str:
+        """A transaction of a charger nobody owns still needs an id."""
+        return "0"
+
+    def on_transaction_ended(
+        self,
+        transaction_id: str,
+        meter_stop_wh: float | None,
+        timestamp: Any,
+        reason: str | None,
+    ) -> None:
+        """Ignored until the charger is added."""
+
+
+def choose_subprotocol(header: str | None) -> str | None:
+    """The OCPP version to speak: the charger's first choice that we support.
+
+    No header at all means 1.6 (older firmware omits it); an empty result
+    means the charger offered only versions we do not speak.
+    """
+    if header is None:
+        return "ocpp1.6"
+    for offered in (part.strip() for part in header.split(",")):
+        if offered in SUBPROTOCOLS:
+            return offered
+    return None
+
+
+def charge_point_id_from_path(path: str) -> str | None:
+    """The charger's identity: the last segment of the URL it connects to.
+
+    Chargers that want a base URL append their id to it (``/ocpp/CP-1``).
+    """
+    identity = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+    if not identity or len(identity) > MAX_ID_LENGTH or not identity.isprintable():
+        return None
+    return identity
+
+
+def password_matches(header: str | None, charge_point_id: str, password: str) -> bool:
+    """HTTP Basic auth with the charger's identity as user name."""
+    if not header:
+        return False
+    try:
+        auth = BasicAuth.decode(header)
+    except ValueError:
+        return False
+    return hmac.compare_digest(auth.login, charge_point_id) and hmac.compare_digest(
+        auth.password, password
+    )
+
+
+class CentralSystem:
+    """The OCPP server and the directory of which place owns which charger."""
+
+    def __init__(self, hass: HomeAssistant, settings: ServerSettings) -> None:
+        """Create a server that is not listening yet."""
+        self.hass = hass
+        self.settings = settings
+        self._runner: web.AppRunner | None = None
+        self._known: dict[str, KnownCharger] = {}
+        self._sessions: dict[str, ChargerSession] = {}
+        self._accepting: set[str] = set()
+        # Places using the server; the last one to leave stops it.
+        self.users: set[str] = set()
+        self.on_discovery: DiscoveryHandler | None = None
+        self.cancel_stop_listener: Callable[[], None] = lambda: None
+
+    # Lifetime
+
+    async def async_start(self) -> None:
+        """Listen; raises OSError when the port cannot be used."""
+        context = None
+        if self.settings.certificate and self.settings.private_key:
+            context = await self.hass.async_add_executor_job(
+                _server_ssl_context,
+                self.settings.certificate,
+                self.settings.private_key,
+            )
+        app = web.Application()
+        app.router.add_get("/{path:.*}", self._async_handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(
+            runner, self.settings.host, self.settings.port, ssl_context=context
+        )
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        _LOGGER.info(
+            "OCPP central system listening on %s://%s:%s",
+            self.settings.scheme,
+            self.settings.host,
+            self.settings.port,
+        )
+
+    async def async_stop(self) -> None:
+        """Close every charger's socket and stop listening."""
+        for session in list(self._sessions.values()):
+            await session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (the settings' may be 0: any)."""
+        if self._runner is None or not self._runner.addresses:
+            return self.settings.port
+        return int(self._runner.addresses[0][1])
+
+    # Directory
+
+    def register(
+        self, charge_point_id: str, charger: KnownCharger
+    ) -> Callable[[], None]:
+        """A place owns this charger; an already connected one is handed over."""
+        self._known[charge_point_id] = charger
+        if (session := self._sessions.get(charge_point_id)) is not None:
+            charger.events().on_connected(session)
+
+        def unregister() -> None:
+            if self._known.get(charge_point_id) is charger:
+                del self._known[charge_point_id]
+
+        return unregister
+
+    async def async_forget(self, charge_point_id: str) -> None:
+        """A removed charger: drop its connection; it is unknown from now on."""
+        self._known.pop(charge_point_id, None)
+        if (session := self._sessions.get(charge_point_id)) is not None:
+            await session.close()
+
+    def set_accepting(self, entry_id: str, accepting: bool) -> None:
+        """Whether a place lets unknown chargers connect and be discovered."""
+        if accepting:
+            self._accepting.add(entry_id)
+        else:
+            self._accepting.discard(entry_id)
+
+    def discovered(self, charge_point_id: str, boot: BootInfo, version: str) -> None:
+        """An unknown charger booted; offer it if a place still accepts."""
+        if self._accepting and self.on_discovery is not None:
+            self.on_discovery(charge_point_id, boot, version)
+
+    def session(self, charge_point_id: str) -> ChargerSession | None:
+        """The charger's live session, if it is connected."""
+        return self._sessions.get(charge_point_id)
+
+    def _events(self, charge_point_id: str, version: str) -> ChargerEvents:
+        if (known := self._known.get(charge_point_id)) is not None:
+            return known.events()
+        return _Unknown(self, charge_point_id, version)
+
+    # Connections
+
+    async def _async_handle(self, request: web.Request) -> web.StreamResponse:
+        charge_point_id = charge_point_id_from_path(request.path)
+        if charge_point_id is None:
+            raise web.HTTPNotFound
+        known = self._known.get(charge_point_id)
+        if known is None and not self._accepting:
+            _LOGGER.info("Refused unknown charger %s", charge_point_id)
+            raise web.HTTPNotFound
+        if (
+            known is not None
+            and known.password
+            and not password_matches(
+                request.headers.get(hdrs.AUTHORIZATION), charge_point_id, known.password
+            )
+        ):
+            _LOGGER.warning("Charger %s gave a wrong password", charge_point_id)
+            raise web.HTTPUnauthorized(
+                headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="OCPP"'}
+            )
+        header = request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL)
+        protocol = choose_subprotocol(header)
+        if protocol is None:
+            _LOGGER.warning("Charger %s offered only %s", charge_point_id, header)
+            raise web.HTTPBadRequest(reason="Unsupported OCPP version")
+        websocket = web.WebSocketResponse(
+            protocols=(protocol,) if header else (),
+            heartbeat=PING_INTERVAL_S,
+            max_msg_size=MAX_FRAME_BYTES,
+        )
+        await websocket.prepare(request)
+        if (stale := self._sessions.get(charge_point_id)) is not None:
+            # The charger reconnected (new network, restart): the new socket wins.
+            await stale.close()
+        session = SUBPROTOCOLS[protocol](
+            charge_point_id,
+            WebSocketConnection(charge_point_id, websocket),
+            lambda: self._events(charge_point_id, protocol),
+        )
+        self._sessions[charge_point_id] = session
+        self._events(charge_point_id, protocol).on_connected(session)
+        try:
+            await session.start()
+        except ConnectionClosedError:
+            pass
+        finally:
+            if self._sessions.get(charge_point_id) is session:
+                del self._sessions[charge_point_id]
+            self._events(charge_point_id, protocol).on_disconnected(session)
+        return websocket
+
+
+def _server_ssl_context(certificate: str, private_key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, private_key)
+    return context
+
+
+def settings_store(hass: HomeAssistant) -> Store[dict[str, Any]]:
+    """Where the server settings live: one set for the whole Home Assistant."""
+    return Store(hass, 1, SETTINGS_STORE_KEY)
+
+
+async def async_load_settings(hass: HomeAssistant) -> ServerSettings:
+    """The saved server settings, or the defaults."""
+    data = await settings_store(hass).async_load() or {}
+    return ServerSettings(
+        **{k: v for k, v in data.items() if k in ServerSettings.__slots__}
+    )
+
+
+async def async_save_settings(hass: HomeAssistant, settings: ServerSettings) -> None:
+    """Save the server settings (they apply when the server next starts)."""
+    await settings_store(hass).async_save(asdict(settings))
+
+
+async def async_acquire(hass: HomeAssistant, entry_id: str) -> CentralSystem:
+    """The running central system; started for the first place that needs it."""
+    central = hass.data.get(CENTRAL)
+    if central is None:
+        central = CentralSystem(hass, await async_load_settings(hass))
+        await central.async_start()
+        hass.data[CENTRAL] = central
+
+        async def _async_stop(_event: Event) -> None:
+            if hass.data.get(CENTRAL) is central:
+                del hass.data[CENTRAL]
+                await central.async_stop()
+
+        # Chargers see a clean close when Home Assistant stops, and reconnect.
+        central.cancel_stop_listener = hass.bus.async_listen_once(
+            EVENT_HOMEASSISTANT_STOP, _async_stop
+        )
+    central.users.add(entry_id)
+    return central
+
+
+async def async_release(hass: HomeAssistant, entry_id: str) -> None:
+    """A place no longer needs the server; the last one stops it."""
+    central = hass.data.get(CENTRAL)
+    if central is None:
+        return
+    central.users.discard(entry_id)
+    central.set_accepting(entry_id, False)
+    if not central.users:
+        del hass.data[CENTRAL]
+        central.cancel_stop_listener()
+        await central.async_stop()

@@ -1,0 +1,132 @@
+"""What flows between a charger's OCPP session and its runtime.
+
+Each OCPP version has its own session class (v16.py, v201.py) that turns
+protocol frames into the events below and the commands below into frames; the
+runtime (charger.py) sees only these, whichever version the charger speaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ocpp.routing import on
+
+from ..charging_profile import ChargerCapabilities, OcppVersion, ProfileRequest
+from ..meter_values import MeterSample
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BootInfo:
+    """Who the charger says it is."""
+
+    vendor: str
+    model: str
+    serial: str | None
+    firmware: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatusReport:
+    """A connector's (or with connector 0, the charger's) OCPP status."""
+
+    connector_id: int
+    status: str
+    error_code: str | None = None
+    vendor_error_code: str | None = None
+    info: str | None = None
+    timestamp: datetime | None = None
+
+
+class ChargerEvents(Protocol):
+    """What a session reports; implemented by the charger runtime."""
+
+    def on_connected(self, session: ChargerSession) -> None:
+        """The charger connected (or reconnected)."""
+
+    def on_disconnected(self, session: ChargerSession) -> None:
+        """The charger's socket closed."""
+
+    def on_frame(self) -> None:
+        """Any frame arrived: the charger is alive."""
+
+    def on_heartbeat(self) -> None:
+        """A heartbeat arrived."""
+
+    def on_boot(self, boot: BootInfo) -> bool:
+        """The charger booted; True to accept it, False for Pending."""
+
+    def on_status(self, report: StatusReport) -> None:
+        """A connector changed status."""
+
+    def on_meter_values(
+        self, connector_id: int, transaction_id: str | None, samples: list[MeterSample]
+    ) -> None:
+        """Readings arrived, live or from the charger's offline queue."""
+
+    def on_transaction_started(
+        self,
+        connector_id: int,
+        id_tag: str | None,
+        meter_start_wh: float | None,
+        timestamp: datetime | None,
+        transaction_id: str | None,
+    ) -> str:
+        """A transaction began; returns its id (1.6: ours to assign)."""
+
+    def on_transaction_ended(
+        self,
+        transaction_id: str,
+        meter_stop_wh: float | None,
+        timestamp: datetime | None,
+        reason: str | None,
+    ) -> None:
+        """A transaction ended."""
+
+
+class ChargerSession(Protocol):
+    """Commands a connected charger understands."""
+
+    version: OcppVersion
+
+    async def read_capabilities(self, phases: int) -> ChargerCapabilities:
+        """Ask how the charger takes limits."""
+
+    async def set_profile(self, request: ProfileRequest) -> bool:
+        """Send a charging profile; True when accepted."""
+
+    async def remote_start(self, connector_id: int, id_tag: str) -> bool:
+        """Ask the charger to start charging."""
+
+    async def remote_stop(self, transaction_id: str) -> bool:
+        """Ask the charger to stop a transaction."""
+
+    async def change_availability(self, connector_id: int, operative: bool) -> bool:
+        """Enable or disable a connector (0: the whole charger)."""
+
+    async def reset(self, hard: bool) -> bool:
+        """Restart the charger."""
+
+    async def unlock(self, connector_id: int) -> bool:
+        """Release the cable."""
+
+    async def get_configuration(self, keys: list[str] | None) -> dict[str, Any]:
+        """Read configuration keys (all when None)."""
+
+    async def change_configuration(self, key: str, value: str) -> str:
+        """Write a configuration key; the charger's status word."""
+
+    async def close(self) -> None:
+        """Drop the connection."""
+
+
+def handles[F: Callable[..., Any]](
+    action: str, *, skip_schema_validation: bool = False
+) -> Callable[[F], F]:
+    """``ocpp.routing.on`` with types: marks a method as the handler of an action."""
+    decorator: Callable[[F], F] = on(
+        action, skip_schema_validation=skip_schema_validation
+    )
+    return decorator

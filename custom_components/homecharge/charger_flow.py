@@ -1,0 +1,208 @@
+"""Adding a charger to a place, by hand or from a discovery, and changing it."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+from urllib.parse import urlparse
+
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_NAME, UnitOfElectricCurrent
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+
+from .central.server import CENTRAL, charge_point_id_from_path
+from .charger import MAX_CIRCUIT_FUSE, new_password
+from .charging_profile import IEC_MIN_AMPS
+from .const import (
+    CONF_CHARGE_POINT_ID,
+    CONF_CIRCUIT_FUSE,
+    CONF_CONNECTORS,
+    CONF_MANUFACTURER,
+    CONF_MODEL,
+    CONF_PASSWORD,
+    CONF_PHASES,
+    CONF_SERIAL,
+    DOMAIN,
+    SUBENTRY_CHARGER,
+)
+from .place import parse_decimal
+
+CHARGER_FIELDS = vol.Schema(
+    {
+        vol.Required(CONF_NAME): TextSelector(),
+        vol.Required(CONF_CIRCUIT_FUSE): NumberSelector(
+            NumberSelectorConfig(
+                mode=NumberSelectorMode.BOX,
+                step=1,
+                unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            )
+        ),
+        vol.Required(CONF_PHASES): SelectSelector(
+            SelectSelectorConfig(
+                options=["1", "3"],
+                translation_key=CONF_PHASES,
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Required(CONF_CONNECTORS): NumberSelector(
+            NumberSelectorConfig(min=1, max=4, step=1, mode=NumberSelectorMode.BOX)
+        ),
+    }
+)
+DEVICE_FIELDS = vol.Schema(
+    {
+        vol.Optional(CONF_MANUFACTURER): TextSelector(),
+        vol.Optional(CONF_MODEL): TextSelector(),
+        vol.Optional(CONF_SERIAL): TextSelector(),
+    }
+)
+
+
+def charger_in_use(hass: HomeAssistant, charge_point_id: str) -> bool:
+    """Whether any place already has a charger with this id."""
+    return any(
+        subentry.subentry_type == SUBENTRY_CHARGER
+        and subentry.data[CONF_CHARGE_POINT_ID].casefold() == charge_point_id.casefold()
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for subentry in entry.subentries.values()
+    )
+
+
+def charger_errors(data: dict[str, Any]) -> dict[str, str]:
+    """Field errors of a charger's settings."""
+    errors: dict[str, str] = {}
+    if not str(data.get(CONF_NAME, "")).strip():
+        errors[CONF_NAME] = "name_empty"
+    fuse = parse_decimal(data.get(CONF_CIRCUIT_FUSE))
+    if fuse is None or not IEC_MIN_AMPS <= fuse <= MAX_CIRCUIT_FUSE:
+        errors[CONF_CIRCUIT_FUSE] = "circuit_fuse_out_of_range"
+    return errors
+
+
+def server_url(hass: HomeAssistant) -> str:
+    """The address a charger connects to, without its id."""
+    host = "<home-assistant>"
+    with suppress(NoURLAvailableError):
+        url = get_url(hass, allow_external=False, allow_cloud=False)
+        host = urlparse(url).hostname or host
+    central = hass.data.get(CENTRAL)
+    scheme = central.settings.scheme if central else "ws"
+    port = central.port if central else 9000
+    return f"{scheme}://{host}:{port}"
+
+
+def charger_data(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Subentry data from the form (numbers as numbers)."""
+    return {
+        CONF_CIRCUIT_FUSE: float(user_input[CONF_CIRCUIT_FUSE]),
+        CONF_PHASES: int(user_input[CONF_PHASES]),
+        CONF_CONNECTORS: int(user_input[CONF_CONNECTORS]),
+    }
+
+
+class ChargerSubentryFlow(ConfigSubentryFlow):
+    """Add a charger by its OCPP identity, or change one."""
+
+    def __init__(self) -> None:
+        """Start with nothing collected."""
+        self._data: dict[str, Any] = {}
+        self._title = ""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the charger's identity and circuit."""
+        errors: dict[str, str] = {}
+        schema = CHARGER_FIELDS.extend(
+            {vol.Required(CONF_CHARGE_POINT_ID): TextSelector()}
+        )
+        if user_input is not None:
+            charge_point_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
+            errors = charger_errors(user_input)
+            if charge_point_id_from_path(charge_point_id) != charge_point_id:
+                errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
+            elif charger_in_use(self.hass, charge_point_id):
+                errors[CONF_CHARGE_POINT_ID] = "charger_exists"
+            if not errors:
+                self._title = str(user_input[CONF_NAME]).strip()
+                self._data = {
+                    CONF_CHARGE_POINT_ID: charge_point_id,
+                    CONF_PASSWORD: new_password(),
+                    **charger_data(user_input),
+                }
+                return await self.async_step_connect()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or {CONF_PHASES: "3", CONF_CONNECTORS: 1}
+            ),
+            errors=errors,
+            description_placeholders={"max_fuse": f"{MAX_CIRCUIT_FUSE:g}"},
+        )
+
+    async def async_step_connect(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show what to enter in the charger's OCPP settings, then add it."""
+        if user_input is not None:
+            return self.async_create_entry(
+                title=self._title,
+                data=self._data,
+                unique_id=self._data[CONF_CHARGE_POINT_ID],
+            )
+        return self.async_show_form(
+            step_id="connect",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "url": server_url(self.hass),
+                "charge_point_id": self._data[CONF_CHARGE_POINT_ID],
+                "password": self._data[CONF_PASSWORD],
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the charger's name, circuit and device details."""
+        subentry = self._get_reconfigure_subentry()
+        schema = CHARGER_FIELDS.extend(DEVICE_FIELDS.schema)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = charger_errors(user_input)
+            if not errors:
+                details = {
+                    key: str(user_input[key]).strip() or None
+                    for key in (CONF_MANUFACTURER, CONF_MODEL, CONF_SERIAL)
+                    if key in user_input
+                }
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    subentry,
+                    title=str(user_input[CONF_NAME]).strip(),
+                    data={**subentry.data, **charger_data(user_input), **details},
+                )
+        current = {
+            CONF_NAME: subentry.title,
+            **subentry.data,
+            CONF_PHASES: str(subentry.data.get(CONF_PHASES, 3)),
+        }
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or current
+            ),
+            errors=errors,
+            description_placeholders={"max_fuse": f"{MAX_CIRCUIT_FUSE:g}"},
+        )

@@ -1,0 +1,124 @@
+"""Switches: charging, smart charging and availability; accepting new chargers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import HomeChargeConfigEntry
+from .charger import ChargerCoordinator
+from .const import CONF_ACCEPT_NEW_CHARGERS
+from .entity import ChargerEntity, PlaceEntity
+
+# One command at a time per charger is what vendors tolerate.
+PARALLEL_UPDATES = 1
+
+
+async def _immediately(result: bool) -> bool:
+    return result
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargerSwitchDescription(SwitchEntityDescription):
+    """A charger function that is on or off."""
+
+    is_on_fn: Callable[[ChargerCoordinator], bool]
+    turn_fn: Callable[[ChargerCoordinator, bool], Awaitable[bool]]
+
+
+def _set_smart(charger: ChargerCoordinator, on: bool) -> Awaitable[bool]:
+    charger.set_smart_charging(on)
+    return _immediately(True)
+
+
+CHARGER_SWITCHES: tuple[ChargerSwitchDescription, ...] = (
+    ChargerSwitchDescription(
+        key="charging",
+        translation_key="charging",
+        is_on_fn=lambda charger: charger.data.transaction_id is not None,
+        turn_fn=lambda charger, on: (
+            charger.async_start_charging() if on else charger.async_stop_charging()
+        ),
+    ),
+    ChargerSwitchDescription(
+        key="smart_charging",
+        translation_key="smart_charging",
+        is_on_fn=lambda charger: charger.data.smart_charging,
+        turn_fn=_set_smart,
+    ),
+    ChargerSwitchDescription(
+        key="enabled",
+        translation_key="enabled",
+        entity_category=EntityCategory.CONFIG,
+        is_on_fn=lambda charger: charger.data.enabled,
+        turn_fn=lambda charger, on: charger.async_set_enabled(on),
+    ),
+)
+
+ACCEPT_NEW_CHARGERS = SwitchEntityDescription(
+    key=CONF_ACCEPT_NEW_CHARGERS,
+    translation_key=CONF_ACCEPT_NEW_CHARGERS,
+    entity_category=EntityCategory.CONFIG,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomeChargeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the place's and each charger's switches."""
+    async_add_entities(
+        [AcceptNewChargersSwitch(entry.runtime_data.coordinator, ACCEPT_NEW_CHARGERS)]
+    )
+    for subentry_id, charger in entry.runtime_data.chargers.items():
+        async_add_entities(
+            (ChargerSwitch(charger, d) for d in CHARGER_SWITCHES),
+            config_subentry_id=subentry_id,
+        )
+
+
+class ChargerSwitch(ChargerEntity, SwitchEntity):
+    """A charger function that is on or off."""
+
+    entity_description: ChargerSwitchDescription
+
+    @property
+    def is_on(self) -> bool:
+        """Whether it is on now."""
+        return self.entity_description.is_on_fn(self.coordinator)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn it on."""
+        await self.async_command(
+            self.entity_description.turn_fn(self.coordinator, True)
+        )
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Turn it off."""
+        await self.async_command(
+            self.entity_description.turn_fn(self.coordinator, False)
+        )
+
+
+class AcceptNewChargersSwitch(PlaceEntity, SwitchEntity):
+    """While on, an unknown charger that connects is offered as a discovery."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether the place accepts new chargers."""
+        return self.coordinator.data.accept_new_chargers
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Accept new chargers."""
+        await self.async_write_setting(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Refuse unknown chargers again."""
+        await self.async_write_setting(False)

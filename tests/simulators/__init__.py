@@ -1,0 +1,1 @@
+"""Simulated devices (OCPP chargers) that drive homecharge over real sockets."""

@@ -1,0 +1,178 @@
+"""The OCPP server: who may connect, with which protocol, and its lifetime."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.homecharge.central.server import (
+    CENTRAL,
+    charge_point_id_from_path,
+    choose_subprotocol,
+    password_matches,
+)
+from custom_components.homecharge.const import DOMAIN
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.core import HomeAssistant
+
+from .conftest import PLACE_DATA
+
+PASSWORD = "0123456789abcdef0123456789abcdef01234567"  # noqa: S105
+
+
+def place_with_charger(
+    charge_point_id: str = "CP-1",
+    password: str | None = PASSWORD,
+    title: str = "Home",
+    **data: Any,
+) -> MockConfigEntry:
+    """A place with one registered charger."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        data={**PLACE_DATA, **data},
+        subentries_data=[
+            ConfigSubentryData(
+                data={
+                    "charge_point_id": charge_point_id,
+                    "circuit_fuse": 32.0,
+                    "phases": 3,
+                    "connectors": 1,
+                    "password": password,
+                },
+                subentry_type="charger",
+                title="Garage",
+                unique_id=charge_point_id,
+            )
+        ],
+    )
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return f"ws://127.0.0.1:{hass.data[CENTRAL].port}"
+
+
+async def _status(url: str, **kwargs: Any) -> int:
+    """The HTTP status of a websocket upgrade (101 when it is accepted)."""
+    async with aiohttp.ClientSession() as client:
+        try:
+            async with client.ws_connect(url, **kwargs) as websocket:
+                await websocket.close()
+                return 101
+        except aiohttp.WSServerHandshakeError as err:
+            return err.status
+
+
+async def test_unknown_charger_is_refused(hass: HomeAssistant) -> None:
+    """Only registered chargers connect while no place accepts new ones."""
+    url = await _setup(hass, place_with_charger())
+    assert await _status(f"{url}/STRANGER", protocols=("ocpp1.6",)) == 404
+
+
+async def test_password_is_required(hass: HomeAssistant) -> None:
+    """Security profile 1: HTTP Basic with the charger's id and password."""
+    url = await _setup(hass, place_with_charger())
+    assert await _status(f"{url}/CP-1", protocols=("ocpp1.6",)) == 401
+    wrong = aiohttp.BasicAuth("CP-1", "guess")
+    assert await _status(f"{url}/CP-1", protocols=("ocpp1.6",), auth=wrong) == 401
+    other = aiohttp.BasicAuth("CP-2", PASSWORD)
+    assert await _status(f"{url}/CP-1", protocols=("ocpp1.6",), auth=other) == 401
+    right = aiohttp.BasicAuth("CP-1", PASSWORD)
+    assert await _status(f"{url}/CP-1", protocols=("ocpp1.6",), auth=right) == 101
+    # Chargers that want a base URL append their id to it.
+    assert await _status(f"{url}/ocpp/CP-1", protocols=("ocpp1.6",), auth=right) == 101
+
+
+async def test_subprotocols(hass: HomeAssistant) -> None:
+    """1.6 by subprotocol or by default; a version we do not speak is refused."""
+    url = await _setup(hass, place_with_charger(password=None))
+    assert await _status(f"{url}/CP-1") == 101
+    assert await _status(f"{url}/CP-1", protocols=("ocpp0.9",)) == 400
+    async with (
+        aiohttp.ClientSession() as client,
+        client.ws_connect(f"{url}/CP-1", protocols=("ocpp0.9", "ocpp1.6")) as websocket,
+    ):
+        assert websocket.protocol == "ocpp1.6"
+
+
+async def test_server_shared_and_stopped_with_the_last_place(
+    hass: HomeAssistant,
+) -> None:
+    """One server for all places, stopped when the last one unloads."""
+    first = place_with_charger("CP-1")
+    second = place_with_charger("CP-2", title="Cabin")
+    await _setup(hass, first)
+    central = hass.data[CENTRAL]
+    await _setup(hass, second)
+    assert hass.data[CENTRAL] is central
+    assert central.users == {first.entry_id, second.entry_id}
+
+    assert await hass.config_entries.async_unload(first.entry_id)
+    assert hass.data[CENTRAL] is central
+    assert await hass.config_entries.async_unload(second.entry_id)
+    assert CENTRAL not in hass.data
+
+
+async def test_busy_port_retries_setup(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A port in use: the place retries later and says why."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        hass_storage["homecharge.server"]["data"]["port"] = busy.getsockname()[1]
+        entry = place_with_charger()
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert entry.error_reason_translation_key == "server_failed"
+    assert CENTRAL not in hass.data
+
+
+@pytest.mark.parametrize(
+    ("header", "protocol"),
+    [
+        (None, "ocpp1.6"),
+        ("ocpp1.6", "ocpp1.6"),
+        ("ocpp2.0, ocpp1.6", "ocpp1.6"),
+        ("ocpp1.5", None),
+        ("", None),
+    ],
+)
+def test_choose_subprotocol(header: str | None, protocol: str | None) -> None:
+    """The charger's first supported choice."""
+    assert choose_subprotocol(header) == protocol
+
+
+@pytest.mark.parametrize(
+    ("path", "identity"),
+    [
+        ("/CP-1", "CP-1"),
+        ("/ocpp/CP-1/", "CP-1"),
+        ("/EVB%20P2", "EVB P2"),
+        ("/", None),
+        ("/" + "x" * 49, None),
+        ("/bad%0Aid", None),
+    ],
+)
+def test_charge_point_id_from_path(path: str, identity: str | None) -> None:
+    """The last path segment, decoded; too long or unprintable is refused."""
+    assert charge_point_id_from_path(path) == identity
+
+
+def test_password_matches() -> None:
+    """Garbage authorization headers never match."""
+    good = aiohttp.BasicAuth("CP-1", "pw").encode()
+    assert password_matches(good, "CP-1", "pw")
+    assert not password_matches(good, "CP-1", "other")
+    assert not password_matches(None, "CP-1", "pw")
+    assert not password_matches("Basic !!!", "CP-1", "pw")
+    assert not password_matches("Bearer abc", "CP-1", "pw")

@@ -1,0 +1,244 @@
+"""Adding chargers: by hand, from a discovery; changing and removing them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.homecharge.const import DOMAIN
+from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+
+from .conftest import PLACE_DATA
+from .test_central import place_with_charger
+
+CHARGER_FORM = {
+    "name": "Garage",
+    "charge_point_id": "CP-9",
+    "circuit_fuse": 32,
+    "phases": "3",
+    "connectors": 1,
+}
+DISCOVERY = {
+    "charge_point_id": "EVB-P123",
+    "manufacturer": "EVBox",
+    "model": "Elvi",
+    "serial": "EVB-P123",
+    "version": "ocpp1.6",
+}
+
+
+async def _loaded(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_add_charger_by_hand(hass: HomeAssistant) -> None:
+    """The flow shows URL, id and a fresh password, then the charger is a device."""
+    place = await _loaded(
+        hass, MockConfigEntry(domain=DOMAIN, title="Home", data=PLACE_DATA)
+    )
+    result = await hass.config_entries.subentries.async_init(
+        (place.entry_id, "charger"), context={"source": "user"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], CHARGER_FORM
+    )
+    assert result["step_id"] == "connect"
+    placeholders = result["description_placeholders"]
+    assert placeholders["charge_point_id"] == "CP-9"
+    assert placeholders["url"].startswith("ws://")
+    password = placeholders["password"]
+    assert len(password) == 40
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+    (subentry,) = place.subentries.values()
+    assert subentry.title == "Garage"
+    assert subentry.data == {
+        "charge_point_id": "CP-9",
+        "password": password,
+        "circuit_fuse": 32.0,
+        "phases": 3,
+        "connectors": 1,
+    }
+    assert place.state is ConfigEntryState.LOADED
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-9")})
+    assert device is not None
+    assert device.name == "Garage"
+    assert device.via_device_id is not None
+    status = hass.states.get("sensor.garage_status")
+    assert status is not None
+    assert status.state == "needs_internet"
+    assert hass.states.get("sensor.garage_power").state == "unavailable"
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"charge_point_id": "a/b"}, {"charge_point_id": "invalid_charge_point_id"}),
+        ({"charge_point_id": "x" * 49}, {"charge_point_id": "invalid_charge_point_id"}),
+        ({"charge_point_id": "cp-1"}, {"charge_point_id": "charger_exists"}),
+        ({"circuit_fuse": 5}, {"circuit_fuse": "circuit_fuse_out_of_range"}),
+        ({"circuit_fuse": 81}, {"circuit_fuse": "circuit_fuse_out_of_range"}),
+        ({"name": " "}, {"name": "name_empty"}),
+    ],
+)
+async def test_add_charger_errors(
+    hass: HomeAssistant, changes: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Bad charger fields are refused on the field; nothing is added."""
+    place = await _loaded(hass, place_with_charger("CP-1"))
+    result = await hass.config_entries.subentries.async_init(
+        (place.entry_id, "charger"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**CHARGER_FORM, **changes}
+    )
+    assert result["errors"] == errors
+    assert len(place.subentries) == 1
+
+
+async def test_reconfigure_charger(hass: HomeAssistant) -> None:
+    """Name, circuit and device details change; the entities follow."""
+    place = await _loaded(hass, place_with_charger("CP-1"))
+    (subentry,) = place.subentries.values()
+    result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "name": "Carport",
+            "circuit_fuse": 20,
+            "phases": "1",
+            "connectors": 1,
+            "manufacturer": "Easee",
+            "model": "Home",
+            "serial": " ",
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    subentry = place.subentries[subentry.subentry_id]
+    assert subentry.title == "Carport"
+    assert subentry.data["circuit_fuse"] == 20.0
+    assert subentry.data["phases"] == 1
+    assert subentry.data["manufacturer"] == "Easee"
+    assert subentry.data["serial"] is None
+    charger = place.runtime_data.chargers[subentry.subentry_id]
+    assert charger.config.circuit_fuse == 20.0
+    assert hass.states.get("number.garage_circuit_fuse").state == "20.0"
+
+    result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"name": "Carport", "circuit_fuse": 99, "phases": "1", "connectors": 1},
+    )
+    assert result["errors"] == {"circuit_fuse": "circuit_fuse_out_of_range"}
+
+
+async def test_discovery_adds_charger_to_accepting_place(hass: HomeAssistant) -> None:
+    """A discovered charger is confirmed into a place that accepts new ones."""
+    place = await _loaded(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="Home",
+            data={**PLACE_DATA, "accept_new_chargers": True},
+        ),
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_INTEGRATION_DISCOVERY}, data=DISCOVERY
+    )
+    assert result["step_id"] == "discovery_confirm"
+    assert result["description_placeholders"]["manufacturer"] == "EVBox"
+    # A second boot of the same charger does not offer it twice.
+    again = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_INTEGRATION_DISCOVERY}, data=DISCOVERY
+    )
+    assert again["reason"] == "already_in_progress"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "place": "nowhere",
+            "name": "Elvi",
+            "circuit_fuse": 16,
+            "phases": "1",
+            "connectors": 1,
+        },
+    )
+    assert result["errors"] == {"place": "unknown_place"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "place": place.entry_id,
+            "name": "Elvi",
+            "circuit_fuse": 16,
+            "phases": "1",
+            "connectors": 1,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "charger_added"
+    assert result["description_placeholders"] == {"name": "Elvi", "place": "Home"}
+    await hass.async_block_till_done()
+    (subentry,) = place.subentries.values()
+    assert subentry.data["charge_point_id"] == "EVB-P123"
+    assert subentry.data["password"] is None
+    assert subentry.data["manufacturer"] == "EVBox"
+    assert er.async_get(hass).async_get_entity_id("sensor", DOMAIN, "EVB-P123_status")
+
+    known = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_INTEGRATION_DISCOVERY}, data=DISCOVERY
+    )
+    assert known["reason"] == "charger_exists"
+
+
+async def test_discovery_without_accepting_place(hass: HomeAssistant) -> None:
+    """Nobody accepts new chargers any more: the discovery explains it."""
+    await _loaded(hass, MockConfigEntry(domain=DOMAIN, title="Home", data=PLACE_DATA))
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_INTEGRATION_DISCOVERY}, data=DISCOVERY
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_accepting"
+
+
+async def test_discovery_form_errors(hass: HomeAssistant) -> None:
+    """A bad fuse in the discovery form is reported on the field."""
+    await _loaded(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="Home",
+            data={**PLACE_DATA, "accept_new_chargers": True},
+        ),
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"charge_point_id": "X1"},
+    )
+    assert result["description_placeholders"]["manufacturer"] == "?"
+    entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "place": entry_id,
+            "name": "X",
+            "circuit_fuse": 2,
+            "phases": "3",
+            "connectors": 1,
+        },
+    )
+    assert result["errors"] == {"circuit_fuse": "circuit_fuse_out_of_range"}
