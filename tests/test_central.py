@@ -91,10 +91,11 @@ async def test_password_is_required(hass: HomeAssistant) -> None:
 
 
 async def test_subprotocols(hass: HomeAssistant) -> None:
-    """1.6 by subprotocol or by default; a version we do not speak is refused."""
+    """1.6 or 2.0.1 by subprotocol, 1.6 by default; others are refused."""
     url = await _setup(hass, place_with_charger(password=None))
     assert await _status(f"{url}/CP-1") == 101
     assert await _status(f"{url}/CP-1", protocols=("ocpp0.9",)) == 400
+    assert await _status(f"{url}/CP-1", protocols=("ocpp2.0.1",)) == 101
     async with (
         aiohttp.ClientSession() as client,
         client.ws_connect(f"{url}/CP-1", protocols=("ocpp0.9", "ocpp1.6")) as websocket,
@@ -143,6 +144,7 @@ async def test_busy_port_retries_setup(
         (None, "ocpp1.6"),
         ("ocpp1.6", "ocpp1.6"),
         ("ocpp2.0, ocpp1.6", "ocpp1.6"),
+        ("ocpp2.0.1, ocpp1.6", "ocpp2.0.1"),
         ("ocpp1.5", None),
         ("", None),
     ],

@@ -6,6 +6,7 @@ in with the credentials it prints, reads /api/states, then presses Ctrl-C.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ import urllib.error
 from urllib.parse import urlencode
 import urllib.request
 
+import aiohttp
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -77,18 +79,64 @@ def _login(base: str, username: str, password: str) -> str:
     return token
 
 
+def _processes_with(text: str) -> list[int]:
+    """Processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+async def _websocket(base: str, token: str, command: dict[str, Any]) -> Any:
+    """One command over HA's websocket API, as the frontend sends it."""
+    async with (
+        aiohttp.ClientSession() as client,
+        client.ws_connect(
+            f"{base.replace('http', 'ws', 1)}/api/websocket"
+        ) as websocket,
+    ):
+        await websocket.receive_json()  # auth_required
+        await websocket.send_json({"type": "auth", "access_token": token})
+        assert (await websocket.receive_json())["type"] == "auth_ok"
+        await websocket.send_json({"id": 1, **command})
+        return (await websocket.receive_json())["result"]
+
+
+def _number(state: dict[str, Any]) -> float:
+    try:
+        return float(state["state"])
+    except ValueError:
+        return 0.0
+
+
+def _wait_for(check: Any, seconds: float = 120) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if result := check():
+                return result
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("timed out")
+
+
 @pytest.mark.usefixtures("socket_enabled")
-def test_develop_serves_the_demo_place(tmp_path: Path) -> None:
-    """The demo place's device is up, helpers run, Ctrl-C stops everything."""
-    port = _free_port()
-    helper_pid = tmp_path / "helper.pid"
-    helpers = tmp_path / "helpers"
-    helpers.write_text(f"# a stand-in helper\necho $$ > {helper_pid}; exec sleep 600\n")
+def test_develop_serves_the_demo(tmp_path: Path) -> None:
+    """Demo place, a charging charger, a discovered one added by REST; Ctrl-C."""
+    port, ocpp_port = _free_port(), _free_port()
+    simulators = f"--url ws://127.0.0.1:{ocpp_port} "
     env = {
         **os.environ,
         "HOMECHARGE_DEV_PORT": str(port),
+        "HOMECHARGE_DEV_OCPP_PORT": str(ocpp_port),
         "HOMECHARGE_DEV_DIR": str(tmp_path / "config"),
-        "HOMECHARGE_DEV_HELPERS": str(helpers),
     }
     process = subprocess.Popen(
         [str(ROOT / "scripts" / "develop")],
@@ -109,32 +157,68 @@ def test_develop_serves_the_demo_place(tmp_path: Path) -> None:
                 break
         assert login, "".join(output)
         assert f"http://127.0.0.1:{port}" in "".join(output)
-
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        states = None
-        while time.monotonic() < deadline:
-            try:
-                token = _login(base, *login)
-                states = {
-                    s["entity_id"]: s
-                    for s in _request(f"{base}/api/states", token=token)
-                }
-                if "number.demo_home_main_fuse" in states:
-                    break
-            except OSError:
-                pass
-            time.sleep(1)
-        assert states is not None, "Home Assistant never answered"
-        assert states["number.demo_home_main_fuse"]["state"] == "63.0"
-        assert states["select.demo_home_basis_for_electricity_costs"]["state"] == "spot"
-        assert helper_pid.is_file()
-        pid = int(helper_pid.read_text())
-        os.kill(pid, 0)  # the helper runs
+        token = _wait_for(lambda: _login(base, *login))
+
+        def states() -> dict[str, Any]:
+            return {
+                s["entity_id"]: s for s in _request(f"{base}/api/states", token=token)
+            }
+
+        # The demo place, and its charger SIM-1 charging.
+        _wait_for(
+            lambda: states().get("sensor.driveway_status", {}).get("state")
+            == "charging"
+        )
+        now = states()
+        assert now["number.demo_home_main_fuse"]["state"] == "63.0"
+        assert now["switch.demo_home_accept_new_chargers"]["state"] == "on"
+        _wait_for(lambda: _number(states()["sensor.driveway_power"]) > 0)
+        assert len(_processes_with(simulators)) >= 2
+
+        # SIM-2 is new: a discovery, confirmed the way the frontend does it.
+        flow = _wait_for(
+            lambda: next(
+                (
+                    f
+                    for f in asyncio.run(
+                        _websocket(
+                            base, token, {"type": "config_entries/flow/progress"}
+                        )
+                    )
+                    if f["handler"] == "homecharge"
+                ),
+                None,
+            )
+        )
+        assert (
+            flow["context"]["title_placeholders"]["name"]
+            == "Homecharge Sim SIM-11 SIM-0002"
+        )
+        entry_id = _request(f"{base}/api/config/config_entries/entry", token=token)[0][
+            "entry_id"
+        ]
+        result = _request(
+            f"{base}/api/config/config_entries/flow/{flow['flow_id']}",
+            {
+                "place": entry_id,
+                "name": "Carport",
+                "circuit_fuse": 16,
+                "phases": "1",
+                "connectors": 1,
+            },
+            token=token,
+        )
+        assert result["reason"] == "charger_added"
+        _wait_for(
+            lambda: states().get("sensor.carport_status", {}).get("state") == "charging"
+        )
+        _wait_for(
+            lambda: float(states()["sensor.carport_session_energy"]["state"] or 0) > 0
+        )
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert _processes_with(simulators) == []
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         _request(f"http://127.0.0.1:{port}/api/")

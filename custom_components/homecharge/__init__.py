@@ -9,8 +9,13 @@ from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEnt
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, discovery_flow
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    discovery_flow,
+)
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import ConfigType
 
 from .central.server import CENTRAL, CentralSystem, async_acquire, async_release
 from .central.session import BootInfo
@@ -26,6 +31,7 @@ from .const import (
 )
 from .coordinator import PlaceCoordinator
 from .place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
+from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -79,6 +85,15 @@ def charger_ids(entry: ConfigEntry) -> dict[str, str]:
         for subentry_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_CHARGER
     }
+
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, for every place."""
+    async_setup_services(hass)
+    return True
 
 
 @callback

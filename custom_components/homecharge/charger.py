@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 import secrets
 from typing import Any
@@ -22,8 +22,8 @@ from homeassistant.helpers.event import async_call_later, async_track_time_inter
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .central.session import BootInfo, ChargerSession, StatusReport
-from .central.v16 import HEARTBEAT_INTERVAL_S, SessionError
+from .central.session import BootInfo, ChargerSession, SessionError, StatusReport
+from .central.v16 import HEARTBEAT_INTERVAL_S
 from .charger_status import (
     ChargerStatus,
     charger_status,
@@ -618,6 +618,29 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             self.data.restarting = True
             self._changed()
         return accepted
+
+    def expire_limit(self, source: str, after: timedelta) -> None:
+        """Clear a source's limit after a while (an action's duration)."""
+
+        @callback
+        def _expire(_now: datetime) -> None:
+            self._unsubs.remove(cancel)
+            self.set_limit(source, None)
+
+        cancel = async_call_later(self.hass, after, _expire)
+        self._unsubs.append(cancel)
+
+    async def async_unlock(self, connector_id: int) -> bool:
+        """Release the cable on a connector."""
+        return await self._require_session().unlock(connector_id)
+
+    async def async_get_configuration(self, keys: list[str] | None) -> dict[str, Any]:
+        """Read the charger's configuration keys (all when None)."""
+        return await self._require_session().get_configuration(keys)
+
+    async def async_change_configuration(self, key: str, value: str) -> str:
+        """Write a configuration key; the charger's answer."""
+        return await self._require_session().change_configuration(key, value)
 
     def set_smart_charging(self, on: bool) -> None:
         """Smart charging vs "charge full now" (the planner gives it teeth)."""

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from . import async_update_place
-from .central.v16 import SessionError
+from .central.session import SessionError
 from .charger import ChargerCoordinator
 from .const import DOMAIN
 from .coordinator import PlaceCoordinator

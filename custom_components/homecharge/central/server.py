@@ -27,12 +27,16 @@ from ..const import DOMAIN
 from .connection import MAX_FRAME_BYTES, ConnectionClosedError, WebSocketConnection
 from .session import BootInfo, ChargerEvents, ChargerSession, StatusReport
 from .v16 import Session16
+from .v201 import Session201
 
 _LOGGER = logging.getLogger(__name__)
 
 CENTRAL: HassKey[CentralSystem] = HassKey(f"{DOMAIN}_central")
 SETTINGS_STORE_KEY = f"{DOMAIN}.server"
-SUBPROTOCOLS = {"ocpp1.6": Session16}
+SUBPROTOCOLS: dict[str, type[Session16 | Session201]] = {
+    "ocpp1.6": Session16,
+    "ocpp2.0.1": Session201,
+}
 # OCPP 1.6 security whitepaper: identities are at most 48 printable characters.
 MAX_ID_LENGTH = 48
 # The websocket's own ping: finds a dead charger long before its heartbeat.

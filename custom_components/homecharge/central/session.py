@@ -9,13 +9,53 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 
 from ..charging_profile import ChargerCapabilities, OcppVersion, ProfileRequest
 from ..meter_values import MeterSample
+from .connection import ConnectionClosedError
+
+
+class SessionError(Exception):
+    """A command did not get an answer we can use."""
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An OCPP timestamp as an aware UTC datetime; None when unreadable."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
+
+
+def now_iso() -> str:
+    """Now, the way OCPP writes time."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def clean_text(value: object) -> str | None:
+    """A text field with its whitespace trimmed; None when empty."""
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+class CallMixin:
+    """Commands for either OCPP version: answers, CallErrors and timeouts alike."""
+
+    call: Callable[..., Any]
+
+    async def _call(self, payload: Any) -> Any:
+        try:
+            return await self.call(payload, suppress=False)
+        except OCPPError as err:
+            raise SessionError(f"{type(payload).__name__}: {err}") from err
+        except (TimeoutError, ConnectionClosedError) as err:
+            raise SessionError(f"{type(payload).__name__}: no answer") from err
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 import logging
 from typing import Any
 
-from ocpp.exceptions import OCPPError
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import (
     Action,
@@ -26,8 +24,18 @@ from ..charging_profile import (
     parse_stack_level,
 )
 from ..meter_values import parse_meter_values, wh_from_meter_register
-from .connection import ConnectionClosedError, WebSocketConnection
-from .session import BootInfo, ChargerEvents, StatusReport, handles
+from .connection import WebSocketConnection
+from .session import (
+    BootInfo,
+    CallMixin,
+    ChargerEvents,
+    SessionError,
+    StatusReport,
+    clean_text,
+    handles,
+    now_iso,
+    parse_timestamp,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,29 +46,7 @@ PENDING_RETRY_S = 10
 RESPONSE_TIMEOUT_S = 30
 
 
-class SessionError(Exception):
-    """A command did not get an answer we can use."""
-
-
-def parse_timestamp(value: object) -> datetime | None:
-    """An OCPP timestamp as an aware UTC datetime; None when unreadable."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _text(value: object) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-class Session16(ChargePoint):  # type: ignore[misc]
+class Session16(CallMixin, ChargePoint):  # type: ignore[misc]
     """One connected OCPP 1.6J charger."""
 
     version = OcppVersion.V16
@@ -93,15 +79,15 @@ class Session16(ChargePoint):  # type: ignore[misc]
     @handles(Action.boot_notification, skip_schema_validation=True)
     def _on_boot(self, **payload: Any) -> call_result.BootNotification:
         boot = BootInfo(
-            vendor=_text(payload.get("charge_point_vendor")) or "",
-            model=_text(payload.get("charge_point_model")) or "",
-            serial=_text(payload.get("charge_point_serial_number"))
-            or _text(payload.get("charge_box_serial_number")),
-            firmware=_text(payload.get("firmware_version")),
+            vendor=clean_text(payload.get("charge_point_vendor")) or "",
+            model=clean_text(payload.get("charge_point_model")) or "",
+            serial=clean_text(payload.get("charge_point_serial_number"))
+            or clean_text(payload.get("charge_box_serial_number")),
+            firmware=clean_text(payload.get("firmware_version")),
         )
         accepted = self._events().on_boot(boot)
         return call_result.BootNotification(
-            current_time=_now(),
+            current_time=now_iso(),
             interval=HEARTBEAT_INTERVAL_S if accepted else PENDING_RETRY_S,
             status=RegistrationStatus.accepted
             if accepted
@@ -111,7 +97,7 @@ class Session16(ChargePoint):  # type: ignore[misc]
     @handles(Action.heartbeat)
     def _on_heartbeat(self) -> call_result.Heartbeat:
         self._events().on_heartbeat()
-        return call_result.Heartbeat(current_time=_now())
+        return call_result.Heartbeat(current_time=now_iso())
 
     @handles(Action.status_notification)
     def _on_status(
@@ -122,8 +108,8 @@ class Session16(ChargePoint):  # type: ignore[misc]
                 connector_id=connector_id,
                 status=status,
                 error_code=error_code,
-                vendor_error_code=_text(extra.get("vendor_error_code")),
-                info=_text(extra.get("info")),
+                vendor_error_code=clean_text(extra.get("vendor_error_code")),
+                info=clean_text(extra.get("info")),
                 timestamp=parse_timestamp(extra.get("timestamp")),
             )
         )
@@ -167,7 +153,7 @@ class Session16(ChargePoint):  # type: ignore[misc]
             str(transaction_id),
             wh_from_meter_register(meter_stop),
             parse_timestamp(timestamp),
-            _text(extra.get("reason")),
+            clean_text(extra.get("reason")),
         )
         if extra.get("id_tag") is None:
             return call_result.StopTransaction()
@@ -198,14 +184,6 @@ class Session16(ChargePoint):  # type: ignore[misc]
         return call_result.DiagnosticsStatusNotification()
 
     # Us → charger
-
-    async def _call(self, payload: Any) -> Any:
-        try:
-            return await self.call(payload, suppress=False)
-        except OCPPError as err:
-            raise SessionError(f"{type(payload).__name__}: {err}") from err
-        except (TimeoutError, ConnectionClosedError) as err:
-            raise SessionError(f"{type(payload).__name__}: no answer") from err
 
     async def read_capabilities(self, phases: int) -> ChargerCapabilities:
         """Rate unit and stack level from GetConfiguration; defaults if refused."""

@@ -1,0 +1,251 @@
+"""Actions on chargers: restart many at once, start, stop, limit, unlock, configure."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.service import async_register_admin_service
+from homeassistant.util.json import JsonValueType
+
+from .central.session import SessionError
+from .charger import MAX_CIRCUIT_FUSE, ChargerCoordinator
+from .charging_profile import IEC_MIN_AMPS
+from .const import DOMAIN
+
+ATTR_HARD = "hard"
+ATTR_CURRENT = "current"
+ATTR_DURATION = "duration"
+ATTR_CONNECTOR = "connector"
+ATTR_KEYS = "keys"
+ATTR_KEY = "key"
+ATTR_VALUE = "value"
+# The limit an action sets; the lowest of all sources wins.
+ACTION_LIMIT = "action"
+
+DEVICES = vol.All(cv.ensure_list, [cv.string])
+RESTART_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): DEVICES,
+        vol.Optional(ATTR_HARD, default=False): cv.boolean,
+    }
+)
+CHARGERS_SCHEMA = vol.Schema({vol.Required(ATTR_DEVICE_ID): DEVICES})
+LIMIT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): DEVICES,
+        vol.Required(ATTR_CURRENT): vol.All(
+            vol.Coerce(float), vol.Range(min=0, max=MAX_CIRCUIT_FUSE)
+        ),
+        vol.Optional(ATTR_DURATION): cv.positive_time_period,
+    }
+)
+UNLOCK_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): DEVICES,
+        vol.Optional(ATTR_CONNECTOR, default=1): vol.All(
+            vol.Coerce(int), vol.Range(1, 4)
+        ),
+    }
+)
+GET_CONFIGURATION_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_KEYS): vol.All(cv.ensure_list, [cv.string]),
+    }
+)
+CHANGE_CONFIGURATION_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_KEY): cv.string,
+        vol.Required(ATTR_VALUE): cv.string,
+    }
+)
+
+
+def _chargers(hass: HomeAssistant, device_ids: list[str]) -> list[ChargerCoordinator]:
+    """The loaded chargers behind device ids; anything else is a clear error."""
+    registry = dr.async_get(hass)
+    by_id = {
+        charger.config.charge_point_id: charger
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+        for charger in entry.runtime_data.chargers.values()
+    }
+    found = []
+    for device_id in device_ids:
+        device = registry.async_get(device_id)
+        charger = next(
+            (
+                by_id[identifier]
+                for domain, identifier in (device.identifiers if device else ())
+                if domain == DOMAIN and identifier in by_id
+            ),
+            None,
+        )
+        if charger is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_charger",
+                translation_placeholders={"device_id": device_id},
+            )
+        found.append(charger)
+    return found
+
+
+async def _each(
+    chargers: list[ChargerCoordinator],
+    command: Callable[[ChargerCoordinator], Awaitable[bool]],
+) -> None:
+    """Run a command on every charger; the first failure is reported."""
+    for charger in chargers:
+        try:
+            accepted = await command(charger)
+        except SessionError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="charger_unreachable",
+                translation_placeholders={"charger": charger.config.name},
+            ) from err
+        if not accepted:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="command_rejected",
+                translation_placeholders={"charger": charger.config.name},
+            )
+
+
+async def _async_restart(call: ServiceCall) -> ServiceResponse:
+    """Restart many chargers; offline and refusing ones are reported, not touched."""
+    restarted: list[JsonValueType] = []
+    offline: list[JsonValueType] = []
+    refused: list[JsonValueType] = []
+    for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID]):
+        name = charger.config.name
+        if charger.session is None:
+            offline.append(name)
+            continue
+        try:
+            accepted = await charger.async_restart(hard=call.data[ATTR_HARD])
+        except SessionError:
+            offline.append(name)
+            continue
+        (restarted if accepted else refused).append(name)
+    return {"restarted": restarted, "offline": offline, "refused": refused}
+
+
+async def _async_start(call: ServiceCall) -> None:
+    await _each(
+        _chargers(call.hass, call.data[ATTR_DEVICE_ID]),
+        ChargerCoordinator.async_start_charging,
+    )
+
+
+async def _async_stop(call: ServiceCall) -> None:
+    await _each(
+        _chargers(call.hass, call.data[ATTR_DEVICE_ID]),
+        ChargerCoordinator.async_stop_charging,
+    )
+
+
+async def _async_set_current_limit(call: ServiceCall) -> None:
+    """Limit chargers' current, for a while or until changed; 0 pauses."""
+    amps: float = call.data[ATTR_CURRENT]
+    if 0 < amps < IEC_MIN_AMPS:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="current_below_minimum",
+            translation_placeholders={"minimum": f"{IEC_MIN_AMPS:g}"},
+        )
+    duration: timedelta | None = call.data.get(ATTR_DURATION)
+    for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID]):
+        charger.set_limit(ACTION_LIMIT, amps)
+        if duration is not None:
+            charger.expire_limit(ACTION_LIMIT, duration)
+
+
+async def _async_unlock(call: ServiceCall) -> None:
+    connector: int = call.data[ATTR_CONNECTOR]
+    await _each(
+        _chargers(call.hass, call.data[ATTR_DEVICE_ID]),
+        lambda charger: charger.async_unlock(connector),
+    )
+
+
+async def _async_get_configuration(call: ServiceCall) -> ServiceResponse:
+    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    try:
+        values = await charger.async_get_configuration(call.data.get(ATTR_KEYS))
+    except SessionError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="charger_unreachable",
+            translation_placeholders={"charger": charger.config.name},
+        ) from err
+    return {"configuration": values}
+
+
+async def _async_change_configuration(call: ServiceCall) -> ServiceResponse:
+    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    try:
+        status = await charger.async_change_configuration(
+            call.data[ATTR_KEY], call.data[ATTR_VALUE]
+        )
+    except SessionError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="charger_unreachable",
+            translation_placeholders={"charger": charger.config.name},
+        ) from err
+    return {"status": status}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, for every place)."""
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        "restart",
+        _async_restart,
+        RESTART_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        "change_configuration",
+        _async_change_configuration,
+        CHANGE_CONFIGURATION_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, "start_charging", _async_start, CHARGERS_SCHEMA
+    )
+    hass.services.async_register(DOMAIN, "stop_charging", _async_stop, CHARGERS_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, "set_current_limit", _async_set_current_limit, LIMIT_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN, "unlock_connector", _async_unlock, UNLOCK_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "get_configuration",
+        _async_get_configuration,
+        GET_CONFIGURATION_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
