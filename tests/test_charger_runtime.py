@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -391,7 +390,7 @@ async def test_charger_that_ignores_zero_is_paused(
     place: MockConfigEntry,
     simulator: Callable[..., SimulatedCharger],
 ) -> None:
-    """Under 6 A a charger that ignores 0 A is stopped and made unavailable."""
+    """A charger that keeps charging at 0 A is learned, then paused instead."""
     charger = simulator(ignores_zero=True)
     await charger.start()
     charger.plug_in()
@@ -399,13 +398,14 @@ async def test_charger_that_ignores_zero_is_paused(
     runtime = next(iter(place.runtime_data.chargers.values()))
     await _until(hass, lambda: runtime.data.transaction_id is not None)
     await _until(hass, lambda: runtime.data.capabilities is not None)
-    assert runtime.data.capabilities is not None
-    runtime.data.capabilities = replace(runtime.data.capabilities, honours_zero=False)
 
-    runtime.set_limit("balancer", 3)
+    runtime.set_limit("balancer", 3)  # under 6 A: off
     await _until(hass, lambda: charger.availability == "Inoperative")
     assert charger.received_calls("RemoteStopTransaction")
     assert runtime.data.paused
+    assert not runtime.data.honours_zero
+    assert runtime.data.stored()["honours_zero"] is False
+
     runtime.set_limit("balancer", None)
     await _until(hass, lambda: charger.availability == "Operative")
     assert not runtime.data.paused

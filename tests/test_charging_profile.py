@@ -32,6 +32,7 @@ from custom_components.homecharge.charging_profile import (
     plan_steps,
     renewal_due,
     round_down_amps,
+    zero_ignored_strikes,
 )
 
 NOW = datetime(2026, 11, 21, 17, 0, 12, 345678, tzinfo=UTC)
@@ -291,3 +292,12 @@ def test_transaction_id_types() -> None:
     assert request is not None
     assert request.profile["transactionId"] == "12"
     _validate_201(request)
+
+
+def test_zero_ignored_strikes() -> None:
+    """Counted only while 0 A is offered and a phase still draws current."""
+    assert zero_ignored_strikes(0, (6.0, 6.1, 5.9), 0) == 1
+    assert zero_ignored_strikes(0, (6.0, None, None), 1) == 2
+    assert zero_ignored_strikes(0, (0.2, 0.0, 0.1), 3) == 0
+    assert zero_ignored_strikes(16, (16.0, 16.0, 16.0), 3) == 0
+    assert zero_ignored_strikes(None, (6.0, 6.0, 6.0), 1) == 0

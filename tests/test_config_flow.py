@@ -292,6 +292,11 @@ async def test_options(hass: HomeAssistant, place_entry: MockConfigEntry) -> Non
     place_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(place_entry.entry_id)
     result = await hass.config_entries.options.async_init(place_entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["prices", "ocpp_server"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "prices"}
+    )
     assert_form_translated(result, "options")
     assert _suggested(result, "vat_percent") == "25"
     assert _suggested(result, "spot_markup") == "0"
@@ -325,6 +330,9 @@ async def test_options_errors(
     """Bad options are reported on the field and nothing is saved."""
     place_entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(place_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "prices"}
+    )
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], user_input
     )

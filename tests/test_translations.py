@@ -17,7 +17,7 @@ from custom_components.homecharge.place import PRICE_AREAS, CostBasis, GridType
 ROOT = Path(__file__).parents[1]
 PACKAGE = ROOT / "custom_components" / "homecharge"
 SOURCE = ROOT / "translations"
-LANGUAGES = ("en", "nb", "da", "nl")
+LANGUAGES = ("en", "nb", "da", "nl", "sv")
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def _used_keys() -> set[str]:
                 value = keyword.value
                 if isinstance(value, ast.Constant):
                     key = value.value
-                elif isinstance(value, ast.Name):
+                elif isinstance(value, ast.Name) and value.id in consts:
                     key = consts[value.id]
                 else:  # an f-string: the test below checks those by value
                     continue

@@ -18,7 +18,11 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.helpers.event import (
+    async_call_later,
+    async_track_time_change,
+    async_track_time_interval,
+)
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -33,15 +37,18 @@ from .charger_status import (
 )
 from .charging_profile import (
     DEFAULT_VALIDITY,
+    IGNORED_ZERO_READINGS,
     ChargerCapabilities,
     Step,
     build_profile,
     effective_amps,
     plan_steps,
     renewal_due,
+    zero_ignored_strikes,
 )
 from .const import DOMAIN
 from .meter_values import MeterSample, session_energy_kwh
+from .opening_hours import is_open, parse_time
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,6 +79,13 @@ class ChargerConfig:
     manufacturer: str | None = None
     model: str | None = None
     serial: str | None = None
+    opens: str | None = None
+    closes: str | None = None
+
+    @property
+    def hours(self) -> dict[str, str | None]:
+        """Opening hours as stored."""
+        return {"opens": self.opens, "closes": self.closes}
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> ChargerConfig:
@@ -88,6 +102,8 @@ class ChargerConfig:
             manufacturer=data.get("manufacturer"),
             model=data.get("model"),
             serial=data.get("serial"),
+            opens=data.get("opens"),
+            closes=data.get("closes"),
         )
 
 
@@ -119,6 +135,8 @@ class ChargerState:
     limits: dict[str, float] = field(default_factory=dict)
     limit_sent_at: datetime | None = None
     paused: bool = False
+    # Learned: some chargers take a 0 A limit and keep charging.
+    honours_zero: bool = True
 
     @property
     def plugged_in(self) -> bool:
@@ -146,6 +164,7 @@ class ChargerState:
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "enabled": self.enabled,
             "smart_charging": self.smart_charging,
+            "honours_zero": self.honours_zero,
         }
 
     @classmethod
@@ -166,6 +185,7 @@ class ChargerState:
             else None,
             enabled=bool(data.get("enabled", True)),
             smart_charging=bool(data.get("smart_charging", True)),
+            honours_zero=bool(data.get("honours_zero", True)),
         )
 
 
@@ -198,6 +218,10 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self._unsubs: list[CALLBACK_TYPE] = []
         self._offline_timer: CALLBACK_TYPE | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # What the charger was last told: in use, or disabled (by the user or
+        # by its opening hours). None until we know.
+        self._available: bool | None = None
+        self._zero_strikes = 0
         if self.config.max_current is not None:
             state.limits["user"] = self.config.max_current
 
@@ -254,9 +278,18 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
 
     # Lifetime
 
+    @property
+    def open_now(self) -> bool:
+        """Within the charger's opening hours."""
+        return is_open(
+            dt_util.now().time(),
+            parse_time(self.config.opens),
+            parse_time(self.config.closes),
+        )
+
     @callback
     def async_start(self) -> None:
-        """Renew the limit while Home Assistant runs, so it never lapses."""
+        """Renew the limit while HA runs (so it never lapses); watch the hours."""
         self._unsubs.append(
             async_track_time_interval(
                 self.hass,
@@ -265,6 +298,34 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                 cancel_on_shutdown=True,
             )
         )
+        self._unsubs.append(
+            async_track_time_change(self.hass, self._async_check_hours, second=0)
+        )
+
+    @callback
+    def _async_check_hours(self, _now: datetime | None = None) -> None:
+        """Open or close the charger when its hours say so."""
+        available = self.data.enabled and self.open_now
+        if available != self._available and self._session is not None:
+            self._run(self._async_availability(available))
+
+    async def _async_availability(self, available: bool) -> None:
+        try:
+            await self._async_set_availability(available)
+        except SessionError as err:
+            _LOGGER.warning(
+                "Charger %s: availability not changed: %s",
+                self.config.charge_point_id,
+                err,
+            )
+
+    async def _async_set_availability(self, available: bool) -> bool:
+        accepted = await self._require_session().change_availability(
+            0, operative=available
+        )
+        if accepted:
+            self._available = available
+        return accepted
 
     async def async_shutdown(self) -> None:
         """Stop timers and tasks; the charger's socket stays open."""
@@ -297,6 +358,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             return
         before = (self.limit_a, self.config.phases)
         self.config = config
+        self._async_check_hours()
         if config.max_current is None:
             self.data.limits.pop("user", None)
         else:
@@ -370,7 +432,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         }
         missing = {k: v for k, v in known.items() if v and not getattr(self.config, k)}
         if missing:
-            self._update_subentry(missing)
+            self.update_subentry(missing)
         registry = dr.async_get(self.hass)
         if device := registry.async_get_device(
             identifiers={(DOMAIN, self.config.charge_point_id)}
@@ -391,10 +453,6 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self.data.ocpp_status = report.status
         self.data.error_code = report.error_code
         self.data.vendor_error_code = report.vendor_error_code
-        if report.status == "Unavailable":
-            self.data.enabled = False
-        elif report.status != "Faulted":
-            self.data.enabled = True
         self._changed(persist=True)
 
     def on_meter_values(
@@ -410,6 +468,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                 self.data.power_w = sample.power_w
             if any(value is not None for value in sample.current_a):
                 self.data.current_a = sample.current_a
+                self._check_zero_honoured()
             if any(value is not None for value in sample.voltage_v):
                 self.data.voltage_v = sample.voltage_v
         if (
@@ -421,6 +480,28 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                 self.data.meter_start_wh, self.data.energy_wh
             )
         self._changed(persist=True)
+
+    def _check_zero_honoured(self) -> None:
+        """Learn that a charger ignores 0 A; from then on it is paused instead."""
+        if self.data.transaction_id is None:
+            return
+        self._zero_strikes = zero_ignored_strikes(
+            self.data.offered_a, self.data.current_a, self._zero_strikes
+        )
+        capabilities = self.data.capabilities
+        if (
+            self._zero_strikes >= IGNORED_ZERO_READINGS
+            and capabilities is not None
+            and capabilities.honours_zero
+        ):
+            _LOGGER.warning(
+                "Charger %s keeps charging at 0 A; it will be paused instead",
+                self.config.charge_point_id,
+            )
+            self.data.honours_zero = False
+            self.data.capabilities = replace(capabilities, honours_zero=False)
+            self._changed(persist=True)
+            self._run(self.async_apply_limit())
 
     def on_transaction_started(
         self,
@@ -470,9 +551,11 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     # Commands
 
     async def _async_after_connect(self) -> None:
-        """Secure the connection, then give the charger its limit."""
+        """Secure the connection, give the charger its limit, open or close it."""
         await self._async_ensure_password()
         await self.async_apply_limit()
+        self._available = None
+        self._async_check_hours()
 
     async def _async_ensure_password(self) -> None:
         """A charger added without a password gets one (AuthorizationKey).
@@ -492,7 +575,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             )
             return
         if status == "Accepted":
-            self._update_subentry({"password": password})
+            self.update_subentry({"password": password})
         else:
             _LOGGER.warning(
                 "Charger %s refused a password (%s); it connects without one",
@@ -500,7 +583,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                 status,
             )
 
-    def _update_subentry(self, changes: Mapping[str, Any]) -> None:
+    def update_subentry(self, changes: Mapping[str, Any]) -> None:
+        """Store changed settings in the charger's subentry (applied live)."""
         entry = self.config_entry
         if (subentry := entry.subentries.get(self.subentry_id)) is not None:
             self.hass.config_entries.async_update_subentry(
@@ -535,8 +619,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                 return False
             try:
                 if self.data.capabilities is None:
-                    self.data.capabilities = await session.read_capabilities(
-                        self.config.phases
+                    capabilities = await session.read_capabilities(self.config.phases)
+                    self.data.capabilities = replace(
+                        capabilities, honours_zero=self.data.honours_zero
                     )
                 return await self._async_send_limit(session, self.data.capabilities)
             except SessionError as err:
@@ -602,9 +687,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         return await session.remote_stop(self.data.transaction_id)
 
     async def async_set_enabled(self, enabled: bool) -> bool:
-        """Make the charger available or unavailable to cars."""
-        session = self._require_session()
-        accepted = await session.change_availability(0, operative=enabled)
+        """Let cars use the charger (within its opening hours), or not at all."""
+        accepted = await self._async_set_availability(enabled and self.open_now)
         if accepted:
             self.data.enabled = enabled
             self._changed(persist=True)

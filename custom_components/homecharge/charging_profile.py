@@ -248,3 +248,19 @@ def renewal_due(
 ) -> bool:
     """Whether a limit must be sent again so it never lapses while HA runs."""
     return now - sent_at >= validity * RENEW_AFTER_FRACTION
+
+
+# A charger told 0 A that still delivers this much on a phase ignores the
+# limit (some keep charging at 6 A); two readings in a row make it certain.
+IGNORED_ZERO_AMPS: Final = 3.0
+IGNORED_ZERO_READINGS: Final = 2
+
+
+def zero_ignored_strikes(
+    offered_amps: float | None, phase_amps: tuple[float | None, ...], strikes: int
+) -> int:
+    """Readings in a row that show a 0 A limit ignored; 0 when it is honoured."""
+    if offered_amps != 0:
+        return 0
+    drawing = any(amps is not None and amps >= IGNORED_ZERO_AMPS for amps in phase_amps)
+    return strikes + 1 if drawing else 0

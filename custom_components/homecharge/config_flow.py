@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from types import MappingProxyType
 from typing import Any
 
@@ -17,7 +18,13 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     OptionsFlow,
 )
-from homeassistant.const import CONF_NAME, UnitOfElectricCurrent, UnitOfEnergy
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PORT,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+)
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -31,6 +38,14 @@ from homeassistant.helpers.selector import (
 )
 
 from . import settings_of
+from .central.server import (
+    CENTRAL,
+    ServerSettings,
+    async_load_settings,
+    async_save_settings,
+    settings_errors,
+    tls_file_errors,
+)
 from .charger_flow import (
     CHARGER_FIELDS,
     ChargerSubentryFlow,
@@ -39,6 +54,7 @@ from .charger_flow import (
     charger_in_use,
 )
 from .const import (
+    CONF_CERTIFICATE,
     CONF_CHARGE_POINT_ID,
     CONF_CONNECTORS,
     CONF_COST_BASIS,
@@ -52,6 +68,7 @@ from .const import (
     CONF_PHASES,
     CONF_PLACE,
     CONF_PRICE_AREA,
+    CONF_PRIVATE_KEY,
     CONF_SERIAL,
     CONF_SPOT_MARKUP,
     CONF_VAT_PERCENT,
@@ -146,6 +163,18 @@ def _price_schema(currency: str, *fields: str) -> vol.Schema:
     return vol.Schema(
         {vol.Required(field): TextSelector({"suffix": suffix}) for field in fields}
     )
+
+
+SERVER_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_PORT): NumberSelector(
+            NumberSelectorConfig(mode=NumberSelectorMode.BOX, step=1)
+        ),
+        vol.Optional(CONF_CERTIFICATE): TextSelector(),
+        vol.Optional(CONF_PRIVATE_KEY): TextSelector(),
+    }
+)
 
 
 def _as_text(value: float | None) -> str | None:
@@ -404,12 +433,20 @@ class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class PlaceOptionsFlow(OptionsFlow):
-    """What a spot-priced kWh costs: the supplier's markup and VAT."""
+    """Price details of the place, and the OCPP server all places share."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the markup and VAT."""
+        """Choose what to change."""
+        return self.async_show_menu(
+            step_id="init", menu_options=["prices", "ocpp_server"]
+        )
+
+    async def async_step_prices(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """What a spot-priced kWh costs: the supplier's markup and VAT."""
         settings = settings_of(self.config_entry)
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -421,7 +458,11 @@ class PlaceOptionsFlow(OptionsFlow):
                 errors[CONF_VAT_PERCENT] = "invalid_vat"
             if not errors:
                 return self.async_create_entry(
-                    data={CONF_SPOT_MARKUP: markup, CONF_VAT_PERCENT: vat}
+                    data={
+                        **self.config_entry.options,
+                        CONF_SPOT_MARKUP: markup,
+                        CONF_VAT_PERCENT: vat,
+                    }
                 )
         currency = self.hass.config.currency
         schema = _price_schema(currency, CONF_SPOT_MARKUP).extend(
@@ -432,7 +473,7 @@ class PlaceOptionsFlow(OptionsFlow):
             CONF_VAT_PERCENT: _as_text(settings.vat_percent),
         }
         return self.async_show_form(
-            step_id="init",
+            step_id="prices",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={
@@ -442,4 +483,40 @@ class PlaceOptionsFlow(OptionsFlow):
                 )
                 or "0",
             },
+        )
+
+    async def async_step_ocpp_server(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Where the OCPP server listens, and its TLS certificate (profile 2)."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            settings = ServerSettings(
+                host=str(user_input[CONF_HOST]).strip(),
+                port=int(user_input[CONF_PORT]),
+                certificate=str(user_input.get(CONF_CERTIFICATE) or "").strip() or None,
+                private_key=str(user_input.get(CONF_PRIVATE_KEY) or "").strip() or None,
+            )
+            errors = settings_errors(
+                settings
+            ) or await self.hass.async_add_executor_job(tls_file_errors, settings)
+            if not errors:
+                try:
+                    if (central := self.hass.data.get(CENTRAL)) is not None:
+                        await central.async_restart(settings)
+                except OSError as err:
+                    errors["base"] = "server_failed"
+                    placeholders["error"] = f" ({err})"
+                else:
+                    await async_save_settings(self.hass, settings)
+                    return self.async_create_entry(data=dict(self.config_entry.options))
+        current = asdict(await async_load_settings(self.hass))
+        return self.async_show_form(
+            step_id="ocpp_server",
+            data_schema=self.add_suggested_values_to_schema(
+                SERVER_SCHEMA, user_input or current
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
         )

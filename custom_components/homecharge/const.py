@@ -28,6 +28,12 @@ CONF_MANUFACTURER: Final = "manufacturer"
 CONF_MODEL: Final = "model"
 CONF_SERIAL: Final = "serial"
 CONF_PLACE: Final = "place"
+CONF_OPENS: Final = "opens"
+CONF_CLOSES: Final = "closes"
+
+# OCPP server settings (shared by every place).
+CONF_CERTIFICATE: Final = "certificate"
+CONF_PRIVATE_KEY: Final = "private_key"
 
 # Config entry options (the options flow).
 CONF_SPOT_MARKUP: Final = "spot_markup"

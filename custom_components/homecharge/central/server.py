@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 import hmac
+from ipaddress import ip_address
 import logging
+from pathlib import Path
 import ssl
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -217,6 +219,18 @@ class CentralSystem:
             self.settings.port,
         )
 
+    async def async_restart(self, settings: ServerSettings) -> None:
+        """Listen with new settings; back on the old ones if they cannot be used."""
+        old = self.settings
+        await self.async_stop()
+        self.settings = settings
+        try:
+            await self.async_start()
+        except OSError:
+            self.settings = old
+            await self.async_start()
+            raise
+
     async def async_stop(self) -> None:
         """Close every charger's socket and stop listening."""
         for session in list(self._sessions.values()):
@@ -332,6 +346,37 @@ def _server_ssl_context(certificate: str, private_key: str) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificate, private_key)
     return context
+
+
+def settings_errors(settings: ServerSettings) -> dict[str, str]:
+    """What is wrong with server settings, by field (files not checked)."""
+    errors: dict[str, str] = {}
+    try:
+        ip_address(settings.host)
+    except ValueError:
+        errors["host"] = "invalid_host"
+    if not 1 <= settings.port <= 65535:
+        errors["port"] = "invalid_port"
+    if bool(settings.certificate) != bool(settings.private_key):
+        errors["base"] = "tls_incomplete"
+    return errors
+
+
+def tls_file_errors(settings: ServerSettings) -> dict[str, str]:
+    """Certificate and key files that are missing or unusable (blocking I/O)."""
+    if not settings.certificate or not settings.private_key:
+        return {}
+    for field, path in (
+        ("certificate", settings.certificate),
+        ("private_key", settings.private_key),
+    ):
+        if not Path(path).is_file():
+            return {field: "file_not_found"}
+    try:
+        _server_ssl_context(settings.certificate, settings.private_key)
+    except (ssl.SSLError, ValueError):
+        return {"base": "tls_invalid"}
+    return {}
 
 
 def settings_store(hass: HomeAssistant) -> Store[dict[str, Any]]:

@@ -1,0 +1,61 @@
+"""Time entities of a charger: its opening hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+from homeassistant.components.time import TimeEntity, TimeEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import HomeChargeConfigEntry
+from .const import CONF_CLOSES, CONF_OPENS
+from .entity import ChargerEntity
+from .opening_hours import parse_time
+
+# Settings are written to the charger's subentry; nothing here talks to it.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargerTimeDescription(TimeEntityDescription):
+    """A time of day a charger setting holds."""
+
+
+TIMES: tuple[ChargerTimeDescription, ...] = tuple(
+    ChargerTimeDescription(
+        key=key, translation_key=key, entity_category=EntityCategory.CONFIG
+    )
+    for key in (CONF_OPENS, CONF_CLOSES)
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomeChargeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add each charger's opening hours."""
+    for subentry_id, charger in entry.runtime_data.chargers.items():
+        async_add_entities(
+            (ChargerTime(charger, d) for d in TIMES), config_subentry_id=subentry_id
+        )
+
+
+class ChargerTime(ChargerEntity, TimeEntity):
+    """When the charger opens or closes each day."""
+
+    entity_description: ChargerTimeDescription
+
+    @property
+    def native_value(self) -> time:
+        """The time now set."""
+        return parse_time(self.coordinator.config.hours[self.entity_description.key])
+
+    async def async_set_value(self, value: time) -> None:
+        """Store it in the charger's subentry; it applies at once."""
+        self.coordinator.update_subentry(
+            {self.entity_description.key: value.isoformat()}
+        )

@@ -1,0 +1,384 @@
+"""Benchmark: 100 OCPP 1.6J chargers on one Home Assistant.
+
+A real Home Assistant process runs homecharge with one place of N chargers.
+This process connects N lean websocket clients that boot, report status, and
+send MeterValues every 10 s plus heartbeats, timing every MeterValues round
+trip. HA's CPU and memory are read from /proc. The baseline, measured in the
+same run, is the same Home Assistant idle with no charger connected.
+
+    scripts/bench ocpp [--chargers 100] [--minutes 10] [--idle-minutes 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from contextlib import suppress
+import json
+import os
+from pathlib import Path
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).parents[2]
+METER_INTERVAL_S = 10.0
+HEARTBEAT_INTERVAL_S = 60.0
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def write_config(directory: Path, chargers: int, port: int, http_port: int) -> None:
+    """A Home Assistant config with one place that owns every charger."""
+    storage = directory / ".storage"
+    storage.mkdir(parents=True)
+    (directory / "custom_components").mkdir()
+    (directory / "custom_components" / "homecharge").symlink_to(
+        ROOT / "custom_components" / "homecharge"
+    )
+    (directory / "configuration.yaml").write_text(
+        f"http:\n  server_host: 127.0.0.1\n  server_port: {http_port}\n"
+        "logger:\n  default: warning\n"
+    )
+
+    def store(key: str, data: Any, version: int = 1, minor: int = 1) -> None:
+        payload = {"version": version, "minor_version": minor, "key": key, "data": data}
+        (storage / key).write_text(json.dumps(payload))
+
+    store("homecharge.server", {"host": "127.0.0.1", "port": port})
+    store(
+        "onboarding", {"done": ["user", "core_config", "analytics", "integration"]}, 4
+    )
+    subentries = [
+        {
+            "data": {
+                "charge_point_id": f"BENCH-{number:03}",
+                "circuit_fuse": 32.0,
+                "phases": 3,
+                "connectors": 1,
+                "password": None,
+            },
+            "subentry_id": secrets.token_hex(13),
+            "subentry_type": "charger",
+            "title": f"Bench {number:03}",
+            "unique_id": f"BENCH-{number:03}",
+        }
+        for number in range(chargers)
+    ]
+    entry = {
+        "created_at": "2026-11-21T12:00:00+00:00",
+        "modified_at": "2026-11-21T12:00:00+00:00",
+        "data": {
+            "name": "Bench",
+            "country": "NO",
+            "price_area": "NO1",
+            "cost_basis": "spot",
+            "main_fuse": 400.0,
+            "grid_type": "3p_400_tn",
+        },
+        "discovery_keys": {},
+        "disabled_by": None,
+        "domain": "homecharge",
+        "entry_id": "01BENCHPLACE0000000000000",
+        "minor_version": 1,
+        "options": {},
+        "pref_disable_new_entities": False,
+        "pref_disable_polling": False,
+        "source": "user",
+        "subentries": subentries,
+        "title": "Bench",
+        "unique_id": None,
+        "version": 1,
+    }
+    store("core.config_entries", {"entries": [entry]}, 1, 5)
+
+
+class Process:
+    """CPU seconds and memory of a running process, from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self._ticks
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+def meter_values(
+    number: int, energy_wh: float, transaction_id: int | None
+) -> dict[str, Any]:
+    """A realistic MeterValues payload: energy, power, currents, voltages."""
+    sampled = [
+        {
+            "measurand": "Energy.Active.Import.Register",
+            "unit": "Wh",
+            "value": f"{energy_wh:.0f}",
+        },
+        {"measurand": "Power.Active.Import", "unit": "W", "value": "11040"},
+        *(
+            {
+                "measurand": "Current.Import",
+                "phase": phase,
+                "unit": "A",
+                "value": "16.0",
+            }
+            for phase in ("L1", "L2", "L3")
+        ),
+        *(
+            {
+                "measurand": "Voltage",
+                "phase": f"{phase}-N",
+                "unit": "V",
+                "value": "230.1",
+            }
+            for phase in ("L1", "L2", "L3")
+        ),
+    ]
+    payload: dict[str, Any] = {
+        "connectorId": 1,
+        "meterValue": [
+            {
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "sampledValue": sampled,
+            }
+        ],
+    }
+    if transaction_id is not None:
+        payload["transactionId"] = transaction_id
+    return payload
+
+
+class Client:
+    """One lean charger: boots, charges, reports, answers the server."""
+
+    def __init__(self, url: str, number: int, latencies: list[float]) -> None:
+        self.url = url
+        self.number = number
+        self.latencies = latencies
+        self._pending: dict[str, tuple[asyncio.Future[Any], float]] = {}
+        self._ids = 0
+        self.energy_wh = 1_000_000.0 + number
+
+    async def _call(
+        self,
+        websocket: aiohttp.ClientWebSocketResponse,
+        action: str,
+        payload: dict[str, Any],
+    ) -> Any:
+        self._ids += 1
+        unique = f"{self.number}-{self._ids}"
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[unique] = (future, time.perf_counter())
+        await websocket.send_str(json.dumps([2, unique, action, payload]))
+        return await asyncio.wait_for(future, 30)
+
+    async def _receive(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in websocket:
+            frame = json.loads(message.data)
+            if frame[0] == 2:  # the server asks: answer like a compliant charger
+                action = frame[2]
+                if action == "GetConfiguration":
+                    answer: dict[str, Any] = {
+                        "configurationKey": [
+                            {
+                                "key": "ChargingScheduleAllowedChargingRateUnit",
+                                "readonly": True,
+                                "value": "Current",
+                            },
+                            {
+                                "key": "ChargeProfileMaxStackLevel",
+                                "readonly": True,
+                                "value": "8",
+                            },
+                        ]
+                    }
+                elif action == "ChangeConfiguration":
+                    answer = {"status": "Rejected"}
+                else:
+                    answer = {"status": "Accepted"}
+                await websocket.send_str(json.dumps([3, frame[1], answer]))
+            elif (pending := self._pending.pop(frame[1], None)) is not None:
+                future, sent = pending
+                if frame[0] == 3 and not future.done():
+                    future.set_result((frame[2], time.perf_counter() - sent))
+                elif not future.done():
+                    future.set_exception(RuntimeError(str(frame)))
+
+    async def run(
+        self,
+        session: aiohttp.ClientSession,
+        stop: asyncio.Event,
+        measuring: asyncio.Event,
+    ) -> None:
+        async with session.ws_connect(
+            f"{self.url}/BENCH-{self.number:03}", protocols=("ocpp1.6",)
+        ) as websocket:
+            receiver = asyncio.create_task(self._receive(websocket))
+            try:
+                await self._call(
+                    websocket,
+                    "BootNotification",
+                    {"chargePointVendor": "Bench", "chargePointModel": "B-1"},
+                )
+                await self._call(
+                    websocket,
+                    "StatusNotification",
+                    {"connectorId": 1, "errorCode": "NoError", "status": "Charging"},
+                )
+                (started, _) = await self._call(
+                    websocket,
+                    "StartTransaction",
+                    {
+                        "connectorId": 1,
+                        "idTag": "BENCH",
+                        "meterStart": int(self.energy_wh),
+                        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    },
+                )
+                transaction = started["transactionId"]
+                # Spread the chargers over the interval, as real ones are.
+                await asyncio.sleep(
+                    METER_INTERVAL_S * self.number / 100 % METER_INTERVAL_S
+                )
+                next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL_S
+                while not stop.is_set():
+                    self.energy_wh += 11040 * METER_INTERVAL_S / 3600
+                    (_, latency) = await self._call(
+                        websocket,
+                        "MeterValues",
+                        meter_values(self.number, self.energy_wh, transaction),
+                    )
+                    if measuring.is_set():
+                        self.latencies.append(latency)
+                    if time.monotonic() >= next_heartbeat:
+                        await self._call(websocket, "Heartbeat", {})
+                        next_heartbeat += HEARTBEAT_INTERVAL_S
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), METER_INTERVAL_S)
+            finally:
+                receiver.cancel()
+                with suppress(asyncio.CancelledError):
+                    await receiver
+
+
+async def wait_for_port(port: int, seconds: float = 120) -> None:
+    """Until something listens on the port."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with suppress(OSError):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of them lie."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chargers", type=int, default=100)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--idle-minutes", type=float, default=1)
+    args = parser.parse_args()
+    args.minutes = max(args.minutes, 1.0)  # memory is compared with minute 1
+    directory = Path(tempfile.mkdtemp(prefix="homecharge-bench-"))
+    port, http_port = free_port(), free_port()
+    write_config(directory, args.chargers, port, http_port)
+    hass = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "homeassistant",
+            "--config",
+            str(directory),
+            "--skip-pip",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    process = Process(hass.pid)
+    try:
+        await wait_for_port(port)
+        await asyncio.sleep(10)  # let start-up settle
+        idle_start = process.cpu_seconds()
+        await asyncio.sleep(args.idle_minutes * 60)
+        idle_cpu = (process.cpu_seconds() - idle_start) / args.idle_minutes
+        idle_rss = process.rss_mib()
+
+        latencies: list[float] = []
+        stop, measuring = asyncio.Event(), asyncio.Event()
+        async with aiohttp.ClientSession() as session:
+            clients = [
+                Client(f"ws://127.0.0.1:{port}", n, latencies)
+                for n in range(args.chargers)
+            ]
+            tasks = [
+                asyncio.create_task(c.run(session, stop, measuring)) for c in clients
+            ]
+            await asyncio.sleep(METER_INTERVAL_S + 5)  # all booted and reporting
+            measuring.set()
+            cpu_start, started = process.cpu_seconds(), time.monotonic()
+            await asyncio.sleep(max(0.0, 60 - (time.monotonic() - started)))
+            rss_1 = process.rss_mib()
+            await asyncio.sleep(
+                max(0.0, args.minutes * 60 - (time.monotonic() - started))
+            )
+            minutes = (time.monotonic() - started) / 60
+            load_cpu = (process.cpu_seconds() - cpu_start) / minutes
+            rss_end = process.rss_mib()
+            stop.set()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        print(f"chargers: {args.chargers} count")
+        print(f"measured_minutes: {minutes:.1f} min")
+        print(f"meter_values_calls: {len(latencies)} count")
+        print(f"client_failures: {len(failures)} count")
+        print(f"baseline_idle_cpu: {idle_cpu:.2f} s/min")
+        print(f"ha_cpu_with_chargers: {load_cpu:.2f} s/min")
+        print(f"ha_cpu_share_of_one_core: {100 * load_cpu / 60:.2f} %")
+        print(
+            f"chargers_cpu_share_of_one_core: {100 * (load_cpu - idle_cpu) / 60:.2f} %"
+        )
+        print(f"meter_values_latency_p50: {1000 * statistics.median(latencies):.2f} ms")
+        print(f"meter_values_latency_p99: {1000 * percentile(latencies, 0.99):.2f} ms")
+        print(f"baseline_idle_rss: {idle_rss:.1f} MiB")
+        print(f"rss_after_1_min: {rss_1:.1f} MiB")
+        print(f"rss_after_{args.minutes:g}_min: {rss_end:.1f} MiB")
+        print(f"rss_growth: {rss_end - rss_1:.1f} MiB")
+    finally:
+        os.killpg(hass.pid, signal.SIGTERM)
+        hass.wait(timeout=60)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
