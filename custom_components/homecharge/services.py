@@ -112,14 +112,7 @@ async def _each(
 ) -> None:
     """Run a command on every charger; the first failure is reported."""
     for charger in chargers:
-        try:
-            accepted = await command(charger)
-        except SessionError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="charger_unreachable",
-                translation_placeholders={"charger": charger.config.name},
-            ) from err
+        accepted = await _reached(charger, command(charger))
         if not accepted:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
@@ -185,31 +178,32 @@ async def _async_unlock(call: ServiceCall) -> None:
     )
 
 
-async def _async_get_configuration(call: ServiceCall) -> ServiceResponse:
-    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+async def _reached[T](charger: ChargerCoordinator, command: Awaitable[T]) -> T:
+    """A command's answer; an unreachable charger is a clear error."""
     try:
-        values = await charger.async_get_configuration(call.data.get(ATTR_KEYS))
+        return await command
     except SessionError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="charger_unreachable",
             translation_placeholders={"charger": charger.config.name},
         ) from err
+
+
+async def _async_get_configuration(call: ServiceCall) -> ServiceResponse:
+    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    values = await _reached(
+        charger, charger.async_get_configuration(call.data.get(ATTR_KEYS))
+    )
     return {"configuration": values}
 
 
 async def _async_change_configuration(call: ServiceCall) -> ServiceResponse:
     (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
-    try:
-        status = await charger.async_change_configuration(
-            call.data[ATTR_KEY], call.data[ATTR_VALUE]
-        )
-    except SessionError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="charger_unreachable",
-            translation_placeholders={"charger": charger.config.name},
-        ) from err
+    status = await _reached(
+        charger,
+        charger.async_change_configuration(call.data[ATTR_KEY], call.data[ATTR_VALUE]),
+    )
     return {"status": status}
 
 

@@ -7,7 +7,7 @@ runtime (charger.py) sees only these, whichever version the charger speaks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -15,7 +15,13 @@ from typing import Any, Protocol
 from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 
-from ..charging_profile import ChargerCapabilities, OcppVersion, ProfileRequest
+from ..charging_profile import (
+    ChargerCapabilities,
+    OcppVersion,
+    ProfileRequest,
+    parse_rate_units,
+    parse_stack_level,
+)
 from ..meter_values import MeterSample
 from .connection import ConnectionClosedError
 
@@ -48,6 +54,29 @@ class CallMixin:
     """Commands for either OCPP version: answers, CallErrors and timeouts alike."""
 
     call: Callable[..., Any]
+    version: OcppVersion
+    # Each version reads configuration its own way.
+    get_configuration: Callable[[list[str] | None], Awaitable[dict[str, Any]]]
+
+    async def read_capabilities(self, phases: int) -> ChargerCapabilities:
+        """How the charger takes limits; the OCPP defaults if it will not say."""
+        try:
+            config = await self.get_configuration(
+                [
+                    "ChargingScheduleAllowedChargingRateUnit",
+                    "ChargeProfileMaxStackLevel",
+                ]
+            )
+        except SessionError:
+            config = {}
+        return ChargerCapabilities(
+            version=self.version,
+            rate_units=parse_rate_units(
+                config.get("ChargingScheduleAllowedChargingRateUnit")
+            ),
+            max_stack_level=parse_stack_level(config.get("ChargeProfileMaxStackLevel")),
+            phases=phases,
+        )
 
     async def _call(self, payload: Any) -> Any:
         try:

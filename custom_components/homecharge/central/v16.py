@@ -17,11 +17,8 @@ from ocpp.v16.enums import (
 )
 
 from ..charging_profile import (
-    ChargerCapabilities,
     OcppVersion,
     ProfileRequest,
-    parse_rate_units,
-    parse_stack_level,
 )
 from ..meter_values import parse_meter_values, wh_from_meter_register
 from .connection import WebSocketConnection
@@ -29,7 +26,6 @@ from .session import (
     BootInfo,
     CallMixin,
     ChargerEvents,
-    SessionError,
     StatusReport,
     clean_text,
     handles,
@@ -184,26 +180,6 @@ class Session16(CallMixin, ChargePoint):  # type: ignore[misc]
         return call_result.DiagnosticsStatusNotification()
 
     # Us → charger
-
-    async def read_capabilities(self, phases: int) -> ChargerCapabilities:
-        """Rate unit and stack level from GetConfiguration; defaults if refused."""
-        try:
-            config = await self.get_configuration(
-                [
-                    "ChargingScheduleAllowedChargingRateUnit",
-                    "ChargeProfileMaxStackLevel",
-                ]
-            )
-        except SessionError:
-            config = {}
-        return ChargerCapabilities(
-            version=self.version,
-            rate_units=parse_rate_units(
-                config.get("ChargingScheduleAllowedChargingRateUnit")
-            ),
-            max_stack_level=parse_stack_level(config.get("ChargeProfileMaxStackLevel")),
-            phases=phases,
-        )
 
     async def set_profile(self, request: ProfileRequest) -> bool:
         """Send a charging profile; True when accepted."""

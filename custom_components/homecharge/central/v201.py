@@ -23,11 +23,8 @@ from ocpp.v201.enums import (
 
 from ..charger_status import status_from_ocpp201
 from ..charging_profile import (
-    ChargerCapabilities,
     OcppVersion,
     ProfileRequest,
-    parse_rate_units,
-    parse_stack_level,
 )
 from ..meter_values import MeterSample, parse_meter_values
 from .connection import WebSocketConnection
@@ -229,26 +226,6 @@ class Session201(CallMixin, ChargePoint):  # type: ignore[misc]
         return call_result.FirmwareStatusNotification()
 
     # Us → station
-
-    async def read_capabilities(self, phases: int) -> ChargerCapabilities:
-        """Rate unit and stack level from the device model; defaults if refused."""
-        try:
-            config = await self.get_configuration(
-                [
-                    "ChargingScheduleAllowedChargingRateUnit",
-                    "ChargeProfileMaxStackLevel",
-                ]
-            )
-        except Exception:  # noqa: BLE001 - any failure means: use the defaults
-            config = {}
-        return ChargerCapabilities(
-            version=self.version,
-            rate_units=parse_rate_units(
-                config.get("ChargingScheduleAllowedChargingRateUnit")
-            ),
-            max_stack_level=parse_stack_level(config.get("ChargeProfileMaxStackLevel")),
-            phases=phases,
-        )
 
     async def set_profile(self, request: ProfileRequest) -> bool:
         """Send a charging profile; True when accepted."""
