@@ -26,6 +26,7 @@ from custom_components.homecharge.charging_profile import (
     RateUnit,
     Step,
     build_profile,
+    combined_limit,
     effective_amps,
     parse_rate_units,
     parse_stack_level,
@@ -301,3 +302,19 @@ def test_zero_ignored_strikes() -> None:
     assert zero_ignored_strikes(0, (0.2, 0.0, 0.1), 3) == 0
     assert zero_ignored_strikes(16, (16.0, 16.0, 16.0), 3) == 0
     assert zero_ignored_strikes(None, (6.0, 6.0, 6.0), 1) == 0
+
+
+@given(
+    fuse=st.floats(6, 80),
+    limits=st.lists(
+        st.floats(allow_nan=False, min_value=-10, max_value=100), max_size=4
+    ),
+)
+def test_combined_limit_is_the_lowest_source(fuse: float, limits: list[float]) -> None:
+    """Never above the circuit fuse or any source; 0 or at least 6 A."""
+    limit = combined_limit(fuse, limits)
+    assert limit <= min([fuse, *limits]) + 1e-9 or limit == 0
+    assert limit == 0 or limit >= IEC_MIN_AMPS
+    assert combined_limit(32, []) == 32
+    assert combined_limit(32, [10, 20]) == 10
+    assert combined_limit(32, [4]) == 0

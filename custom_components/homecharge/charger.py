@@ -41,7 +41,7 @@ from .charging_profile import (
     ChargerCapabilities,
     Step,
     build_profile,
-    effective_amps,
+    combined_limit,
     plan_steps,
     renewal_due,
     zero_ignored_strikes,
@@ -272,9 +272,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     @property
     def limit_a(self) -> float:
         """The current this charger may draw now: the lowest of every source."""
-        return effective_amps(
-            min([self.config.circuit_fuse, *self.data.limits.values()])
-        )
+        return combined_limit(self.config.circuit_fuse, self.data.limits.values())
 
     # Lifetime
 

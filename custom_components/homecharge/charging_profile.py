@@ -10,6 +10,7 @@ the OCPP adapter only sends them and reports rejections back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -141,6 +142,15 @@ def effective_amps(amps: float) -> float:
     """The limit a charger gets: 0 (off) or at least the IEC minimum."""
     rounded = round_down_amps(amps)
     return rounded if rounded >= IEC_MIN_AMPS else 0.0
+
+
+def combined_limit(circuit_fuse: float, limits: Iterable[float]) -> float:
+    """What a charger may draw, as it gets it.
+
+    The lowest of its circuit fuse and every limit source (user, action, and
+    later the balancer and the planner), then 0 or at least the IEC minimum.
+    """
+    return effective_amps(min([circuit_fuse, *limits]))
 
 
 def plan_steps(

@@ -33,11 +33,6 @@ class WebSocketConnection:
         self._bucket = TokenBucket(rate=MESSAGE_RATE, burst=MESSAGE_BURST)
         self.dropped = 0
 
-    @property
-    def closed(self) -> bool:
-        """Whether the socket is closed."""
-        return self._websocket.closed
-
     async def recv(self) -> str:
         """The next text frame that the rate limit lets through."""
         while True:

@@ -280,10 +280,6 @@ class CentralSystem:
         if self._accepting and self.on_discovery is not None:
             self.on_discovery(charge_point_id, boot, version)
 
-    def session(self, charge_point_id: str) -> ChargerSession | None:
-        """The charger's live session, if it is connected."""
-        return self._sessions.get(charge_point_id)
-
     def _events(self, charge_point_id: str, version: str) -> ChargerEvents:
         if (known := self._known.get(charge_point_id)) is not None:
             return known.events()

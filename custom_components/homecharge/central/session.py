@@ -23,7 +23,7 @@ from ..charging_profile import (
     parse_stack_level,
 )
 from ..meter_values import MeterSample
-from .connection import ConnectionClosedError
+from .connection import ConnectionClosedError, WebSocketConnection
 
 
 class SessionError(Exception):
@@ -50,13 +50,43 @@ def clean_text(value: object) -> str | None:
     return text or None
 
 
-class CallMixin:
-    """Commands for either OCPP version: answers, CallErrors and timeouts alike."""
+RESPONSE_TIMEOUT_S = 30
+
+
+class SessionBase:
+    """What both OCPP versions' sessions share, mixed in before ChargePoint.
+
+    Events go to whoever owns the charger right now: ``events`` is asked on
+    every frame, so a charger discovered while connected is handed to its
+    new runtime without reconnecting.
+    """
 
     call: Callable[..., Any]
     version: OcppVersion
     # Each version reads configuration its own way.
     get_configuration: Callable[[list[str] | None], Awaitable[dict[str, Any]]]
+
+    def __init__(
+        self,
+        charge_point_id: str,
+        connection: WebSocketConnection,
+        events: Callable[[], ChargerEvents],
+    ) -> None:
+        """A session on a connected charger's socket."""
+        super().__init__(  # type: ignore[call-arg]  # ChargePoint's
+            charge_point_id, connection, response_timeout=RESPONSE_TIMEOUT_S
+        )
+        self._connection = connection
+        self._events = events
+
+    async def route_message(self, raw_msg: str) -> None:
+        """Every frame is a sign of life, even one we cannot use."""
+        self._events().on_frame()
+        await super().route_message(raw_msg)  # type: ignore[misc]
+
+    async def close(self) -> None:
+        """Drop the connection."""
+        await self._connection.close()
 
     async def read_capabilities(self, phases: int) -> ChargerCapabilities:
         """How the charger takes limits; the OCPP defaults if it will not say."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import logging
 from typing import Any
 
@@ -21,11 +20,9 @@ from ..charging_profile import (
     ProfileRequest,
 )
 from ..meter_values import parse_meter_values, wh_from_meter_register
-from .connection import WebSocketConnection
 from .session import (
     BootInfo,
-    CallMixin,
-    ChargerEvents,
+    SessionBase,
     StatusReport,
     clean_text,
     handles,
@@ -39,35 +36,12 @@ _LOGGER = logging.getLogger(__name__)
 # find a dead socket sooner. Pending ones retry their boot this often.
 HEARTBEAT_INTERVAL_S = 300
 PENDING_RETRY_S = 10
-RESPONSE_TIMEOUT_S = 30
 
 
-class Session16(CallMixin, ChargePoint):  # type: ignore[misc]
+class Session16(SessionBase, ChargePoint):  # type: ignore[misc]
     """One connected OCPP 1.6J charger."""
 
     version = OcppVersion.V16
-
-    def __init__(
-        self,
-        charge_point_id: str,
-        connection: WebSocketConnection,
-        events: Callable[[], ChargerEvents],
-    ) -> None:
-        """Route the charger's events to whoever owns it right now.
-
-        ``events`` is asked on every frame, so a charger discovered while
-        connected is handed to its new runtime without reconnecting.
-        """
-        super().__init__(
-            charge_point_id, connection, response_timeout=RESPONSE_TIMEOUT_S
-        )
-        self._connection = connection
-        self._events = events
-
-    async def route_message(self, raw_msg: str) -> None:
-        """Every frame is a sign of life, even one we cannot use."""
-        self._events().on_frame()
-        await super().route_message(raw_msg)
 
     # Charger → us
 
@@ -237,7 +211,3 @@ class Session16(CallMixin, ChargePoint):  # type: ignore[misc]
         """Write a configuration key; the charger's status word."""
         result = await self._call(call.ChangeConfiguration(key=key, value=value))
         return str(result.status)
-
-    async def close(self) -> None:
-        """Drop the connection."""
-        await self._connection.close()

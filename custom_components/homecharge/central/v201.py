@@ -7,7 +7,6 @@ runtime knows (charger_status.status_from_ocpp201), so one runtime serves both.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from itertools import count
 from typing import Any
 
@@ -27,18 +26,16 @@ from ..charging_profile import (
     ProfileRequest,
 )
 from ..meter_values import MeterSample, parse_meter_values
-from .connection import WebSocketConnection
 from .session import (
     BootInfo,
-    CallMixin,
-    ChargerEvents,
+    SessionBase,
     StatusReport,
     clean_text,
     handles,
     now_iso,
     parse_timestamp,
 )
-from .v16 import HEARTBEAT_INTERVAL_S, PENDING_RETRY_S, RESPONSE_TIMEOUT_S
+from .v16 import HEARTBEAT_INTERVAL_S, PENDING_RETRY_S
 
 # 1.6 configuration keys our runtime uses, as 2.0.1 device-model variables.
 VARIABLES = {
@@ -63,31 +60,17 @@ def _energy_wh(samples: list[MeterSample]) -> float | None:
     return readings[-1] if readings else None
 
 
-class Session201(CallMixin, ChargePoint):  # type: ignore[misc]
+class Session201(SessionBase, ChargePoint):  # type: ignore[misc]
     """One connected OCPP 2.0.1 charging station."""
 
     version = OcppVersion.V201
 
-    def __init__(
-        self,
-        charge_point_id: str,
-        connection: WebSocketConnection,
-        events: Callable[[], ChargerEvents],
-    ) -> None:
-        """Route the station's events to whoever owns it right now."""
-        super().__init__(
-            charge_point_id, connection, response_timeout=RESPONSE_TIMEOUT_S
-        )
-        self._connection = connection
-        self._events = events
+    def __init__(self, *args: Any) -> None:
+        """Also remember each EVSE's connector status and charging state."""
+        super().__init__(*args)
         self._connector_status: dict[int, str] = {}
         self._charging_state: dict[int, str | None] = {}
         self._remote_start_ids = count(1)
-
-    async def route_message(self, raw_msg: str) -> None:
-        """Every frame is a sign of life, even one we cannot use."""
-        self._events().on_frame()
-        await super().route_message(raw_msg)
 
     def _report(self, evse_id: int, timestamp: Any = None) -> None:
         status = status_from_ocpp201(
@@ -319,7 +302,3 @@ class Session201(CallMixin, ChargePoint):  # type: ignore[misc]
         )
         (item,) = result.set_variable_result
         return str(item.get("attribute_status"))
-
-    async def close(self) -> None:
-        """Drop the connection."""
-        await self._connection.close()
