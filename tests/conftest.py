@@ -9,6 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
+from tests.mosquitto import mosquitto_broker  # noqa: F401 - a fixture for other modules
 
 PLACE_DATA: dict[str, Any] = {
     "name": "Home",

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.homecharge.balancer import Priority
 from custom_components.homecharge.const import DOMAIN
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -69,6 +70,9 @@ async def test_add_charger_by_hand(hass: HomeAssistant) -> None:
         "circuit_fuse": 32.0,
         "phases": 3,
         "connectors": 1,
+        # Load balancing defaults: wired to L1 (only matters for 1 phase).
+        "phase": 1,
+        "priority": "normal",
     }
     assert place.state is ConfigEntryState.LOADED
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-9")})
@@ -120,6 +124,8 @@ async def test_reconfigure_charger(hass: HomeAssistant) -> None:
             "circuit_fuse": 20,
             "phases": "1",
             "connectors": 1,
+            "phase": "2",
+            "priority": "low",
             "manufacturer": "Easee",
             "model": "Home",
             "serial": " ",
@@ -136,6 +142,9 @@ async def test_reconfigure_charger(hass: HomeAssistant) -> None:
     assert subentry.data["serial"] is None
     charger = place.runtime_data.chargers[subentry.subentry_id]
     assert charger.config.circuit_fuse == 20.0
+    # Balancing settings apply live: L2, and it yields first.
+    assert charger.config.phase == 2
+    assert charger.config.priority is Priority.LOW
     assert hass.states.get("number.garage_circuit_fuse").state == "20.0"
 
     result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)

@@ -293,7 +293,12 @@ async def test_options(hass: HomeAssistant, place_entry: MockConfigEntry) -> Non
     await hass.config_entries.async_setup(place_entry.entry_id)
     result = await hass.config_entries.options.async_init(place_entry.entry_id)
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["prices", "ocpp_server"]
+    assert result["menu_options"] == [
+        "prices",
+        "meter",
+        "load_balancing",
+        "ocpp_server",
+    ]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": "prices"}
     )

@@ -13,10 +13,13 @@ from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
     discovery_flow,
+    issue_registry as ir,
 )
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
+from .capacity_tariff import HourlyEnergy
 from .central.server import CENTRAL, CentralSystem, async_acquire, async_release
 from .central.session import BootInfo
 from .charger import ChargerConfig, ChargerCoordinator, ChargerState
@@ -30,6 +33,8 @@ from .const import (
     SUBENTRY_CHARGER,
 )
 from .coordinator import PlaceCoordinator
+from .load_balancer import PlaceBalancer
+from .meter_settings import MeterSettings
 from .place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
 from .services import async_setup_services
 
@@ -55,6 +60,7 @@ class PlaceRuntime:
     # By subentry id.
     chargers: dict[str, ChargerCoordinator]
     store: Store[dict[str, object]]
+    balancer: PlaceBalancer
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""
@@ -62,7 +68,8 @@ class PlaceRuntime:
             "chargers": {
                 charger.config.charge_point_id: charger.data.stored()
                 for charger in self.chargers.values()
-            }
+            },
+            "hourly_energy": self.balancer.hourly.stored(),
         }
 
 
@@ -77,6 +84,11 @@ def place_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, object]]:
 def settings_of(entry: ConfigEntry) -> PlaceSettings:
     """The place's settings as its config entry holds them now."""
     return PlaceSettings.from_config(dict(entry.data), dict(entry.options))
+
+
+def meter_of(entry: ConfigEntry) -> MeterSettings:
+    """The place's meter and balancing settings as its options hold them now."""
+    return MeterSettings.from_options(dict(entry.options))
 
 
 def charger_ids(entry: ConfigEntry) -> dict[str, str]:
@@ -154,12 +166,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
             save,
         )
         chargers[subentry_id] = charger
+    saved_hours = stored.get("hourly_energy")
+    balancer = PlaceBalancer(
+        hass,
+        entry,
+        settings,
+        meter_of(entry),
+        chargers,
+        HourlyEnergy.restored(saved_hours, tz=dt_util.get_default_time_zone()),
+    )
     entry.runtime_data = PlaceRuntime(
         coordinator=PlaceCoordinator(hass, entry, settings),
         subentry_ids=frozenset(entry.subentries),
         central=central,
         chargers=chargers,
         store=store,
+        balancer=balancer,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -167,6 +189,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         charger.async_start()
         entry.async_on_unload(central.register(charger.config.charge_point_id, charger))
     central.set_accepting(entry.entry_id, settings.accept_new_chargers)
+    await balancer.async_start()
+    entry.async_on_unload(balancer.async_stop)
     return True
 
 
@@ -183,6 +207,15 @@ async def _async_entry_updated(
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     settings = settings_of(entry)
+    meter = meter_of(entry)
+    balancer = runtime.balancer
+    if (
+        meter.feed != balancer.meter.feed
+        or settings.grid_type is not balancer.place.grid_type
+    ):
+        # Another meter (or grid) is read from scratch.
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
     if settings.name != runtime.coordinator.data.name:
         registry = dr.async_get(hass)
         if device := registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)}):
@@ -193,6 +226,7 @@ async def _async_entry_updated(
         charger.update_config(
             ChargerConfig.from_subentry(entry.subentries[subentry_id])
         )
+    balancer.apply_settings(settings, meter)
 
 
 async def async_update_place(
@@ -217,6 +251,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) 
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False
     runtime = entry.runtime_data
+    ir.async_delete_issue(hass, DOMAIN, runtime.balancer.issue_id)
     for charger in runtime.chargers.values():
         await charger.async_shutdown()
     # Now, not in 10 s: a reload reads it back at once.

@@ -1,4 +1,4 @@
-"""Binary sensors of a charger: connected, plugged in."""
+"""Binary sensors: a charger connected and plugged in; a place's meter online."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
 from .charger import ChargerCoordinator
-from .entity import ChargerEntity
+from .entity import ChargerEntity, LoadEntity
 
 # Push only: state comes with OCPP frames.
 PARALLEL_UPDATES = 0
@@ -45,12 +45,23 @@ BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
 )
 
 
+METER_ONLINE = BinarySensorEntityDescription(
+    key="meter_online",
+    translation_key="meter_online",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeChargeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add each charger's binary sensors."""
+    """Add each charger's binary sensors, and the place's meter connectivity."""
+    balancer = entry.runtime_data.balancer
+    if balancer.meter.configured:
+        async_add_entities([MeterOnlineSensor(balancer, METER_ONLINE)])
     for subentry_id, charger in entry.runtime_data.chargers.items():
         async_add_entities(
             (ChargerBinarySensor(charger, d) for d in BINARY_SENSORS),
@@ -67,3 +78,12 @@ class ChargerBinarySensor(ChargerEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Whether it holds now."""
         return self.entity_description.is_on_fn(self.coordinator)
+
+
+class MeterOnlineSensor(LoadEntity, BinarySensorEntity):
+    """The place's meter sends valid readings (else the fail-safe is on)."""
+
+    @property
+    def is_on(self) -> bool:
+        """A valid reading came within the meter timeout."""
+        return self.coordinator.data.online

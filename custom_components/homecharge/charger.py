@@ -26,6 +26,7 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
+from .balancer import Priority
 from .central.session import BootInfo, ChargerSession, SessionError, StatusReport
 from .central.v16 import HEARTBEAT_INTERVAL_S
 from .charger_status import (
@@ -46,7 +47,7 @@ from .charging_profile import (
     renewal_due,
     zero_ignored_strikes,
 )
-from .const import DOMAIN
+from .const import CONF_PHASE, CONF_PRIORITY, DOMAIN
 from .meter_values import MeterSample, session_energy_kwh
 from .opening_hours import is_open, parse_time
 
@@ -81,6 +82,10 @@ class ChargerConfig:
     serial: str | None = None
     opens: str | None = None
     closes: str | None = None
+    # Load balancing: who keeps charging when there is not enough for all, and
+    # the house phase (1–3) a 1-phase charger is wired to.
+    priority: Priority = Priority.NORMAL
+    phase: int = 1
 
     @property
     def hours(self) -> dict[str, str | None]:
@@ -104,6 +109,8 @@ class ChargerConfig:
             serial=data.get("serial"),
             opens=data.get("opens"),
             closes=data.get("closes"),
+            priority=Priority[str(data.get(CONF_PRIORITY, "normal")).upper()],
+            phase=int(data.get(CONF_PHASE, 1)),
         )
 
 
@@ -273,6 +280,15 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     def limit_a(self) -> float:
         """The current this charger may draw now: the lowest of every source."""
         return combined_limit(self.config.circuit_fuse, self.data.limits.values())
+
+    def limit_without(self, source: str) -> float:
+        """The lowest limit of every other source: what one source may give."""
+        return min(
+            [
+                self.config.circuit_fuse,
+                *(amps for name, amps in self.data.limits.items() if name != source),
+            ]
+        )
 
     # Lifetime
 

@@ -22,6 +22,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
+from .balancer import Priority
 from .central.server import CENTRAL, charge_point_id_from_path
 from .charger import MAX_CIRCUIT_FUSE, new_password
 from .charging_profile import IEC_MIN_AMPS
@@ -32,7 +33,9 @@ from .const import (
     CONF_MANUFACTURER,
     CONF_MODEL,
     CONF_PASSWORD,
+    CONF_PHASE,
     CONF_PHASES,
+    CONF_PRIORITY,
     CONF_SERIAL,
     DOMAIN,
     SUBENTRY_CHARGER,
@@ -58,6 +61,24 @@ CHARGER_FIELDS = vol.Schema(
         ),
         vol.Required(CONF_CONNECTORS): NumberSelector(
             NumberSelectorConfig(min=1, max=4, step=1, mode=NumberSelectorMode.BOX)
+        ),
+        # Load balancing: the house phase a 1-phase charger is wired to, and
+        # who keeps charging when there is not enough for every car.
+        vol.Optional(CONF_PHASE, default="1"): SelectSelector(
+            SelectSelectorConfig(
+                options=["1", "2", "3"],
+                translation_key=CONF_PHASE,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        ),
+        vol.Optional(
+            CONF_PRIORITY, default=Priority.NORMAL.name.lower()
+        ): SelectSelector(
+            SelectSelectorConfig(
+                options=[priority.name.lower() for priority in Priority],
+                translation_key=CONF_PRIORITY,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
         ),
     }
 )
@@ -109,6 +130,8 @@ def charger_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_CIRCUIT_FUSE: float(user_input[CONF_CIRCUIT_FUSE]),
         CONF_PHASES: int(user_input[CONF_PHASES]),
         CONF_CONNECTORS: int(user_input[CONF_CONNECTORS]),
+        CONF_PHASE: int(user_input.get(CONF_PHASE, 1)),
+        CONF_PRIORITY: user_input.get(CONF_PRIORITY, Priority.NORMAL.name.lower()),
     }
 
 
@@ -197,6 +220,7 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
             CONF_NAME: subentry.title,
             **subentry.data,
             CONF_PHASES: str(subentry.data.get(CONF_PHASES, 3)),
+            CONF_PHASE: str(subentry.data.get(CONF_PHASE, 1)),
         }
         return self.async_show_form(
             step_id="reconfigure",

@@ -12,11 +12,9 @@ from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryFlow,
-    OptionsFlow,
 )
 from homeassistant.const import (
     CONF_HOST,
@@ -75,6 +73,7 @@ from .const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
+from .meter_flow import MeterDiscoveryFlow, MeterOptionsFlow
 from .place import (
     MAX_MAIN_FUSE,
     MIN_MAIN_FUSE,
@@ -181,7 +180,7 @@ def _as_text(value: float | None) -> str | None:
     return None if value is None else f"{value:g}"
 
 
-class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
+class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
     """
     Add a place, or reconfigure one.
 
@@ -432,15 +431,16 @@ class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_create_entry(title=data[CONF_NAME], data=data)
 
 
-class PlaceOptionsFlow(OptionsFlow):
-    """Price details of the place, and the OCPP server all places share."""
+class PlaceOptionsFlow(MeterOptionsFlow):
+    """Prices, meter and load balancing of a place; the shared OCPP server."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Choose what to change."""
         return self.async_show_menu(
-            step_id="init", menu_options=["prices", "ocpp_server"]
+            step_id="init",
+            menu_options=["prices", "meter", "load_balancing", "ocpp_server"],
         )
 
     async def async_step_prices(

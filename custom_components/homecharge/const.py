@@ -30,6 +30,8 @@ CONF_SERIAL: Final = "serial"
 CONF_PLACE: Final = "place"
 CONF_OPENS: Final = "opens"
 CONF_CLOSES: Final = "closes"
+CONF_PHASE: Final = "phase"
+CONF_PRIORITY: Final = "priority"
 
 # OCPP server settings (shared by every place).
 CONF_CERTIFICATE: Final = "certificate"

@@ -51,6 +51,13 @@ async def async_get_config_entry_diagnostics(
                 }
                 for charger in runtime.chargers.values()
             },
+            "load_balancing": {
+                "meter": asdict(runtime.balancer.meter),
+                "online": runtime.balancer.data.online,
+                "failsafe": runtime.balancer.data.failsafe,
+                "refused_payloads": runtime.balancer.data.refused,
+                "last_decision": runtime.balancer.data.decision,
+            },
         },
         TO_REDACT,
     )

@@ -14,6 +14,7 @@ from .central.session import SessionError
 from .charger import ChargerCoordinator
 from .const import DOMAIN
 from .coordinator import PlaceCoordinator
+from .load_balancer import PlaceBalancer
 
 
 class PlaceEntity(CoordinatorEntity[PlaceCoordinator]):
@@ -38,6 +39,22 @@ class PlaceEntity(CoordinatorEntity[PlaceCoordinator]):
             self.coordinator.config_entry,
             {self.entity_description.key: value},
         )
+
+
+class LoadEntity(CoordinatorEntity[PlaceBalancer]):
+    """A meter or load-balancing entity on a place's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: PlaceBalancer, description: EntityDescription
+    ) -> None:
+        """Attach the entity to its place's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        entry_id = coordinator.config_entry.entry_id
+        self._attr_unique_id = f"{entry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})
 
 
 class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):

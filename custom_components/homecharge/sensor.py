@@ -1,4 +1,4 @@
-"""Sensors of a charger: status, power, currents, energy."""
+"""Sensors of a charger (status, power, currents, energy) and of a place's meter."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from homeassistant.helpers.typing import StateType
 from . import HomeChargeConfigEntry
 from .charger import ChargerCoordinator
 from .charger_status import ChargerStatus
-from .entity import ChargerEntity
+from .entity import ChargerEntity, LoadEntity
+from .load_balancer import LoadState
 
 # Push only: state comes with OCPP frames.
 PARALLEL_UPDATES = 0
@@ -135,12 +136,134 @@ SENSORS: tuple[ChargerSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class LoadSensorDescription(SensorEntityDescription):
+    """A value from a place's meter or its load balancer."""
+
+    value_fn: Callable[[LoadState], StateType]
+    # Readings go stale with a silent meter; tariff figures do not.
+    live: bool = True
+    # Norway's capacity tariff (kapasitetsledd): only for Norwegian places.
+    norway_only: bool = False
+
+
+def _meter_phase(index: int) -> Callable[[LoadState], StateType]:
+    def value(load: LoadState) -> StateType:
+        amps = load.currents[index]
+        return None if amps is None else round(amps, 2)
+
+    return value
+
+
+def _headroom(index: int) -> Callable[[LoadState], StateType]:
+    def value(load: LoadState) -> StateType:
+        return None if load.headroom is None else round(load.headroom[index], 1)
+
+    return value
+
+
+def _kw(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+LOAD_SENSORS: tuple[LoadSensorDescription, ...] = (
+    LoadSensorDescription(
+        key="grid_import_power",
+        translation_key="grid_import_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        value_fn=lambda load: load.import_w,
+    ),
+    LoadSensorDescription(
+        key="grid_export_power",
+        translation_key="grid_export_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        entity_registry_enabled_default=False,
+        value_fn=lambda load: load.export_w,
+    ),
+    *(
+        LoadSensorDescription(
+            key=f"grid_current_l{index + 1}",
+            translation_key=f"grid_current_l{index + 1}",
+            device_class=SensorDeviceClass.CURRENT,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            value_fn=_meter_phase(index),
+        )
+        for index in range(3)
+    ),
+    *(
+        LoadSensorDescription(
+            key=f"headroom_l{index + 1}",
+            translation_key=f"headroom_l{index + 1}",
+            device_class=SensorDeviceClass.CURRENT,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            value_fn=_headroom(index),
+        )
+        for index in range(3)
+    ),
+    LoadSensorDescription(
+        key="hour_energy",
+        translation_key="hour_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        value_fn=lambda load: _kw(load.hour_kwh),
+        live=False,
+    ),
+    LoadSensorDescription(
+        key="capacity_peak_average",
+        norway_only=True,
+        translation_key="capacity_peak_average",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        value_fn=lambda load: _kw(load.capacity.average_kw if load.capacity else None),
+        live=False,
+    ),
+    LoadSensorDescription(
+        key="capacity_step",
+        norway_only=True,
+        translation_key="capacity_step",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        value_fn=lambda load: load.capacity.step.threshold_kw
+        if load.capacity
+        else None,
+        live=False,
+    ),
+    LoadSensorDescription(
+        key="capacity_next_threshold",
+        norway_only=True,
+        translation_key="capacity_next_threshold",
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        value_fn=lambda load: load.capacity.next_threshold_kw
+        if load.capacity
+        else None,
+        live=False,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeChargeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add each charger's sensors."""
+    """Add each charger's sensors, and the place's meter sensors."""
+    balancer = entry.runtime_data.balancer
+    if balancer.meter.configured:
+        norway = balancer.place.country == "NO"
+        async_add_entities(
+            LoadSensor(balancer, description)
+            for description in LOAD_SENSORS
+            if norway or not description.norway_only
+        )
     for subentry_id, charger in entry.runtime_data.chargers.items():
         async_add_entities(
             (ChargerSensor(charger, description) for description in SENSORS),
@@ -164,3 +287,21 @@ class ChargerSensor(ChargerEntity, SensorEntity):
     def native_value(self) -> StateType | datetime:
         """The value now."""
         return self.entity_description.value_fn(self.coordinator)
+
+
+class LoadSensor(LoadEntity, SensorEntity):
+    """A reading of a place's meter, or what the balancer makes of it."""
+
+    entity_description: LoadSensorDescription
+
+    @property
+    def available(self) -> bool:
+        """Live readings are unavailable while the meter is silent."""
+        return super().available and (
+            not self.entity_description.live or self.coordinator.data.online
+        )
+
+    @property
+    def native_value(self) -> StateType:
+        """The value now."""
+        return self.entity_description.value_fn(self.coordinator.data)

@@ -1,4 +1,4 @@
-"""Switches: charging, smart charging and availability; accepting new chargers."""
+"""Switches: charging, smart charging and availability; a place's new chargers and load balancing."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import HomeChargeConfigEntry
 from .charger import ChargerCoordinator
 from .const import CONF_ACCEPT_NEW_CHARGERS
-from .entity import ChargerEntity, PlaceEntity
+from .entity import ChargerEntity, LoadEntity, PlaceEntity
+from .meter_settings import CONF_LOAD_BALANCING
 
 # One command at a time per charger is what vendors tolerate.
 PARALLEL_UPDATES = 1
@@ -68,6 +69,12 @@ ACCEPT_NEW_CHARGERS = SwitchEntityDescription(
 )
 
 
+LOAD_BALANCING = SwitchEntityDescription(
+    key=CONF_LOAD_BALANCING,
+    translation_key=CONF_LOAD_BALANCING,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeChargeConfigEntry,
@@ -77,6 +84,9 @@ async def async_setup_entry(
     async_add_entities(
         [AcceptNewChargersSwitch(entry.runtime_data.coordinator, ACCEPT_NEW_CHARGERS)]
     )
+    balancer = entry.runtime_data.balancer
+    if balancer.meter.configured:
+        async_add_entities([LoadBalancingSwitch(balancer, LOAD_BALANCING)])
     for subentry_id, charger in entry.runtime_data.chargers.items():
         async_add_entities(
             (ChargerSwitch(charger, d) for d in CHARGER_SWITCHES),
@@ -122,3 +132,26 @@ class AcceptNewChargersSwitch(PlaceEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Refuse unknown chargers again."""
         await self.async_write_setting(False)
+
+
+class LoadBalancingSwitch(LoadEntity, SwitchEntity):
+    """Whether the meter steers the chargers (the fail-safe included)."""
+
+    @property
+    def is_on(self) -> bool:
+        """Whether load balancing is on."""
+        return self.coordinator.data.balancing
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Balance the chargers under the main fuse."""
+        self._write(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Leave the chargers to their other limits."""
+        self._write(False)
+
+    def _write(self, on: bool) -> None:
+        entry = self.coordinator.config_entry
+        self.hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_LOAD_BALANCING: on}
+        )

@@ -15,115 +15,39 @@ import argparse
 import asyncio
 from contextlib import suppress
 import json
-import os
 from pathlib import Path
-import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).parents[2]
+from ..ha_process import HomeAssistantProcess, free_port, place_entry, write_config
+
 METER_INTERVAL_S = 10.0
 HEARTBEAT_INTERVAL_S = 60.0
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def write_config(directory: Path, chargers: int, port: int, http_port: int) -> None:
-    """A Home Assistant config with one place that owns every charger."""
-    storage = directory / ".storage"
-    storage.mkdir(parents=True)
-    (directory / "custom_components").mkdir()
-    (directory / "custom_components" / "homecharge").symlink_to(
-        ROOT / "custom_components" / "homecharge"
-    )
-    (directory / "configuration.yaml").write_text(
-        f"http:\n  server_host: 127.0.0.1\n  server_port: {http_port}\n"
-        "logger:\n  default: warning\n"
-    )
-
-    def store(key: str, data: Any, version: int = 1, minor: int = 1) -> None:
-        payload = {"version": version, "minor_version": minor, "key": key, "data": data}
-        (storage / key).write_text(json.dumps(payload))
-
-    store("homecharge.server", {"host": "127.0.0.1", "port": port})
-    store(
-        "onboarding", {"done": ["user", "core_config", "analytics", "integration"]}, 4
-    )
-    subentries = [
-        {
-            "data": {
+def bench_place(chargers: int) -> dict[str, Any]:
+    """One place that owns every charger."""
+    return place_entry(
+        entry_id="01BENCHPLACE0000000000000",
+        name="Bench",
+        main_fuse=400.0,
+        grid_type="3p_400_tn",
+        chargers=[
+            {
                 "charge_point_id": f"BENCH-{number:03}",
+                "title": f"Bench {number:03}",
                 "circuit_fuse": 32.0,
                 "phases": 3,
-                "connectors": 1,
                 "password": None,
-            },
-            "subentry_id": secrets.token_hex(13),
-            "subentry_type": "charger",
-            "title": f"Bench {number:03}",
-            "unique_id": f"BENCH-{number:03}",
-        }
-        for number in range(chargers)
-    ]
-    entry = {
-        "created_at": "2026-11-21T12:00:00+00:00",
-        "modified_at": "2026-11-21T12:00:00+00:00",
-        "data": {
-            "name": "Bench",
-            "country": "NO",
-            "price_area": "NO1",
-            "cost_basis": "spot",
-            "main_fuse": 400.0,
-            "grid_type": "3p_400_tn",
-        },
-        "discovery_keys": {},
-        "disabled_by": None,
-        "domain": "homecharge",
-        "entry_id": "01BENCHPLACE0000000000000",
-        "minor_version": 1,
-        "options": {},
-        "pref_disable_new_entities": False,
-        "pref_disable_polling": False,
-        "source": "user",
-        "subentries": subentries,
-        "title": "Bench",
-        "unique_id": None,
-        "version": 1,
-    }
-    store("core.config_entries", {"entries": [entry]}, 1, 5)
-
-
-class Process:
-    """CPU seconds and memory of a running process, from /proc."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._ticks = os.sysconf("SC_CLK_TCK")
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / self._ticks
-
-    def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+            }
+            for number in range(chargers)
+        ],
+    )
 
 
 def meter_values(
@@ -283,18 +207,6 @@ class Client:
                     await receiver
 
 
-async def wait_for_port(port: int, seconds: float = 120) -> None:
-    """Until something listens on the port."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with suppress(OSError):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        await asyncio.sleep(0.5)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
 def percentile(values: list[float], fraction: float) -> float:
     """The value below which ``fraction`` of them lie."""
     ordered = sorted(values)
@@ -311,23 +223,17 @@ async def main() -> None:
     args.minutes = max(args.minutes, 1.0)  # memory is compared with minute 1
     directory = Path(tempfile.mkdtemp(prefix="homecharge-bench-"))
     port, http_port = free_port(), free_port()
-    write_config(directory, args.chargers, port, http_port)
-    hass = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "homeassistant",
-            "--config",
-            str(directory),
-            "--skip-pip",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    write_config(
+        directory,
+        ocpp_port=port,
+        http_port=http_port,
+        places=[bench_place(args.chargers)],
+        with_auth=False,
     )
-    process = Process(hass.pid)
+    process = HomeAssistantProcess(directory, http_port=http_port, ocpp_port=port)
+    process.start()
     try:
-        await wait_for_port(port)
+        await process.wait_ready()
         await asyncio.sleep(10)  # let start-up settle
         idle_start = process.cpu_seconds()
         await asyncio.sleep(args.idle_minutes * 60)
@@ -375,8 +281,7 @@ async def main() -> None:
         print(f"rss_after_{args.minutes:g}_min: {rss_end:.1f} MiB")
         print(f"rss_growth: {rss_end - rss_1:.1f} MiB")
     finally:
-        os.killpg(hass.pid, signal.SIGTERM)
-        hass.wait(timeout=60)
+        process.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
 

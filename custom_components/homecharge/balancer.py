@@ -1,0 +1,369 @@
+"""
+Load balancing: how many amps each charger at a place may draw right now.
+
+Pure logic, fed one meter reading at a time. Three decisions:
+
+- ``headroom``: per phase, what the chargers may use together: the main fuse
+  minus everything else the house draws (measured minus our chargers' own
+  draw), minus a safety margin.
+- ``allocate``: a max-min fair share of that headroom (progressive filling,
+  "water-filling" across phases): every active charger gets at least the IEC
+  minimum of 6 A or nothing, never more than its circuit fuse or maximum, and a
+  1-phase charger loads only its own phase(s). When there is not enough for 6 A
+  each, the lowest-priority charger (the latest to plug in among equals) is
+  paused rather than letting everyone flap around the minimum.
+- ``follow``: cut at once, raise only after the target has stayed higher for a
+  while (the lowest target seen in that window is what is granted) and never
+  more often than a charger's vendor tolerates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import IntEnum, StrEnum
+from typing import Final
+
+from .charging_profile import IEC_MIN_AMPS, NOMINAL_VOLTAGE, round_down_amps
+
+PHASES: Final = 3
+# Shares below this are float noise, not current.
+_EPSILON: Final = 1e-9
+
+type PhaseAmps = tuple[float, float, float]
+
+
+class Priority(IntEnum):
+    """Who keeps charging when there is not enough for everyone."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+
+
+class Reason(StrEnum):
+    """Why the balancer changed a charger's limit (event and diagnostics)."""
+
+    OVERLOAD = "overload"
+    PAUSED = "paused"
+    RAISED = "raised"
+    METER_OFFLINE = "meter_offline"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BalancerSettings:
+    """A place's load-balancing settings."""
+
+    main_fuse: float
+    margin: float = 1.0
+    raise_after: timedelta = timedelta(seconds=60)
+    raise_interval: timedelta = timedelta(seconds=10)
+    safe_current: float = IEC_MIN_AMPS
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChargerLoad:
+    """One charger as the balancer sees it."""
+
+    charger_id: str
+    # House phases (0–2) the charger loads: all three, one (TN), or the two
+    # lines a 1-phase charger sits between on an IT grid.
+    phases: frozenset[int]
+    max_amps: float
+    # What it draws now on each house phase: part of the measured current.
+    draw: PhaseAmps = (0.0, 0.0, 0.0)
+    # A car is connected and may charge; idle chargers only get a standby.
+    active: bool = True
+    priority: Priority = Priority.NORMAL
+    # When its car plugged in (seconds, any epoch); later ones yield first.
+    since: float = 0.0
+
+
+def headroom(
+    main_fuse: float,
+    measured: Sequence[float | None],
+    chargers: Iterable[ChargerLoad],
+    margin: float,
+) -> PhaseAmps:
+    """
+    What the chargers may draw together, per phase.
+
+    A phase the meter does not report (a 1-phase grid's L2 and L3) has no
+    headroom: nothing may be put on it.
+    """
+    own = [0.0] * PHASES
+    for charger in chargers:
+        for phase in range(PHASES):
+            own[phase] += charger.draw[phase]
+    room = [0.0] * PHASES
+    for phase in range(PHASES):
+        amps = measured[phase] if phase < len(measured) else None
+        if amps is not None:
+            house = max(amps - own[phase], 0.0)
+            room[phase] = max(main_fuse - house - margin, 0.0)
+    return (room[0], room[1], room[2])
+
+
+def _fits_minimum(room: PhaseAmps, chargers: Iterable[ChargerLoad]) -> set[int]:
+    """Phases where the chargers could not all get the minimum."""
+    need = [0.0] * PHASES
+    for charger in chargers:
+        for phase in charger.phases:
+            need[phase] += IEC_MIN_AMPS
+    return {phase for phase in range(PHASES) if need[phase] > room[phase] + _EPSILON}
+
+
+def _choose(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> list[ChargerLoad]:
+    """The chargers that get current: pause the lowest-ranked until 6 A fits."""
+    chosen = [c for c in chargers if c.max_amps >= IEC_MIN_AMPS]
+    while short := _fits_minimum(room, chosen):
+        # Pausing a charger only helps on a phase that is short.
+        candidates = [c for c in chosen if c.phases & short]
+        chosen.remove(min(candidates, key=lambda c: (c.priority, -c.since)))
+    return chosen
+
+
+def _fill(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> dict[str, float]:
+    """Progressive filling from the minimum up: the max-min fair share."""
+    amps = {c.charger_id: IEC_MIN_AMPS for c in chargers}
+    left = list(room)
+    for charger in chargers:
+        for phase in charger.phases:
+            left[phase] -= IEC_MIN_AMPS
+    rising = [c for c in chargers if c.max_amps > IEC_MIN_AMPS + _EPSILON]
+    while rising:
+        users = [0] * PHASES
+        for charger in rising:
+            for phase in charger.phases:
+                users[phase] += 1
+        step = min(c.max_amps - amps[c.charger_id] for c in rising)
+        for phase in range(PHASES):
+            if users[phase]:
+                step = min(step, max(left[phase], 0.0) / users[phase])
+        for charger in rising:
+            amps[charger.charger_id] += step
+            for phase in charger.phases:
+                left[phase] -= step
+        full = {p for p in range(PHASES) if users[p] and left[p] <= _EPSILON}
+        rising = [
+            c
+            for c in rising
+            if not (c.phases & full) and c.max_amps - amps[c.charger_id] > _EPSILON
+        ]
+    return amps
+
+
+def allocate(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> dict[str, float]:
+    """
+    Amps per charger: 0 or between 6 A and its maximum, within ``room``.
+
+    Active chargers share the room fairly; an idle charger gets a 6 A
+    standby where what is left allows, so a car that plugs in starts gently
+    and gets its share with the next reading.
+    """
+    active = [c for c in chargers if c.active]
+    amps = _fill(room, _choose(room, active))
+    left = list(room)
+    for charger in active:
+        for phase in charger.phases:
+            left[phase] -= amps.get(charger.charger_id, 0.0)
+    for charger in chargers:
+        if charger.active:
+            continue
+        standby = min(charger.max_amps, IEC_MIN_AMPS)
+        if standby >= IEC_MIN_AMPS and all(
+            left[phase] + _EPSILON >= standby for phase in charger.phases
+        ):
+            amps[charger.charger_id] = standby
+            for phase in charger.phases:
+                left[phase] -= standby
+    # Down to the 0.1 A a charger is told: never above what was allocated.
+    return {
+        c.charger_id: round_down_amps(amps.get(c.charger_id, 0.0)) for c in chargers
+    }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Track:
+    """What the balancer gave a charger, and a raise it is waiting to give."""
+
+    amps: float
+    raise_since: datetime | None = None
+    # The lowest target seen since raise_since: what stayed available.
+    raise_to: float = 0.0
+    raised_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Change:
+    """A limit the balancer changed, for the event and the log."""
+
+    charger_id: str
+    from_amps: float | None
+    to_amps: float
+    reason: Reason
+
+
+def follow(
+    track: Track | None, target: float, now: datetime, settings: BalancerSettings
+) -> Track:
+    """
+    Move a charger's limit towards its target: down at once, up when stable.
+
+    A raise waits until the target has stayed above the limit for
+    ``raise_after`` and at least ``raise_interval`` has passed since the last
+    raise; it then grants the lowest target seen while waiting. The first
+    decision (no track yet, e.g. after a restart) is taken as it is.
+    """
+    if track is None:
+        return Track(amps=target)
+    if target <= track.amps:
+        return Track(amps=target, raised_at=track.raised_at)
+    since = track.raise_since or now
+    track = replace(
+        track,
+        raise_since=since,
+        raise_to=target if track.raise_since is None else min(track.raise_to, target),
+    )
+    if now - since < settings.raise_after or (
+        track.raised_at is not None and now - track.raised_at < settings.raise_interval
+    ):
+        return track
+    return Track(amps=track.raise_to, raised_at=now)
+
+
+def balance(
+    tracks: Mapping[str, Track],
+    measured: Sequence[float | None],
+    chargers: Sequence[ChargerLoad],
+    now: datetime,
+    settings: BalancerSettings,
+) -> tuple[dict[str, Track], dict[str, float], list[Change]]:
+    """
+    One reading's decision: new tracks, the targets behind them, and changes.
+
+    Chargers no longer present are dropped from the tracks.
+    """
+    room = headroom(settings.main_fuse, measured, chargers, settings.margin)
+    targets = allocate(room, chargers)
+    new_tracks: dict[str, Track] = {}
+    changes: list[Change] = []
+    for charger in chargers:
+        old = tracks.get(charger.charger_id)
+        new = follow(old, targets[charger.charger_id], now, settings)
+        new_tracks[charger.charger_id] = new
+        before = None if old is None else old.amps
+        if before != new.amps:
+            changes.append(
+                Change(
+                    charger_id=charger.charger_id,
+                    from_amps=before,
+                    to_amps=new.amps,
+                    reason=_reason(before, new.amps),
+                )
+            )
+    return new_tracks, targets, changes
+
+
+def _reason(before: float | None, after: float) -> Reason:
+    if after == 0:
+        return Reason.PAUSED
+    if before is not None and after < before:
+        return Reason.OVERLOAD
+    return Reason.RAISED
+
+
+def fail_safe(
+    tracks: Mapping[str, Track], charger_ids: Iterable[str], safe_current: float
+) -> tuple[dict[str, Track], list[Change]]:
+    """
+    The meter went silent: every charger down to the safe current.
+
+    Never up: a charger paused for an overload stays paused, since the
+    silence says nothing about the overload having passed.
+    """
+    safe = round_down_amps(safe_current)
+    new_tracks: dict[str, Track] = {}
+    changes: list[Change] = []
+    for charger_id in charger_ids:
+        old = tracks.get(charger_id)
+        amps = safe if old is None else min(old.amps, safe)
+        new_tracks[charger_id] = Track(amps=amps)
+        if old is None or amps != old.amps:
+            changes.append(
+                Change(
+                    charger_id=charger_id,
+                    from_amps=None if old is None else old.amps,
+                    to_amps=amps,
+                    reason=Reason.METER_OFFLINE,
+                )
+            )
+    return new_tracks, changes
+
+
+def house_phases(
+    charger_phases: int, phase: int, *, grid_phases: int, it_grid: bool
+) -> frozenset[int]:
+    """
+    The house phases (0–2) a charger loads.
+
+    A 3-phase charger loads all three; a 1-phase one the phase it is wired to
+    (``phase`` 1–3), and on an IT grid, where it sits between two lines, that
+    line and the next. On a 1-phase grid everything is on L1.
+    """
+    if grid_phases == 1:
+        return frozenset({0})
+    if charger_phases >= PHASES:
+        return frozenset(range(PHASES))
+    first = (phase - 1) % PHASES
+    if it_grid:
+        return frozenset({first, (first + 1) % PHASES})
+    return frozenset({first})
+
+
+def own_draw(
+    phases: frozenset[int],
+    reported: Sequence[float | None],
+    offered: float | None,
+    *,
+    charging: bool,
+) -> PhaseAmps:
+    """
+    What a charger draws on each house phase, as part of the meter's reading.
+
+    The charger's own report, but never more than it was last offered: just
+    after a cut its report is stale while the meter already sees less, and
+    overstating our share would understate the house. Without currents it
+    reports, a charging charger is taken at its offer.
+    """
+    if not charging:
+        return (0.0, 0.0, 0.0)
+    known = [abs(a) for a in reported if a is not None]
+    amps = max(known) if known else (offered or 0.0)
+    if offered is not None:
+        amps = min(amps, offered)
+    return (
+        amps if 0 in phases else 0.0,
+        amps if 1 in phases else 0.0,
+        amps if 2 in phases else 0.0,
+    )
+
+
+def ramp_allowance_w(
+    chargers: Iterable[ChargerLoad], tracks: Mapping[str, Track]
+) -> float:
+    """
+    How much power our chargers could add on their own, up to their limits.
+
+    A rise in total power up to this much may be our own cars ramping up
+    after a raise; only the rest is known to be the house.
+    """
+    watts = 0.0
+    for charger in chargers:
+        track = tracks.get(charger.charger_id)
+        if track is None:
+            continue
+        drawn = max(charger.draw)
+        watts += max(track.amps - drawn, 0.0) * len(charger.phases) * NOMINAL_VOLTAGE
+    return watts

@@ -1,0 +1,334 @@
+"""
+A place's load balancer at runtime: meter readings in, charger limits out.
+
+Event-driven: every meter message recomputes (no polling loop). The decisions
+are pure (balancer.py, meter_state.py); this module wires them to the meter
+feed, the chargers' single limit path, the fail-safe timer, repairs, events
+and the place's entities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+import logging
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .balancer import (
+    Change,
+    ChargerLoad,
+    PhaseAmps,
+    Reason,
+    Track,
+    balance,
+    fail_safe,
+    headroom,
+    house_phases,
+    own_draw,
+    ramp_allowance_w,
+)
+from .capacity_tariff import CapacityState, HourlyEnergy, capacity_state
+from .charger import ChargerCoordinator
+from .const import DOMAIN
+from .meter_feed import async_start_feed
+from .meter_formats import MeterReading
+from .meter_settings import MeterSettings
+from .meter_state import MeterState, Phases
+from .place import GridType, PlaceSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+# The name the balancer's limit goes by among a charger's limit sources.
+BALANCER: Final = "balancer"
+EVENT_LOAD_LIMITED: Final = "homecharge_load_limited"
+# One warning about refused meter payloads per this long, with a count.
+WARN_EVERY: Final = timedelta(minutes=10)
+# The capacity tariff changes slowly: recomputed at most this often.
+CAPACITY_EVERY: Final = timedelta(minutes=1)
+
+
+@dataclass(slots=True)
+class LoadState:
+    """What a place's meter and balancer show; entities read it."""
+
+    configured: bool = False
+    online: bool = False
+    failsafe: bool = False
+    balancing: bool = True
+    import_w: float | None = None
+    export_w: float | None = None
+    currents: Phases = (None, None, None)
+    headroom: PhaseAmps | None = None
+    hour_kwh: float | None = None
+    capacity: CapacityState | None = None
+    refused: int = 0
+    # The last decision with its inputs, for diagnostics.
+    decision: dict[str, Any] = field(default_factory=dict)
+
+
+class PlaceBalancer(DataUpdateCoordinator[LoadState]):
+    """Keeps a place under its main fuse; push only, it never polls."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        place: PlaceSettings,
+        meter: MeterSettings,
+        chargers: Mapping[str, ChargerCoordinator],
+        hourly: HourlyEnergy,
+    ) -> None:
+        """Wire a place's meter settings to its chargers."""
+        super().__init__(
+            hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} {place.name} load"
+        )
+        self.place = place
+        self.meter = meter
+        self.chargers = chargers
+        self.hourly = hourly
+        self.data = LoadState(
+            configured=meter.configured, balancing=meter.load_balancing
+        )
+        self._state = MeterState(grid=place.grid_type)
+        self._tracks: dict[str, Track] = {}
+        self._stop_feed: CALLBACK_TYPE | None = None
+        self._watchdog: CALLBACK_TYPE | None = None
+        self._warned_at: datetime | None = None
+        self._refused_since_warning = 0
+        self._capacity_at: datetime | None = None
+
+    @property
+    def issue_id(self) -> str:
+        """The repair issue shown while the meter is silent."""
+        return f"meter_offline_{self.config_entry.entry_id}"
+
+    @property
+    def active(self) -> bool:
+        """Balancing runs: a meter is configured and balancing is on."""
+        return self.meter.configured and self.meter.load_balancing
+
+    async def async_start(self) -> None:
+        """Subscribe to the meter; until it speaks, chargers get the safe current."""
+        if not self.meter.configured:
+            return
+        self._stop_feed = await async_start_feed(
+            self.hass, self.meter, self._on_reading, self._on_refused
+        )
+        if self.active:
+            # Until the first reading (after a restart, say) nobody gets more.
+            for charger in self.chargers.values():
+                charger.set_limit(BALANCER, self.meter.safe_current)
+        self._arm_watchdog()
+
+    @callback
+    def async_stop(self) -> None:
+        """Unsubscribe and stop the timer (the place unloads)."""
+        if self._stop_feed is not None:
+            self._stop_feed()
+            self._stop_feed = None
+        self._disarm_watchdog()
+
+    @callback
+    def apply_settings(self, place: PlaceSettings, meter: MeterSettings) -> None:
+        """New fuse, margin or balancing switch: decide again at once."""
+        was_active = self.active
+        self.place, self.meter = place, meter
+        self.data.balancing = meter.load_balancing
+        if was_active and not self.active:
+            self._release()
+            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+        elif self.active and self.data.online:
+            self._decide(dt_util.utcnow())
+        self.async_set_updated_data(self.data)
+
+    # Meter
+
+    @callback
+    def _on_reading(self, reading: MeterReading) -> None:
+        now = dt_util.utcnow()
+        self._state.update(reading, now)
+        self._count_energy(reading, now)
+        self._arm_watchdog()
+        data = self.data
+        if not data.online or data.failsafe:
+            data.online, data.failsafe = True, False
+            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+        data.import_w, data.export_w = self._state.import_w, self._state.export_w
+        if self.active:
+            self._decide(now)
+        else:
+            data.currents = self._state.phase_currents()
+        self.async_set_updated_data(data)
+
+    @callback
+    def _on_refused(self, reason: str) -> None:
+        """A payload we cannot trust: counted, warned about now and then."""
+        self.data.refused += 1
+        self._refused_since_warning += 1
+        now = dt_util.utcnow()
+        if self._warned_at is None or now - self._warned_at >= WARN_EVERY:
+            _LOGGER.warning(
+                "%s: refused %d meter payload(s) (last: %s); readings are "
+                "taken only from valid payloads",
+                self.place.name,
+                self._refused_since_warning,
+                reason,
+            )
+            self._warned_at = now
+            self._refused_since_warning = 0
+
+    def _count_energy(self, reading: MeterReading, now: datetime) -> None:
+        local = dt_util.as_local(now)
+        if reading.import_w is not None:
+            self.hourly.add_power(local, self._state.net_power_w)
+        if reading.import_kwh is not None:
+            self.hourly.add_register(local, reading.import_kwh)
+        self.data.hour_kwh = self.hourly.current_hour(local).kwh
+        if self._capacity_at is None or now - self._capacity_at >= CAPACITY_EVERY:
+            self._capacity_at = now
+            hours = [*self.hourly.hours(), self.hourly.current_hour(local)]
+            self.data.capacity = capacity_state(hours, local)
+
+    # Deciding
+
+    def _loads(self) -> list[ChargerLoad]:
+        """The connected chargers as the balancer sees them."""
+        grid = self.place.grid_type
+        loads = []
+        for charger in self.chargers.values():
+            if charger.session is None:
+                # Not ours to steer now: what it draws counts as the house's.
+                continue
+            data, config = charger.data, charger.config
+            phases = house_phases(
+                config.phases,
+                config.phase,
+                grid_phases=grid.phases,
+                it_grid=grid is GridType.THREE_PHASE_230_IT,
+            )
+            charging = data.transaction_id is not None and not data.paused
+            loads.append(
+                ChargerLoad(
+                    charger_id=charger.subentry_id,
+                    phases=phases,
+                    max_amps=charger.limit_without(BALANCER),
+                    draw=own_draw(
+                        phases, data.current_a, data.offered_a, charging=charging
+                    ),
+                    active=data.plugged_in and data.enabled,
+                    priority=config.priority,
+                    since=data.session_started.timestamp()
+                    if data.session_started
+                    else 0.0,
+                )
+            )
+        return loads
+
+    def _decide(self, now: datetime) -> None:
+        loads = self._loads()
+        measured = self._state.phase_currents(ramp_allowance_w(loads, self._tracks))
+        settings = self.meter.balancer(self.place.main_fuse)
+        tracks, targets, changes = balance(self._tracks, measured, loads, now, settings)
+        # Chargers offline now keep their last limit for when they return.
+        self._tracks = {**self._tracks, **tracks}
+        self.data.currents = measured
+        self.data.headroom = headroom(
+            settings.main_fuse, measured, loads, settings.margin
+        )
+        self.data.decision = {
+            "at": now.isoformat(),
+            "measured_a": measured,
+            "headroom_a": self.data.headroom,
+            "chargers": [
+                asdict(load) | {"phases": sorted(load.phases)} for load in loads
+            ],
+            "targets_a": targets,
+            "limits_a": {key: track.amps for key, track in self._tracks.items()},
+        }
+        self._apply(changes)
+
+    def _apply(self, changes: list[Change]) -> None:
+        for change in changes:
+            charger = self.chargers[change.charger_id]
+            charger.set_limit(BALANCER, change.to_amps)
+            if change.from_amps is None and change.reason is Reason.RAISED:
+                # The first decision after a start is no news to automations.
+                continue
+            self.hass.bus.async_fire(
+                EVENT_LOAD_LIMITED,
+                {
+                    "place": self.place.name,
+                    "charger": charger.config.name,
+                    "charge_point_id": charger.config.charge_point_id,
+                    "from": change.from_amps,
+                    "to": change.to_amps,
+                    "reason": change.reason.value,
+                },
+            )
+            log = _LOGGER.info if change.reason is Reason.RAISED else _LOGGER.warning
+            log(
+                "%s: %s limited from %s A to %s A (%s)",
+                self.place.name,
+                charger.config.name,
+                change.from_amps,
+                change.to_amps,
+                change.reason.value,
+            )
+
+    @callback
+    def _release(self) -> None:
+        """Balancing off: the chargers' balancer limits go."""
+        self._tracks = {}
+        self.data.headroom = None
+        for charger in self.chargers.values():
+            charger.set_limit(BALANCER, None)
+
+    # Fail-safe
+
+    def _arm_watchdog(self) -> None:
+        self._disarm_watchdog()
+        self._watchdog = async_call_later(
+            self.hass, self.meter.meter_timeout, self._on_silence
+        )
+
+    def _disarm_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog()
+            self._watchdog = None
+
+    @callback
+    def _on_silence(self, _now: datetime) -> None:
+        """No valid meter message for too long: everyone to the safe current."""
+        self._watchdog = None
+        self.data.online = False
+        if self.active:
+            self.data.failsafe = True
+            tracks, changes = fail_safe(
+                self._tracks, self.chargers, self.meter.safe_current
+            )
+            self._tracks = tracks
+            self._apply(changes)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self.issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="meter_offline",
+                translation_placeholders={
+                    "place": self.place.name,
+                    "seconds": f"{self.meter.meter_timeout:g}",
+                    "amps": f"{self.meter.safe_current:g}",
+                },
+            )
+        self.async_set_updated_data(self.data)

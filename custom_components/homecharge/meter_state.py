@@ -1,0 +1,140 @@
+"""
+The meter as the balancer needs it: the latest of every value, merged.
+
+AMS/HAN meters send total power every ~2.5 s but phase currents only every
+10 s. A power-only message still matters: a kettle switched on shows there
+first. Since it does not say on which phase, a rise the house caused is put
+on every phase (the worst case), but only until the next currents arrive,
+and never the part our own chargers could have caused by ramping up.
+
+Pure logic: readings in, per-phase currents out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+import math
+from typing import Final
+
+from .meter_formats import InvalidPayload, MeterReading, complete_phases
+from .place import GridType
+
+NOMINAL_PHASE_VOLTAGE: Final = 230.0
+# Watts per unit of a power sensor; a phase sensor in amps is a current.
+_WATTS: Final = {"W": 1.0, "kW": 1000.0, "MW": 1_000_000.0}
+_MAX_AMPS: Final = 1000.0
+_MAX_WATTS: Final = 2_000_000.0
+
+type Phases = tuple[float | None, float | None, float | None]
+
+
+def net_power(reading_import: float | None, reading_export: float | None) -> float:
+    """Import minus export, W (export alone is negative)."""
+    return (reading_import or 0.0) - (reading_export or 0.0)
+
+
+def estimate_currents(
+    currents: Phases, power_then: float, power_now: float, own_ramp_w: float
+) -> Phases:
+    """
+    Phase currents now, from the last measured ones and the power since.
+
+    Only a rise beyond what our chargers could have added counts, and it is
+    put on every phase; a fall is ignored until currents are measured again.
+    """
+    rise = power_now - power_then - max(own_ramp_w, 0.0)
+    if rise <= 0:
+        return currents
+    extra = rise / NOMINAL_PHASE_VOLTAGE
+    return (
+        None if currents[0] is None else currents[0] + extra,
+        None if currents[1] is None else currents[1] + extra,
+        None if currents[2] is None else currents[2] + extra,
+    )
+
+
+def entity_reading(phase: int | None, state: str, unit: str | None) -> MeterReading:
+    """
+    A reading from one Home Assistant sensor's state.
+
+    ``phase`` None is the total power (negative: export); 0–2 a phase, in
+    amps or, from a per-phase power sensor, watts turned into amps.
+    """
+    try:
+        value = float(state)
+    except ValueError:
+        raise InvalidPayload("not_number") from None
+    if not math.isfinite(value):
+        raise InvalidPayload("not_finite")
+    if phase is None or unit in _WATTS:
+        if unit not in _WATTS:
+            raise InvalidPayload("wrong_unit")
+        watts = value * _WATTS[unit]
+        if abs(watts) > _MAX_WATTS:
+            raise InvalidPayload("out_of_range")
+        if phase is None:
+            return MeterReading(import_w=max(watts, 0.0), export_w=max(-watts, 0.0))
+        value = abs(watts) / NOMINAL_PHASE_VOLTAGE
+    elif unit != "A":
+        raise InvalidPayload("wrong_unit")
+    if abs(value) > _MAX_AMPS:
+        raise InvalidPayload("out_of_range")
+    currents: list[float | None] = [None, None, None]
+    currents[phase] = abs(value)
+    return MeterReading(current_a=(currents[0], currents[1], currents[2]))
+
+
+@dataclass(slots=True)
+class MeterState:
+    """The latest values from the meter, whatever message brought them."""
+
+    grid: GridType
+    import_w: float | None = None
+    export_w: float | None = None
+    voltage_v: Phases = (None, None, None)
+    import_kwh: float | None = None
+    updated: datetime | None = None
+    # Phase currents as the meter sent them (signed, maybe one at a time),
+    # as the balancer takes them, and the net power when they came.
+    raw_a: Phases = (None, None, None)
+    measured_a: Phases = (None, None, None)
+    measured_power_w: float = 0.0
+    currents_at: datetime | None = None
+
+    def update(self, reading: MeterReading, now: datetime) -> bool:
+        """Take a reading in; True when it measured phase currents."""
+        self.updated = now
+        if reading.import_w is not None:
+            self.import_w = reading.import_w
+            self.export_w = reading.export_w or 0.0
+        elif reading.export_w is not None:
+            self.export_w = reading.export_w
+        if reading.import_kwh is not None:
+            self.import_kwh = reading.import_kwh
+        if any(v is not None for v in reading.voltage_v):
+            self.voltage_v = reading.voltage_v
+        if all(amps is None for amps in reading.current_a):
+            return False
+        # A feed may bring one phase per message (entities, raw topics): the
+        # missing IT phase is derived from the merged values, not per message.
+        self.raw_a = (
+            self.raw_a[0] if reading.current_a[0] is None else reading.current_a[0],
+            self.raw_a[1] if reading.current_a[1] is None else reading.current_a[1],
+            self.raw_a[2] if reading.current_a[2] is None else reading.current_a[2],
+        )
+        self.measured_a = complete_phases(MeterReading(current_a=self.raw_a), self.grid)
+        self.measured_power_w = self.net_power_w
+        self.currents_at = now
+        return True
+
+    @property
+    def net_power_w(self) -> float:
+        """Import minus export now, W."""
+        return net_power(self.import_w, self.export_w)
+
+    def phase_currents(self, own_ramp_w: float = 0.0) -> Phases:
+        """Per-phase currents now: measured, raised by any rise in power since."""
+        return estimate_currents(
+            self.measured_a, self.measured_power_w, self.net_power_w, own_ramp_w
+        )
