@@ -18,6 +18,8 @@ from custom_components.homecharge.balancer import (
     fail_safe,
     follow,
     headroom,
+    house_phases,
+    own_draw,
 )
 
 NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
@@ -310,3 +312,40 @@ def test_fail_safe_never_exceeds_the_safe_current(safe: float) -> None:
     tracks = {"a": Track(amps=32.0), "b": Track(amps=3.0)}
     new, _ = fail_safe(tracks, ["a", "b"], safe)
     assert all(track.amps <= safe for track in new.values())
+
+
+@pytest.mark.parametrize(
+    ("charger_phases", "phase", "grid_phases", "it_grid", "expected"),
+    [
+        (3, 1, 3, False, {0, 1, 2}),
+        (1, 2, 3, False, {1}),
+        # On IT a 1-phase charger sits between two lines: L3–L1 loads both.
+        (1, 3, 3, True, {2, 0}),
+        (1, 1, 3, True, {0, 1}),
+        (3, 1, 1, False, {0}),
+    ],
+)
+def test_house_phases(
+    charger_phases: int, phase: int, grid_phases: int, it_grid: bool, expected: set[int]
+) -> None:
+    """Which lines of the house a charger loads."""
+    assert house_phases(
+        charger_phases, phase, grid_phases=grid_phases, it_grid=it_grid
+    ) == frozenset(expected)
+
+
+def test_own_draw_follows_the_offer_only_when_the_report_is_stale() -> None:
+    """A report from before a change: a limit-bound car follows the new offer."""
+    one = frozenset({1})
+    assert own_draw(one, (16.0, None, None), 10.0, charging=True) == (0.0, 10.0, 0.0)
+    assert own_draw(one, (8.0,), 16.0, charging=True) == (0.0, 8.0, 0.0)
+    # Just raised from 10 to 16 A, the car drew its 10 A: it follows.
+    assert own_draw(
+        one, (10.0,), 16.0, charging=True, previous_offer=10.0, stale=True
+    ) == (0.0, 16.0, 0.0)
+    # The car took 7 A of 10: its own limit, it keeps taking 7.
+    assert own_draw(
+        one, (7.0,), 16.0, charging=True, previous_offer=10.0, stale=True
+    ) == (0.0, 7.0, 0.0)
+    assert own_draw(ALL, (None, None, None), 12.0, charging=True) == (12.0, 12.0, 12.0)
+    assert own_draw(ALL, (20.0, 20.0, 20.0), 12.0, charging=False) == (0.0, 0.0, 0.0)

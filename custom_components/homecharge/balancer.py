@@ -25,9 +25,11 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from .charging_profile import IEC_MIN_AMPS, NOMINAL_VOLTAGE, round_down_amps
+from .charging_profile import IEC_MIN_AMPS, round_down_amps
 
 PHASES: Final = 3
+# A car drawing within this of its offer is held by the offer (it follows it).
+FOLLOWS_OFFER_A: Final = 1.0
 # Shares below this are float noise, not current.
 _EPSILON: Final = 1e-9
 
@@ -80,6 +82,15 @@ class ChargerLoad:
     since: float = 0.0
 
 
+def own_total(chargers: Iterable[ChargerLoad]) -> PhaseAmps:
+    """What our chargers draw together on each phase."""
+    total = [0.0] * PHASES
+    for charger in chargers:
+        for phase in range(PHASES):
+            total[phase] += charger.draw[phase]
+    return (total[0], total[1], total[2])
+
+
 def headroom(
     main_fuse: float,
     measured: Sequence[float | None],
@@ -92,10 +103,7 @@ def headroom(
     A phase the meter does not report (a 1-phase grid's L2 and L3) has no
     headroom: nothing may be put on it.
     """
-    own = [0.0] * PHASES
-    for charger in chargers:
-        for phase in range(PHASES):
-            own[phase] += charger.draw[phase]
+    own = own_total(chargers)
     room = [0.0] * PHASES
     for phase in range(PHASES):
         amps = measured[phase] if phase < len(measured) else None
@@ -328,19 +336,28 @@ def own_draw(
     offered: float | None,
     *,
     charging: bool,
+    previous_offer: float | None = None,
+    stale: bool = False,
 ) -> PhaseAmps:
     """
     What a charger draws on each house phase, as part of the meter's reading.
 
-    The charger's own report, but never more than it was last offered: just
-    after a cut its report is stale while the meter already sees less, and
-    overstating our share would understate the house. Without currents it
-    reports, a charging charger is taken at its offer.
+    Its own report, never more than it is offered. A report older than the
+    last limit change (``stale``) says what the car drew before: a car that
+    was using its whole previous offer follows the new one, up or down; one
+    that took less (the car's own limit) keeps taking that. Without a report,
+    a charging charger is taken at its offer.
     """
     if not charging:
         return (0.0, 0.0, 0.0)
     known = [abs(a) for a in reported if a is not None]
     amps = max(known) if known else (offered or 0.0)
+    if (
+        stale
+        and offered is not None
+        and (previous_offer is None or amps >= previous_offer - FOLLOWS_OFFER_A)
+    ):
+        amps = offered
     if offered is not None:
         amps = min(amps, offered)
     return (
@@ -348,22 +365,3 @@ def own_draw(
         amps if 1 in phases else 0.0,
         amps if 2 in phases else 0.0,
     )
-
-
-def ramp_allowance_w(
-    chargers: Iterable[ChargerLoad], tracks: Mapping[str, Track]
-) -> float:
-    """
-    How much power our chargers could add on their own, up to their limits.
-
-    A rise in total power up to this much may be our own cars ramping up
-    after a raise; only the rest is known to be the house.
-    """
-    watts = 0.0
-    for charger in chargers:
-        track = tracks.get(charger.charger_id)
-        if track is None:
-            continue
-        drawn = max(charger.draw)
-        watts += max(track.amps - drawn, 0.0) * len(charger.phases) * NOMINAL_VOLTAGE
-    return watts

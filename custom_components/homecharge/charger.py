@@ -133,6 +133,11 @@ class ChargerState:
     current_a: tuple[float | None, float | None, float | None] = (None, None, None)
     voltage_v: tuple[float | None, float | None, float | None] = (None, None, None)
     offered_a: float | None = None
+    # The offer before the last change, and when currents were last reported:
+    # the balancer tells a stale report from a fresh one by these.
+    previous_offer_a: float | None = None
+    offer_changed_at: datetime | None = None
+    currents_at: datetime | None = None
     transaction_id: str | None = None
     meter_start_wh: float | None = None
     session_started: datetime | None = None
@@ -275,6 +280,12 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     def error(self) -> str | None:
         """The charger's error code, when it reports one."""
         return error_code(self.data.error_code, self.data.vendor_error_code)
+
+    @property
+    def currents_stale(self) -> bool:
+        """The last reported currents predate the last change of the offer."""
+        changed, reported = self.data.offer_changed_at, self.data.currents_at
+        return changed is not None and (reported is None or reported <= changed)
 
     @property
     def limit_a(self) -> float:
@@ -482,6 +493,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                 self.data.power_w = sample.power_w
             if any(value is not None for value in sample.current_a):
                 self.data.current_a = sample.current_a
+                self.data.currents_at = dt_util.utcnow()
                 self._check_zero_honoured()
             if any(value is not None for value in sample.voltage_v):
                 self.data.voltage_v = sample.voltage_v
@@ -683,6 +695,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                         self.config.charge_point_id,
                     )
                     return False
+        if amps != self.data.offered_a:
+            self.data.previous_offer_a = self.data.offered_a
+            self.data.offer_changed_at = dt_util.utcnow()
         self.data.offered_a = amps
         self.data.limit_sent_at = dt_util.utcnow()
         self._changed()

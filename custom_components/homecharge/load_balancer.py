@@ -33,7 +33,7 @@ from .balancer import (
     headroom,
     house_phases,
     own_draw,
-    ramp_allowance_w,
+    own_total,
 )
 from .capacity_tariff import CapacityState, HourlyEnergy, capacity_state
 from .charger import ChargerCoordinator
@@ -148,7 +148,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             self._release()
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         elif self.active and self.data.online:
-            self._decide(dt_util.utcnow())
+            self._decide(dt_util.utcnow(), self._loads())
         self.async_set_updated_data(self.data)
 
     # Meter
@@ -156,7 +156,9 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
     @callback
     def _on_reading(self, reading: MeterReading) -> None:
         now = dt_util.utcnow()
-        self._state.update(reading, now)
+        loads = self._loads()
+        own = own_total(loads)
+        self._state.update(reading, now, own)
         self._count_energy(reading, now)
         self._arm_watchdog()
         data = self.data
@@ -164,10 +166,10 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             data.online, data.failsafe = True, False
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
         data.import_w, data.export_w = self._state.import_w, self._state.export_w
+        # The sensors show what the meter measured, not our estimate.
+        data.currents = self._state.measured_a
         if self.active:
-            self._decide(now)
-        else:
-            data.currents = self._state.phase_currents()
+            self._decide(now, loads)
         self.async_set_updated_data(data)
 
     @callback
@@ -223,7 +225,12 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                     phases=phases,
                     max_amps=charger.limit_without(BALANCER),
                     draw=own_draw(
-                        phases, data.current_a, data.offered_a, charging=charging
+                        phases,
+                        data.current_a,
+                        data.offered_a,
+                        charging=charging,
+                        previous_offer=data.previous_offer_a,
+                        stale=charger.currents_stale,
                     ),
                     active=data.plugged_in and data.enabled,
                     priority=config.priority,
@@ -234,14 +241,12 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             )
         return loads
 
-    def _decide(self, now: datetime) -> None:
-        loads = self._loads()
-        measured = self._state.phase_currents(ramp_allowance_w(loads, self._tracks))
+    def _decide(self, now: datetime, loads: list[ChargerLoad]) -> None:
+        measured = self._state.phase_currents(own_total(loads))
         settings = self.meter.balancer(self.place.main_fuse)
         tracks, targets, changes = balance(self._tracks, measured, loads, now, settings)
         # Chargers offline now keep their last limit for when they return.
         self._tracks = {**self._tracks, **tracks}
-        self.data.currents = measured
         self.data.headroom = headroom(
             settings.main_fuse, measured, loads, settings.margin
         )
@@ -275,8 +280,9 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                     "reason": change.reason.value,
                 },
             )
-            log = _LOGGER.info if change.reason is Reason.RAISED else _LOGGER.warning
-            log(
+            # Expected in a busy house: info, not a warning (the event is for
+            # automations; a silent meter is a repair issue).
+            _LOGGER.info(
                 "%s: %s limited from %s A to %s A (%s)",
                 self.place.name,
                 charger.config.name,

@@ -12,6 +12,7 @@ Pure logic: readings in, per-phase currents out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 import math
@@ -29,28 +30,32 @@ _MAX_WATTS: Final = 2_000_000.0
 type Phases = tuple[float | None, float | None, float | None]
 
 
+def own_power_w(own: Sequence[float]) -> float:
+    """Our chargers' power from their per-phase currents (nominal voltage)."""
+    return sum(own) * NOMINAL_PHASE_VOLTAGE
+
+
 def net_power(reading_import: float | None, reading_export: float | None) -> float:
     """Import minus export, W (export alone is negative)."""
     return (reading_import or 0.0) - (reading_export or 0.0)
 
 
 def estimate_currents(
-    currents: Phases, power_then: float, power_now: float, own_ramp_w: float
+    house: Phases,
+    own: Sequence[float],
+    power_rise_w: float,
 ) -> Phases:
     """
-    Phase currents now, from the last measured ones and the power since.
+    Phase currents now: the house as last measured plus our chargers now.
 
-    Only a rise beyond what our chargers could have added counts, and it is
-    put on every phase; a fall is ignored until currents are measured again.
+    A rise in power since then that our chargers do not explain is the house:
+    put on every phase (the worst case), until currents are measured again.
     """
-    rise = power_now - power_then - max(own_ramp_w, 0.0)
-    if rise <= 0:
-        return currents
-    extra = rise / NOMINAL_PHASE_VOLTAGE
+    extra = max(power_rise_w, 0.0) / NOMINAL_PHASE_VOLTAGE
     return (
-        None if currents[0] is None else currents[0] + extra,
-        None if currents[1] is None else currents[1] + extra,
-        None if currents[2] is None else currents[2] + extra,
+        None if house[0] is None else house[0] + own[0] + extra,
+        None if house[1] is None else house[1] + own[1] + extra,
+        None if house[2] is None else house[2] + own[2] + extra,
     )
 
 
@@ -99,11 +104,21 @@ class MeterState:
     # as the balancer takes them, and the net power when they came.
     raw_a: Phases = (None, None, None)
     measured_a: Phases = (None, None, None)
+    # The house alone then (measured minus our chargers' draw), and the net
+    # power and our chargers' power then: what later power-only messages
+    # are compared with.
+    house_a: Phases = (None, None, None)
     measured_power_w: float = 0.0
+    own_power_w: float = 0.0
     currents_at: datetime | None = None
 
-    def update(self, reading: MeterReading, now: datetime) -> bool:
-        """Take a reading in; True when it measured phase currents."""
+    def update(
+        self,
+        reading: MeterReading,
+        now: datetime,
+        own: Sequence[float] = (0.0, 0.0, 0.0),
+    ) -> bool:
+        """Take a reading in (``own``: our chargers' draw per phase now)."""
         self.updated = now
         if reading.import_w is not None:
             self.import_w = reading.import_w
@@ -124,7 +139,19 @@ class MeterState:
             self.raw_a[2] if reading.current_a[2] is None else reading.current_a[2],
         )
         self.measured_a = complete_phases(MeterReading(current_a=self.raw_a), self.grid)
+        self.house_a = (
+            None
+            if self.measured_a[0] is None
+            else max(self.measured_a[0] - own[0], 0.0),
+            None
+            if self.measured_a[1] is None
+            else max(self.measured_a[1] - own[1], 0.0),
+            None
+            if self.measured_a[2] is None
+            else max(self.measured_a[2] - own[2], 0.0),
+        )
         self.measured_power_w = self.net_power_w
+        self.own_power_w = own_power_w(own)
         self.currents_at = now
         return True
 
@@ -133,8 +160,11 @@ class MeterState:
         """Import minus export now, W."""
         return net_power(self.import_w, self.export_w)
 
-    def phase_currents(self, own_ramp_w: float = 0.0) -> Phases:
-        """Per-phase currents now: measured, raised by any rise in power since."""
-        return estimate_currents(
-            self.measured_a, self.measured_power_w, self.net_power_w, own_ramp_w
+    def phase_currents(self, own: Sequence[float] = (0.0, 0.0, 0.0)) -> Phases:
+        """Per-phase currents now (``own``: our chargers' draw per phase now)."""
+        rise = (
+            self.net_power_w
+            - self.measured_power_w
+            - (own_power_w(own) - self.own_power_w)
         )
+        return estimate_currents(self.house_a, own, rise)
