@@ -1,7 +1,8 @@
 """scripts/develop serves Home Assistant with the demo place, and stops cleanly.
 
-Runs the real command a newcomer runs, on a free port in a scratch folder: logs
-in with the credentials it prints, reads /api/states, then presses Ctrl-C.
+Runs the real command a newcomer runs, on free ports in a scratch folder: logs
+in with the credentials it prints, reads /api/states, raises the simulated
+house load over the private MQTT broker, then presses Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
-from typing import Any
+from typing import IO, Any
 import urllib.error
 from urllib.parse import urlencode
 import urllib.request
 
 import aiohttp
+from paho.mqtt import publish
 import pytest
 
 ROOT = Path(__file__).parents[1]
@@ -115,6 +118,11 @@ def _number(state: dict[str, Any]) -> float:
         return 0.0
 
 
+def _drain(stream: IO[str], lines: list[str]) -> None:
+    """Read ``stream`` to its end, a line at a time (``lines`` grows as it goes)."""
+    lines.extend(stream)
+
+
 def _wait_for(check: Any, seconds: float = 120) -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -129,13 +137,15 @@ def _wait_for(check: Any, seconds: float = 120) -> Any:
 
 @pytest.mark.usefixtures("socket_enabled")
 def test_develop_serves_the_demo(tmp_path: Path) -> None:
-    """Demo place, a charging charger, a discovered one added by REST; Ctrl-C."""
-    port, ocpp_port = _free_port(), _free_port()
+    """Demo place, its meter and load balancing, chargers; Ctrl-C stops all."""
+    port, ocpp_port, mqtt_port = _free_port(), _free_port(), _free_port()
     simulators = f"--url ws://127.0.0.1:{ocpp_port} "
+    broker = str(tmp_path / "config" / "mosquitto.conf")
     env = {
         **os.environ,
         "HOMECHARGE_DEV_PORT": str(port),
         "HOMECHARGE_DEV_OCPP_PORT": str(ocpp_port),
+        "HOMECHARGE_DEV_MQTT_PORT": str(mqtt_port),
         "HOMECHARGE_DEV_DIR": str(tmp_path / "config"),
     }
     process = subprocess.Popen(
@@ -157,6 +167,10 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
                 break
         assert login, "".join(output)
         assert f"http://127.0.0.1:{port}" in "".join(output)
+        # Keep reading, or a full pipe would block Home Assistant's logging.
+        threading.Thread(
+            target=_drain, args=(process.stdout, output), daemon=True
+        ).start()
         base = f"http://127.0.0.1:{port}"
         token = _wait_for(lambda: _login(base, *login))
 
@@ -171,10 +185,12 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
             == "charging"
         )
         now = states()
-        assert now["number.demo_home_main_fuse"]["state"] == "63.0"
+        assert now["number.demo_home_main_fuse"]["state"] == "40.0"
         assert now["switch.demo_home_accept_new_chargers"]["state"] == "on"
         _wait_for(lambda: _number(states()["sensor.driveway_power"]) > 0)
-        assert len(_processes_with(simulators)) >= 2
+        # The meter and both chargers run in one site process, the broker too.
+        assert len(_processes_with(simulators)) == 1
+        assert len(_processes_with(broker)) == 1
 
         # SIM-2 is new: a discovery, confirmed the way the frontend does it.
         flow = _wait_for(
@@ -195,9 +211,13 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
             flow["context"]["title_placeholders"]["name"]
             == "Homecharge Sim SIM-11 SIM-0002"
         )
-        entry_id = _request(f"{base}/api/config/config_entries/entry", token=token)[0][
-            "entry_id"
-        ]
+        entry_id = next(
+            entry["entry_id"]
+            for entry in _request(
+                f"{base}/api/config/config_entries/entry", token=token
+            )
+            if entry["domain"] == "homecharge"
+        )
         result = _request(
             f"{base}/api/config/config_entries/flow/{flow['flow_id']}",
             {
@@ -216,9 +236,28 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
         _wait_for(
             lambda: float(states()["sensor.carport_session_energy"]["state"] or 0) > 0
         )
+
+        # The demo meter, on the private broker: online, with phase currents.
+        _wait_for(lambda: states()["binary_sensor.demo_home_meter"]["state"] == "on")
+        _wait_for(lambda: _number(states()["sensor.demo_home_grid_current_l1"]) > 0, 20)
+        # Load balancing: a higher house load takes the Driveway's current down
+        # with the next meter message (38 A of 40 leaves no room: paused).
+        before = _wait_for(
+            lambda: _number(states()["sensor.driveway_offered_current"]), 40
+        )
+        publish.single(
+            "amsreader/sim/house/set", "38,38,38", hostname="127.0.0.1", port=mqtt_port
+        )
+        assert before > 0
+        _wait_for(
+            lambda: states()["sensor.driveway_offered_current"]["state"] == "0.0", 15
+        )
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
     assert _processes_with(simulators) == []
+    assert _processes_with(broker) == []
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         _request(f"http://127.0.0.1:{port}/api/")
+    with pytest.raises(OSError, match="refused"):
+        socket.create_connection(("127.0.0.1", mqtt_port), timeout=5).close()

@@ -185,6 +185,11 @@ async def test_power_alone_cuts_before_the_currents_come(
 ) -> None:
     """A kettle shows in the 2.5 s power message: the worst case goes on every phase."""
     sims = await chargers(balanced_place())
+    # Power before any phase currents: no decision yet (no pause on a guess).
+    async_fire_mqtt_message(hass, TOPIC, list1(4000))
+    await hass.async_block_till_done()
+    assert [s.current_limit_a for s in sims.values()] == [6.0, 6.0]
+    assert _state(hass, "sensor.home_grid_import_power") == "4000.0"
     async_fire_mqtt_message(hass, TOPIC, list2((26.0, 32.0, 32.0), power_w=5000))
     await _until(hass, lambda: sims["CP-1"].current_limit_a == 9.5)
     # +2300 W the cars cannot have caused (they are at their limits): 10 A.

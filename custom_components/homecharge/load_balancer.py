@@ -147,7 +147,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         if was_active and not self.active:
             self._release()
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
-        elif self.active and self.data.online:
+        elif self.active and self.data.online and self._state.currents_at:
             self._decide(dt_util.utcnow(), self._loads())
         self.async_set_updated_data(self.data)
 
@@ -168,7 +168,8 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         data.import_w, data.export_w = self._state.import_w, self._state.export_w
         # The sensors show what the meter measured, not our estimate.
         data.currents = self._state.measured_a
-        if self.active:
+        # Power alone says nothing per phase: decide once currents were measured.
+        if self.active and self._state.currents_at is not None:
             self._decide(now, loads)
         self.async_set_updated_data(data)
 

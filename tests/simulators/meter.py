@@ -12,6 +12,7 @@ A simulated AMS/HAN meter reader (amsreader firmware) publishing over MQTT.
 or from the repository root (until Ctrl-C / SIGTERM):
 
     python -m tests.simulators.meter --port 1883 --house 8,4,6 --high 30,25,28 --cycle 60
+    python -m tests.simulators.meter --port 1883 --set-house 35,35,35  # the running one
 
 Payloads are the firmware's "JSON (classic)" format (payloadFormat 0), on one
 topic (default ``amsreader``), QoS 0, not retained, rendered like the firmware
@@ -54,7 +55,8 @@ Energy registers integrate the net power between messages (the power of the
 previous message held until the next: piecewise constant).
 
 The meter also listens on ``<topic>/sim/house/set``: a payload like
-``20,20,20`` (or one number for every line) sets the house load live.
+``20,20,20`` (or one number for every line) sets the house load live
+(``--set-house`` publishes one, as does ``mosquitto_pub``).
 
 Publishing never waits for the network: paho-mqtt runs its own thread
 (``loop_start``); ``client.publish`` only queues. Messages published while the
@@ -77,6 +79,7 @@ import sys
 import time
 from typing import Any, Final, Literal, Protocol
 
+from paho.mqtt import publish
 from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags, MQTTMessage
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
@@ -659,6 +662,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print every payload"
     )
+    parser.add_argument(
+        "--set-house",
+        metavar="A1,A2,A3",
+        help=(
+            "do not simulate: tell the meter already running on --host/--port/"
+            "--topic its new house load, then exit"
+        ),
+    )
     return parser
 
 
@@ -679,7 +690,10 @@ async def _cycle(
         step += 1
 
 
-async def _run_cli(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+def house_loads(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[tuple[float, ...], tuple[float, ...] | None]:
+    """The command line's base and high house loads (exits on bad ones)."""
     lines = GRIDS[args.grid].lines
     try:
         base = parse_amps(args.house, lines)
@@ -688,12 +702,22 @@ async def _run_cli(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         parser.error(str(err))
     if args.cycle is not None and (high is None or args.cycle <= 0):
         parser.error("--cycle needs --high and a positive number of seconds")
-    meter = SimulatedMeter(
+    return base, high
+
+
+def meter_from_args(
+    args: argparse.Namespace,
+    house: Sequence[float],
+    chargers: Iterable[ChargerLike] = (),
+) -> SimulatedMeter:
+    """The meter the command line describes, counting ``chargers``' draw."""
+    return SimulatedMeter(
         args.host,
         args.port,
         topic=args.topic,
         grid=args.grid,
-        house_a=base,
+        house_a=house,
+        chargers=chargers,
         list1_s=args.list1 or None,
         list2_s=args.list2 or None,
         list3_s=args.list3 or None,
@@ -701,6 +725,16 @@ async def _run_cli(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
         name=args.name,
         on_event=_say,
     )
+
+
+def set_house_remotely(host: str, port: int, topic: str, text: str) -> None:
+    """Publish ``text`` to a running meter's ``<topic>/sim/house/set``."""
+    publish.single(topic + SET_SUFFIX, text, hostname=host, port=port)
+
+
+async def _run_cli(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    base, high = house_loads(args, parser)
+    meter = meter_from_args(args, base)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -738,12 +772,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a simulated meter reader from the command line."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.set_house is not None:
+        return _set_house_cli(args, parser)
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
     asyncio.run(_run_cli(args, parser))
+    return 0
+
+
+def _set_house_cli(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        parse_amps(args.set_house, GRIDS[args.grid].lines)
+    except ValueError as err:
+        parser.error(str(err))
+    try:
+        set_house_remotely(args.host, args.port, args.topic, args.set_house)
+    except OSError as err:
+        parser.exit(1, f"no broker at {args.host}:{args.port}: {err}\n")
+    _say(f"published {args.set_house!r} to {args.topic}{SET_SUFFIX}")
     return 0
 
 
