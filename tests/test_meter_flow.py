@@ -99,6 +99,11 @@ async def test_a_chosen_format_is_listened_for_on_its_topics(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"meter_topic": "dsmr/reading", "meter_format": "dsmr_split"}
     )
+    # Not a number, and a topic without meter values: neither is the meter.
+    async_fire_mqtt_message(
+        hass, "dsmr/reading/electricity_currently_delivered", "lots"
+    )
+    async_fire_mqtt_message(hass, "dsmr/reading/timestamp", "2026-11-21T10:00:00Z")
     async_fire_mqtt_message(hass, "dsmr/reading/electricity_currently_delivered", "1.5")
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_configure(result["flow_id"])
