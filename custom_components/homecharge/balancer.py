@@ -113,52 +113,72 @@ def headroom(
     return (room[0], room[1], room[2])
 
 
-def _fits_minimum(room: PhaseAmps, chargers: Iterable[ChargerLoad]) -> set[int]:
-    """Phases where the chargers could not all get the minimum."""
-    need = [0.0] * PHASES
-    for charger in chargers:
-        for phase in charger.phases:
-            need[phase] += IEC_MIN_AMPS
-    return {phase for phase in range(PHASES) if need[phase] > room[phase] + _EPSILON}
+def _short(room: PhaseAmps, need: list[float], phases: Iterable[int]) -> set[int]:
+    """Of ``phases``, those where the minimum for everyone does not fit."""
+    return {phase for phase in phases if need[phase] > room[phase] + _EPSILON}
 
 
 def _choose(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> list[ChargerLoad]:
-    """The chargers that get current: pause the lowest-ranked until 6 A fits."""
+    """
+    The chargers that get current: pause the lowest-ranked until 6 A fits.
+
+    Pausing a charger only helps on a phase that is short; one scan in rank
+    order (lowest priority, then latest to plug in, first) finds them all.
+    """
     chosen = [c for c in chargers if c.max_amps >= IEC_MIN_AMPS]
-    while short := _fits_minimum(room, chosen):
-        # Pausing a charger only helps on a phase that is short.
-        candidates = [c for c in chosen if c.phases & short]
-        chosen.remove(min(candidates, key=lambda c: (c.priority, -c.since)))
-    return chosen
+    need = [0.0] * PHASES
+    for charger in chosen:
+        for phase in charger.phases:
+            need[phase] += IEC_MIN_AMPS
+    short = _short(room, need, range(PHASES))
+    if not short:
+        return chosen
+    paused: set[str] = set()
+    for charger in sorted(chosen, key=lambda c: (c.priority, -c.since)):
+        if not short:
+            break
+        if charger.phases & short:
+            paused.add(charger.charger_id)
+            for phase in charger.phases:
+                need[phase] -= IEC_MIN_AMPS
+            short = _short(room, need, short)
+    return [c for c in chosen if c.charger_id not in paused]
 
 
 def _fill(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> dict[str, float]:
     """Progressive filling from the minimum up: the max-min fair share."""
-    amps = {c.charger_id: IEC_MIN_AMPS for c in chargers}
+    amps = dict.fromkeys((c.charger_id for c in chargers), IEC_MIN_AMPS)
     left = list(room)
     for charger in chargers:
         for phase in charger.phases:
             left[phase] -= IEC_MIN_AMPS
-    rising = [c for c in chargers if c.max_amps > IEC_MIN_AMPS + _EPSILON]
+    rising = [
+        (c.charger_id, tuple(c.phases), c.max_amps)
+        for c in chargers
+        if c.max_amps > IEC_MIN_AMPS + _EPSILON
+    ]
     while rising:
-        users = [0] * PHASES
-        for charger in rising:
-            for phase in charger.phases:
+        users = [0, 0, 0]
+        step = float("inf")
+        for charger_id, phases, max_amps in rising:
+            step = min(step, max_amps - amps[charger_id])
+            for phase in phases:
                 users[phase] += 1
-        step = min(c.max_amps - amps[c.charger_id] for c in rising)
         for phase in range(PHASES):
             if users[phase]:
                 step = min(step, max(left[phase], 0.0) / users[phase])
-        for charger in rising:
-            amps[charger.charger_id] += step
-            for phase in charger.phases:
-                left[phase] -= step
-        full = {p for p in range(PHASES) if users[p] and left[p] <= _EPSILON}
-        rising = [
-            c
-            for c in rising
-            if not (c.phases & full) and c.max_amps - amps[c.charger_id] > _EPSILON
-        ]
+        for phase in range(PHASES):
+            left[phase] -= step * users[phase]
+        full = [users[p] > 0 and left[p] <= _EPSILON for p in range(PHASES)]
+        still = []
+        for entry in rising:
+            charger_id, phases, max_amps = entry
+            amps[charger_id] += step
+            if max_amps - amps[charger_id] > _EPSILON and not any(
+                full[phase] for phase in phases
+            ):
+                still.append(entry)
+        rising = still
     return amps
 
 
