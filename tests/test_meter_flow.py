@@ -93,18 +93,20 @@ async def test_mqtt_meter_is_heard_shown_and_saved(
 async def test_a_chosen_format_is_listened_for_on_its_topics(
     hass: HomeAssistant, mqtt_mock: Any, place_entry: MockConfigEntry
 ) -> None:
-    """dsmr-reader's split topics: its own subscriptions, kW read as W."""
+    """dsmr-reader's split topics: its own subscriptions, kW read as W.
+
+    Not under dsmr/: Home Assistant's dsmr_reader integration discovers
+    itself there, and its flow would still be loading when the test ends.
+    """
     result = await _options(hass, place_entry, "meter")
     result = await _choose(hass, result["flow_id"], "mqtt")
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"meter_topic": "dsmr/reading", "meter_format": "dsmr_split"}
+        result["flow_id"], {"meter_topic": "p1/reading", "meter_format": "dsmr_split"}
     )
     # Not a number, and a topic without meter values: neither is the meter.
-    async_fire_mqtt_message(
-        hass, "dsmr/reading/electricity_currently_delivered", "lots"
-    )
-    async_fire_mqtt_message(hass, "dsmr/reading/timestamp", "2026-11-21T10:00:00Z")
-    async_fire_mqtt_message(hass, "dsmr/reading/electricity_currently_delivered", "1.5")
+    async_fire_mqtt_message(hass, "p1/reading/electricity_currently_delivered", "lots")
+    async_fire_mqtt_message(hass, "p1/reading/timestamp", "2026-11-21T10:00:00Z")
+    async_fire_mqtt_message(hass, "p1/reading/electricity_currently_delivered", "1.5")
     await hass.async_block_till_done()
     result = await hass.config_entries.options.async_configure(result["flow_id"])
     assert result["description_placeholders"]["power"] == "1500 W"

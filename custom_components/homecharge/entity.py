@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from . import async_update_place
@@ -15,6 +15,15 @@ from .charger import ChargerCoordinator
 from .const import DOMAIN
 from .coordinator import PlaceCoordinator
 from .load_balancer import PlaceBalancer
+
+
+def _attach_to_place(
+    entity: Entity, entry_id: str, description: EntityDescription
+) -> None:
+    """Describe a place entity and put it on the place's device."""
+    entity.entity_description = description
+    entity._attr_unique_id = f"{entry_id}_{description.key}"  # noqa: SLF001
+    entity._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})  # noqa: SLF001
 
 
 class PlaceEntity(CoordinatorEntity[PlaceCoordinator]):
@@ -27,10 +36,7 @@ class PlaceEntity(CoordinatorEntity[PlaceCoordinator]):
     ) -> None:
         """Attach the entity to its place's device."""
         super().__init__(coordinator)
-        self.entity_description = description
-        entry_id = coordinator.config_entry.entry_id
-        self._attr_unique_id = f"{entry_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})
+        _attach_to_place(self, coordinator.config_entry.entry_id, description)
 
     async def async_write_setting(self, value: object) -> None:
         """Store a new value of this entity's setting in the place's config."""
@@ -51,10 +57,7 @@ class LoadEntity(CoordinatorEntity[PlaceBalancer]):
     ) -> None:
         """Attach the entity to its place's device."""
         super().__init__(coordinator)
-        self.entity_description = description
-        entry_id = coordinator.config_entry.entry_id
-        self._attr_unique_id = f"{entry_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})
+        _attach_to_place(self, coordinator.config_entry.entry_id, description)
 
 
 class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):

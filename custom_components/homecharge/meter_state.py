@@ -12,7 +12,7 @@ Pure logic: readings in, per-phase currents out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 import math
@@ -28,6 +28,17 @@ _MAX_AMPS: Final = 1000.0
 _MAX_WATTS: Final = 2_000_000.0
 
 type Phases = tuple[float | None, float | None, float | None]
+
+
+def _per_phase[A, B](
+    combine: Callable[[A, B], float | None], first: Sequence[A], second: Sequence[B]
+) -> Phases:
+    """Combine two per-phase triples phase by phase."""
+    return (
+        combine(first[0], second[0]),
+        combine(first[1], second[1]),
+        combine(first[2], second[2]),
+    )
 
 
 def own_power_w(own: Sequence[float]) -> float:
@@ -97,9 +108,6 @@ class MeterState:
     grid: GridType
     import_w: float | None = None
     export_w: float | None = None
-    voltage_v: Phases = (None, None, None)
-    import_kwh: float | None = None
-    updated: datetime | None = None
     # Phase currents as the meter sent them (signed, maybe one at a time),
     # as the balancer takes them, and the net power when they came.
     raw_a: Phases = (None, None, None)
@@ -119,36 +127,25 @@ class MeterState:
         own: Sequence[float] = (0.0, 0.0, 0.0),
     ) -> bool:
         """Take a reading in (``own``: our chargers' draw per phase now)."""
-        self.updated = now
         if reading.import_w is not None:
             self.import_w = reading.import_w
             self.export_w = reading.export_w or 0.0
         elif reading.export_w is not None:
             self.export_w = reading.export_w
-        if reading.import_kwh is not None:
-            self.import_kwh = reading.import_kwh
-        if any(v is not None for v in reading.voltage_v):
-            self.voltage_v = reading.voltage_v
         if all(amps is None for amps in reading.current_a):
             return False
         # A feed may bring one phase per message (entities, raw topics): the
         # missing IT phase is derived from the merged values, not per message.
-        self.raw_a = (
-            self.raw_a[0] if reading.current_a[0] is None else reading.current_a[0],
-            self.raw_a[1] if reading.current_a[1] is None else reading.current_a[1],
-            self.raw_a[2] if reading.current_a[2] is None else reading.current_a[2],
+        self.raw_a = _per_phase(
+            lambda old, new: old if new is None else new, self.raw_a, reading.current_a
         )
         self.measured_a = complete_phases(MeterReading(current_a=self.raw_a), self.grid)
-        self.house_a = (
-            None
-            if self.measured_a[0] is None
-            else max(self.measured_a[0] - own[0], 0.0),
-            None
-            if self.measured_a[1] is None
-            else max(self.measured_a[1] - own[1], 0.0),
-            None
-            if self.measured_a[2] is None
-            else max(self.measured_a[2] - own[2], 0.0),
+        self.house_a = _per_phase(
+            lambda measured, ours: None
+            if measured is None
+            else max(measured - ours, 0.0),
+            self.measured_a,
+            own,
         )
         self.measured_power_w = self.net_power_w
         self.own_power_w = own_power_w(own)
