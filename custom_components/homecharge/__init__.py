@@ -33,14 +33,18 @@ from .const import (
     SUBENTRY_CHARGER,
 )
 from .coordinator import PlaceCoordinator
+from .house_profile import HouseProfile
 from .load_balancer import PlaceBalancer
 from .meter_settings import MeterSettings
 from .place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
+from .plan_settings import PlanSettings
 from .services import async_setup_services
+from .smart_charging import PlaceScheduler
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CALENDAR,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -61,6 +65,7 @@ class PlaceRuntime:
     chargers: dict[str, ChargerCoordinator]
     store: Store[dict[str, object]]
     balancer: PlaceBalancer
+    scheduler: PlaceScheduler
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""
@@ -70,6 +75,7 @@ class PlaceRuntime:
                 for charger in self.chargers.values()
             },
             "hourly_energy": self.balancer.hourly.stored(),
+            "house_profile": self.balancer.house.stored(),
         }
 
 
@@ -89,6 +95,11 @@ def settings_of(entry: ConfigEntry) -> PlaceSettings:
 def meter_of(entry: ConfigEntry) -> MeterSettings:
     """The place's meter and balancing settings as its options hold them now."""
     return MeterSettings.from_options(dict(entry.options))
+
+
+def plan_settings_of(entry: ConfigEntry) -> PlanSettings:
+    """The place's smart-charging options as they are now."""
+    return PlanSettings.from_options(dict(entry.options), entry.data["country"])
 
 
 def charger_ids(entry: ConfigEntry) -> dict[str, str]:
@@ -174,6 +185,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         meter_of(entry),
         chargers,
         HourlyEnergy.restored(saved_hours, tz=dt_util.get_default_time_zone()),
+        HouseProfile.restored(stored.get("house_profile")),
+    )
+    scheduler = PlaceScheduler(
+        hass, entry, settings, plan_settings_of(entry), chargers, balancer
     )
     entry.runtime_data = PlaceRuntime(
         coordinator=PlaceCoordinator(hass, entry, settings),
@@ -182,6 +197,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         chargers=chargers,
         store=store,
         balancer=balancer,
+        scheduler=scheduler,
     )
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -191,6 +207,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     central.set_accepting(entry.entry_id, settings.accept_new_chargers)
     await balancer.async_start()
     entry.async_on_unload(balancer.async_stop)
+    await scheduler.async_start()
+    entry.async_on_unload(scheduler.async_stop)
     return True
 
 
@@ -209,9 +227,11 @@ async def _async_entry_updated(
     settings = settings_of(entry)
     meter = meter_of(entry)
     balancer = runtime.balancer
+    plans = plan_settings_of(entry)
     if (
         meter.feed != balancer.meter.feed
         or settings.grid_type is not balancer.place.grid_type
+        or plans.price_entity != runtime.scheduler.settings.price_entity
     ):
         # Another meter (or grid) is read from scratch.
         hass.config_entries.async_schedule_reload(entry.entry_id)
@@ -227,6 +247,7 @@ async def _async_entry_updated(
             ChargerConfig.from_subentry(entry.subentries[subentry_id])
         )
     balancer.apply_settings(settings, meter)
+    runtime.scheduler.apply_settings(settings, plans)
 
 
 async def async_update_place(

@@ -59,6 +59,8 @@ HA_ID_TAG = "homecharge"
 OFFLINE_CHECK_S = heartbeat_timeout(HEARTBEAT_INTERVAL_S) + 1
 # Home charger circuits: 6 A (IEC minimum) to 80 A (a 3-phase 55 kW AC outlet).
 MAX_CIRCUIT_FUSE = 80.0
+# The planner's "what you usually charge" looks this many sessions back.
+RECENT_SESSIONS = 14
 
 
 def new_password() -> str:
@@ -142,6 +144,8 @@ class ChargerState:
     meter_start_wh: float | None = None
     session_started: datetime | None = None
     session_energy_kwh: float | None = None
+    # Energy of the last sessions: what this car usually charges.
+    recent_sessions_kwh: list[float] = field(default_factory=list)
     next_transaction_id: int = 1
     capabilities: ChargerCapabilities | None = None
     limits: dict[str, float] = field(default_factory=dict)
@@ -171,6 +175,7 @@ class ChargerState:
             if self.session_started
             else None,
             "session_energy_kwh": self.session_energy_kwh,
+            "recent_sessions_kwh": self.recent_sessions_kwh,
             "next_transaction_id": self.next_transaction_id,
             "ocpp_status": self.ocpp_status,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
@@ -190,6 +195,11 @@ class ChargerState:
             if data.get("session_started")
             else None,
             session_energy_kwh=data.get("session_energy_kwh"),
+            recent_sessions_kwh=[
+                float(kwh)
+                for kwh in data.get("recent_sessions_kwh") or []
+                if isinstance(kwh, (int, float))
+            ][-RECENT_SESSIONS:],
             next_transaction_id=int(data.get("next_transaction_id", 1)),
             ocpp_status=data.get("ocpp_status"),
             last_seen=dt_util.parse_datetime(data["last_seen"])
@@ -571,6 +581,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         if self.data.transaction_id == transaction_id:
             self.data.transaction_id = None
             self.data.meter_start_wh = None
+            if self.data.session_energy_kwh:
+                recent = [*self.data.recent_sessions_kwh, self.data.session_energy_kwh]
+                self.data.recent_sessions_kwh = recent[-RECENT_SESSIONS:]
         self.data.power_w = 0.0
         self._changed(persist=True)
 

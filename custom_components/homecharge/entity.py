@@ -15,6 +15,7 @@ from .charger import ChargerCoordinator
 from .const import DOMAIN
 from .coordinator import PlaceCoordinator
 from .load_balancer import PlaceBalancer
+from .smart_charging import PlaceScheduler
 
 
 def _attach_to_place(
@@ -100,3 +101,36 @@ class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):
                 translation_key="command_rejected",
                 translation_placeholders={"charger": self.coordinator.config.name},
             )
+
+
+class ChargerPlanEntity(CoordinatorEntity[PlaceScheduler]):
+    """A charger's smart-charging plan, on the charger's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: PlaceScheduler,
+        charger: ChargerCoordinator,
+        description: EntityDescription,
+    ) -> None:
+        """Attach the entity to the charger's device (made by its other entities)."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.charger = charger
+        charge_point_id = charger.config.charge_point_id
+        self._attr_unique_id = f"{charge_point_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, charge_point_id)})
+
+
+class SchedulePlaceEntity(CoordinatorEntity[PlaceScheduler]):
+    """A place-wide view of the smart-charging plan, on the place's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: PlaceScheduler, description: EntityDescription
+    ) -> None:
+        """Attach the entity to its place's device."""
+        super().__init__(coordinator)
+        _attach_to_place(self, coordinator.config_entry.entry_id, description)

@@ -38,6 +38,7 @@ from .balancer import (
 from .capacity_tariff import CapacityState, HourlyEnergy, capacity_state
 from .charger import ChargerCoordinator
 from .const import DOMAIN
+from .house_profile import HouseProfile
 from .meter_feed import async_start_feed
 from .meter_formats import MeterReading
 from .meter_settings import MeterSettings
@@ -87,6 +88,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         meter: MeterSettings,
         chargers: Mapping[str, ChargerCoordinator],
         hourly: HourlyEnergy,
+        house: HouseProfile,
     ) -> None:
         """Wire a place's meter settings to its chargers."""
         super().__init__(
@@ -96,6 +98,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         self.meter = meter
         self.chargers = chargers
         self.hourly = hourly
+        self.house = house
         self.data = LoadState(
             configured=meter.configured, balancing=meter.load_balancing
         )
@@ -196,6 +199,8 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             self.hourly.add_power(local, self._state.net_power_w)
         if reading.import_kwh is not None:
             self.hourly.add_register(local, reading.import_kwh)
+        if self._state.currents_at is not None:
+            self.house.add(local, self._state.house_a)
         self.data.hour_kwh = self.hourly.current_hour(local).kwh
         if self._capacity_at is None or now - self._capacity_at >= CAPACITY_EVERY:
             self._capacity_at = now

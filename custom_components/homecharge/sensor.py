@@ -26,8 +26,10 @@ from homeassistant.helpers.typing import StateType
 from . import HomeChargeConfigEntry
 from .charger import ChargerCoordinator
 from .charger_status import ChargerStatus
-from .entity import ChargerEntity, LoadEntity
+from .entity import ChargerEntity, ChargerPlanEntity, LoadEntity, SchedulePlaceEntity
 from .load_balancer import LoadState
+from .smart_charging import PlaceScheduler, Schedule
+from .smart_plan import ChargerPlan, PlanStatus
 
 # Push only: state comes with OCPP frames.
 PARALLEL_UPDATES = 0
@@ -250,6 +252,79 @@ LOAD_SENSORS: tuple[LoadSensorDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class PlanSensorDescription(SensorEntityDescription):
+    """A figure of one charger's smart-charging plan."""
+
+    value_fn: Callable[[ChargerPlan], StateType | datetime]
+    # Shown only while the charger has a car with a plan.
+    planned: bool = True
+
+
+PLAN_SENSORS: tuple[PlanSensorDescription, ...] = (
+    PlanSensorDescription(
+        key="plan_status",
+        translation_key="plan_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[status.value for status in PlanStatus],
+        value_fn=lambda plan: plan.status.value,
+        planned=False,
+    ),
+    PlanSensorDescription(
+        key="planned_start",
+        translation_key="planned_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda plan: plan.start,
+    ),
+    PlanSensorDescription(
+        key="planned_end",
+        translation_key="planned_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda plan: plan.end,
+    ),
+    PlanSensorDescription(
+        key="planned_energy",
+        translation_key="planned_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=1,
+        value_fn=lambda plan: round(plan.energy_kwh, 3),
+    ),
+    PlanSensorDescription(
+        key="energy_needed",
+        translation_key="energy_needed",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=1,
+        value_fn=lambda plan: round(plan.need_kwh, 3),
+    ),
+    PlanSensorDescription(
+        key="estimated_cost",
+        translation_key="estimated_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        value_fn=lambda plan: round(plan.cost, 4),
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleSensorDescription(SensorEntityDescription):
+    """A place-wide figure of smart charging."""
+
+    value_fn: Callable[[Schedule], StateType]
+
+
+SCHEDULE_SENSORS: tuple[ScheduleSensorDescription, ...] = (
+    ScheduleSensorDescription(
+        key="current_price",
+        translation_key="current_price",
+        suggested_display_precision=3,
+        value_fn=lambda schedule: schedule.current_price,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeChargeConfigEntry,
@@ -264,9 +339,20 @@ async def async_setup_entry(
             for description in LOAD_SENSORS
             if norway or not description.norway_only
         )
+    scheduler = entry.runtime_data.scheduler
+    async_add_entities(
+        ScheduleSensor(scheduler, description) for description in SCHEDULE_SENSORS
+    )
     for subentry_id, charger in entry.runtime_data.chargers.items():
         async_add_entities(
             (ChargerSensor(charger, description) for description in SENSORS),
+            config_subentry_id=subentry_id,
+        )
+        async_add_entities(
+            (
+                PlanSensor(scheduler, charger, description)
+                for description in PLAN_SENSORS
+            ),
             config_subentry_id=subentry_id,
         )
 
@@ -299,6 +385,56 @@ class LoadSensor(LoadEntity, SensorEntity):
         """Live readings are unavailable while the meter is silent."""
         return super().available and (
             not self.entity_description.live or self.coordinator.data.online
+        )
+
+    @property
+    def native_value(self) -> StateType:
+        """The value now."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class PlanSensor(ChargerPlanEntity, SensorEntity):
+    """A figure of a charger's plan."""
+
+    entity_description: PlanSensorDescription
+
+    def __init__(
+        self,
+        coordinator: PlaceScheduler,
+        charger: ChargerCoordinator,
+        description: PlanSensorDescription,
+    ) -> None:
+        """Money is in the household's currency."""
+        super().__init__(coordinator, charger, description)
+        if description.device_class is SensorDeviceClass.MONETARY:
+            self._attr_native_unit_of_measurement = coordinator.hass.config.currency
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """The plan's value; none while there is no plan for a car."""
+        plan = self.coordinator.data.chargers.get(self.charger.subentry_id)
+        if plan is None:
+            return None
+        if self.entity_description.planned and plan.status in (
+            PlanStatus.NO_CAR,
+            PlanStatus.CHARGE_NOW,
+        ):
+            return None
+        return self.entity_description.value_fn(plan)
+
+
+class ScheduleSensor(SchedulePlaceEntity, SensorEntity):
+    """A place-wide figure of smart charging."""
+
+    entity_description: ScheduleSensorDescription
+
+    def __init__(
+        self, coordinator: PlaceScheduler, description: ScheduleSensorDescription
+    ) -> None:
+        """Prices are per kWh in the household's currency."""
+        super().__init__(coordinator, description)
+        self._attr_native_unit_of_measurement = (
+            f"{coordinator.hass.config.currency}/kWh"
         )
 
     @property

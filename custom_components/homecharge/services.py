@@ -25,6 +25,12 @@ from .central.session import SessionError
 from .charger import MAX_CIRCUIT_FUSE, ChargerCoordinator
 from .charging_profile import IEC_MIN_AMPS
 from .const import DOMAIN
+from .plan_services import (
+    PLAN_SCHEMA,
+    READY_BY_SCHEMA,
+    async_plan_charging,
+    async_set_ready_by,
+)
 
 ATTR_HARD = "hard"
 ATTR_CURRENT = "current"
@@ -207,9 +213,23 @@ async def _async_change_configuration(call: ServiceCall) -> ServiceResponse:
     return {"status": status}
 
 
+async def _async_set_ready_by(call: ServiceCall) -> None:
+    await async_set_ready_by(call, _chargers(call.hass, call.data[ATTR_DEVICE_ID]))
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for every place)."""
+    hass.services.async_register(
+        DOMAIN,
+        "plan_charging",
+        async_plan_charging,
+        PLAN_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN, "set_ready_by", _async_set_ready_by, READY_BY_SCHEMA
+    )
     async_register_admin_service(
         hass,
         DOMAIN,

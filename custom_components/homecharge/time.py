@@ -1,4 +1,4 @@
-"""Time entities of a charger: its opening hours."""
+"""Time entities of a charger: its opening hours and when the car must be ready."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from . import HomeChargeConfigEntry
 from .const import CONF_CLOSES, CONF_OPENS
 from .entity import ChargerEntity
 from .opening_hours import parse_time
+from .plan_settings import CONF_READY_BY, DEFAULT_READY_BY
 
 # Settings are written to the charger's subentry; nothing here talks to it.
 PARALLEL_UPDATES = 0
@@ -23,12 +24,20 @@ PARALLEL_UPDATES = 0
 class ChargerTimeDescription(TimeEntityDescription):
     """A time of day a charger setting holds."""
 
+    default: str | None = None
 
-TIMES: tuple[ChargerTimeDescription, ...] = tuple(
+
+TIMES: tuple[ChargerTimeDescription, ...] = (
+    *(
+        ChargerTimeDescription(
+            key=key, translation_key=key, entity_category=EntityCategory.CONFIG
+        )
+        for key in (CONF_OPENS, CONF_CLOSES)
+    ),
+    # The daily ready-by time: a setting users change often, so not CONFIG.
     ChargerTimeDescription(
-        key=key, translation_key=key, entity_category=EntityCategory.CONFIG
-    )
-    for key in (CONF_OPENS, CONF_CLOSES)
+        key=CONF_READY_BY, translation_key=CONF_READY_BY, default=DEFAULT_READY_BY
+    ),
 )
 
 
@@ -52,7 +61,11 @@ class ChargerTime(ChargerEntity, TimeEntity):
     @property
     def native_value(self) -> time:
         """The time now set."""
-        return parse_time(self.coordinator.config.hours[self.entity_description.key])
+        data = self.coordinator.config_entry.subentries[
+            self.coordinator.subentry_id
+        ].data
+        key = self.entity_description.key
+        return parse_time(data.get(key) or self.entity_description.default)
 
     async def async_set_value(self, value: time) -> None:
         """Store it in the charger's subentry; it applies at once."""

@@ -1,0 +1,468 @@
+"""Smart charging at a place: gather prices and cars, plan, and follow the plan.
+
+The runtime around the pure planner. It plans again when prices change (a
+price entity updates, or tomorrow's Nord Pool prices appear after 13:00), when
+a car plugs in or out, when a setting changes, and at every slot boundary, so
+a car that charges slower than planned gets a new plan within 15 minutes.
+Each slot it gives every planned charger its current through the chargers'
+one limit path; the balancer's limit, a separate source, still wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+import logging
+import math
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_time_change,
+)
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .balancer import house_phases
+from .charger import ChargerCoordinator
+from .grid_tariff import step_options
+from .load_balancer import BALANCER, PlaceBalancer
+from .opening_hours import parse_time
+from .place import CostBasis, GridType, PlaceSettings
+from .plan_settings import (
+    CONF_BATTERY,
+    CONF_READY_BY,
+    CONF_READY_BY_DAYS,
+    CONF_READY_BY_ONCE,
+    CONF_SOC_ENTITY,
+    CONF_TARGET_SOC,
+    DEFAULT_READY_BY,
+    PlanSettings,
+)
+from .planner import NO_TARIFF, Plan, PlanProblem, StepOption, plan_charging
+from .price_sources import (
+    InvalidPrices,
+    PriceSlot,
+    forecast_slots,
+    parse_nordpool,
+    slots_from_attributes,
+    to_quarter_slots,
+)
+from .smart_plan import (
+    MAX_HORIZON,
+    SLOT,
+    CarInput,
+    ChargerPlan,
+    PlanStatus,
+    SlotPrice,
+    build_problem,
+    energy_need,
+    house_kw,
+    kwh_per_amp,
+    ready_moment,
+    slot_start,
+    summarize,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+PLANNER: Final = "planner"
+NORDPOOL: Final = "nordpool"
+# Nord Pool publishes tomorrow's prices around 12:45–13:00 CET.
+TOMORROW_FROM: Final = time(13, 0)
+REPLAN_COOLDOWN_S: Final = 1.0
+
+
+@dataclass(slots=True)
+class Schedule:
+    """The place's plan as entities and actions show it."""
+
+    prices: list[SlotPrice] = field(default_factory=list)
+    problem: PlanProblem | None = None
+    plan: Plan | None = None
+    cars: list[CarInput] = field(default_factory=list)
+    chargers: dict[str, ChargerPlan] = field(default_factory=dict)
+    planned_at: datetime | None = None
+    price_source: str | None = None
+
+    @property
+    def current_price(self) -> float | None:
+        """The all-in price of the slot now (forecast prices are not shown)."""
+        if self.prices and not self.prices[0].forecast:
+            return self.prices[0].price
+        return None
+
+
+class PlaceScheduler(DataUpdateCoordinator[Schedule]):
+    """Plans a place's charging and applies the plan slot by slot."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        place: PlaceSettings,
+        settings: PlanSettings,
+        chargers: dict[str, ChargerCoordinator],
+        balancer: PlaceBalancer,
+    ) -> None:
+        """Wire a place; nothing runs before ``async_start``."""
+        super().__init__(hass, _LOGGER, config_entry=entry, name=f"{place.name} plan")
+        self.place = place
+        self.settings = settings
+        self.chargers = chargers
+        self.balancer = balancer
+        self.data = Schedule()
+        self._known: list[PriceSlot] = []
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._plugged: dict[str, bool] = {}
+        self._smart: dict[str, bool] = {}
+        self._lock = asyncio.Lock()
+        self._replan = Debouncer(
+            hass,
+            _LOGGER,
+            cooldown=REPLAN_COOLDOWN_S,
+            immediate=True,
+            function=self.async_replan,
+        )
+
+    async def async_start(self) -> None:
+        """Read prices, plan, and follow changes."""
+        if self.settings.price_entity:
+            self._unsubscribe.append(
+                async_track_state_change_event(
+                    self.hass, self.settings.price_entity, self._on_price_entity
+                )
+            )
+        self._unsubscribe.append(
+            async_track_time_change(
+                self.hass, self._on_slot, minute=range(0, 60, 15), second=0
+            )
+        )
+        for key, charger in self.chargers.items():
+            self._plugged[key] = charger.data.plugged_in
+            self._smart[key] = charger.data.smart_charging
+            self._unsubscribe.append(
+                charger.async_add_listener(self._charger_listener(key))
+            )
+        await self._async_load_prices()
+        await self.async_replan()
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop following; the planner's limits go with the place."""
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+        self._replan.async_shutdown()
+        for charger in self.chargers.values():
+            if PLANNER in charger.data.limits:
+                charger.set_limit(PLANNER, None)
+
+    def apply_settings(self, place: PlaceSettings, settings: PlanSettings) -> None:
+        """New options: plan again (a new price entity needs a reload)."""
+        self.place, self.settings = place, settings
+        self.request_replan()
+
+    @callback
+    def request_replan(self) -> None:
+        """Plan again soon (bursts of changes plan once)."""
+        self.config_entry.async_create_background_task(
+            self.hass, self._replan.async_call(), "homecharge replan"
+        )
+
+    # Inputs
+
+    def _charger_listener(self, key: str) -> CALLBACK_TYPE:
+        @callback
+        def changed() -> None:
+            charger = self.chargers[key]
+            plugged, smart = charger.data.plugged_in, charger.data.smart_charging
+            if plugged == self._plugged[key] and smart == self._smart[key]:
+                return
+            if self._plugged[key] and not plugged and not smart:
+                # As in the app: "charge full now" lasts until the car leaves.
+                charger.set_smart_charging(True)
+                smart = True
+            self._plugged[key], self._smart[key] = plugged, smart
+            self.request_replan()
+
+        return changed
+
+    @callback
+    def _on_price_entity(self, _event: Event[EventStateChangedData]) -> None:
+        self._read_price_entity()
+        self.request_replan()
+
+    async def _on_slot(self, now: datetime) -> None:
+        local = dt_util.as_local(now)
+        if (
+            self._uses_nordpool()
+            and local.time() >= TOMORROW_FROM
+            and not self._covers(local.date() + timedelta(days=1))
+        ):
+            await self._async_load_prices()
+        await self.async_replan()
+
+    def _covers(self, day: date) -> bool:
+        return any(dt_util.as_local(slot.start).date() == day for slot in self._known)
+
+    @property
+    def _fixed(self) -> bool:
+        return self.place.cost_basis is CostBasis.FIXED
+
+    def _uses_nordpool(self) -> bool:
+        return not self.settings.price_entity and not self._fixed
+
+    async def _async_load_prices(self) -> None:
+        if self.settings.price_entity:
+            self._read_price_entity()
+        elif self._uses_nordpool():
+            await self._async_load_nordpool()
+
+    def _read_price_entity(self) -> None:
+        entity_id = self.settings.price_entity
+        state = self.hass.states.get(entity_id) if entity_id else None
+        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return
+        try:
+            self._known = slots_from_attributes(state.attributes)
+        except InvalidPrices as err:
+            _LOGGER.warning(
+                "%s: prices of %s not read (%s); planning with what is known",
+                self.place.name,
+                entity_id,
+                err.reason,
+            )
+            return
+        self.data.price_source = entity_id
+
+    async def _async_load_nordpool(self) -> None:
+        """Today's and tomorrow's prices from Home Assistant's Nord Pool."""
+        entry = next(
+            (
+                entry
+                for entry in self.hass.config_entries.async_entries(NORDPOOL)
+                if entry.state is ConfigEntryState.LOADED
+                and self.place.price_area in entry.data.get("areas", ())
+            ),
+            None,
+        )
+        if entry is None:
+            return
+        slots: list[PriceSlot] = []
+        today = dt_util.now().date()
+        for day in (today, today + timedelta(days=1)):
+            try:
+                response = await self.hass.services.async_call(
+                    NORDPOOL,
+                    "get_prices_for_date",
+                    {
+                        "config_entry": entry.entry_id,
+                        "date": day.isoformat(),
+                        "areas": [self.place.price_area],
+                    },
+                    blocking=True,
+                    return_response=True,
+                )
+                slots += parse_nordpool(response or {}, self.place.price_area)
+            except (HomeAssistantError, InvalidPrices) as err:
+                _LOGGER.debug(
+                    "%s: no Nord Pool prices for %s: %s", self.place.name, day, err
+                )
+        if slots:
+            self._known = to_quarter_slots(slots)
+            self.data.price_source = NORDPOOL
+
+    # Planning
+
+    async def async_replan(self) -> None:
+        """Plan from now with what is known, and apply the slot now."""
+        async with self._lock:
+            now = dt_util.now()
+            cars = self._cars(now)
+            prices = self._prices(now, cars)
+            problem = build_problem(
+                prices=prices,
+                house_a=[self._house(slot.start) for slot in prices],
+                grid=self.place.grid_type,
+                fuse_a=self.place.main_fuse,
+                margin_a=self.balancer.meter.margin if self.balancer.active else 0.0,
+                cars=cars,
+                steps=self._steps(now, prices),
+                price_cap=self.settings.price_cap,
+                continuous=self.settings.continuous,
+            )
+            plan = await self.hass.async_add_executor_job(plan_charging, problem)
+            schedule = Schedule(
+                prices=prices,
+                problem=problem,
+                plan=plan,
+                cars=cars,
+                chargers=summarize(problem, plan, prices, cars),
+                planned_at=dt_util.utcnow(),
+                price_source=self.data.price_source,
+            )
+            for key, charger in self.chargers.items():
+                if key not in schedule.chargers:
+                    schedule.chargers[key] = ChargerPlan(status=self._idle(charger))
+            self.async_set_updated_data(schedule)
+            self._apply(schedule)
+
+    @staticmethod
+    def _idle(charger: ChargerCoordinator) -> PlanStatus:
+        if not charger.data.plugged_in:
+            return PlanStatus.NO_CAR
+        if not charger.data.smart_charging:
+            return PlanStatus.CHARGE_NOW
+        return PlanStatus.DONE
+
+    def _apply(self, schedule: Schedule) -> None:
+        """Give every planned charger its current now; let the others go."""
+        for key, charger in self.chargers.items():
+            amps: float | None = None
+            planned = schedule.chargers.get(key)
+            if planned is not None and planned.amps_now is not None:
+                amps = float(planned.amps_now)
+            if charger.data.limits.get(PLANNER) != amps:
+                charger.set_limit(PLANNER, amps)
+
+    def _cars(self, now: datetime) -> list[CarInput]:
+        """Every plugged-in charger under smart charging, with its need."""
+        cars = []
+        grid = self.place.grid_type
+        for key, charger in self.chargers.items():
+            data = charger.data
+            if not (data.plugged_in and data.smart_charging and data.enabled):
+                continue
+            subentry = self.config_entry.subentries[key].data
+            lines = house_phases(
+                charger.config.phases,
+                charger.config.phase,
+                grid_phases=grid.phases,
+                it_grid=grid is GridType.THREE_PHASE_230_IT,
+            )
+            delivered = (data.session_energy_kwh or 0.0) if data.transaction_id else 0.0
+            need, source = energy_need(
+                soc=self._soc(subentry.get(CONF_SOC_ENTITY)),
+                battery_kwh=subentry.get(CONF_BATTERY),
+                target_soc=float(subentry.get(CONF_TARGET_SOC, 100)),
+                sessions_kwh=data.recent_sessions_kwh,
+                delivered_kwh=delivered,
+                default_kwh=self.settings.default_energy_kwh,
+            )
+            cars.append(
+                CarInput(
+                    key=key,
+                    name=charger.config.name,
+                    lines=lines,
+                    kwh_per_amp=kwh_per_amp(grid, len(lines) if len(lines) == 3 else 1),
+                    max_a=math.floor(planning_limit(charger)),
+                    need_kwh=need,
+                    need_source=source,
+                    ready_by=ready_by_of(subentry, now),
+                )
+            )
+        return cars
+
+    def _soc(self, entity_id: str | None) -> float | None:
+        state = self.hass.states.get(entity_id) if entity_id else None
+        try:
+            value = float(state.state) if state is not None else math.nan
+        except ValueError:
+            return None
+        return value if 0 <= value <= 100 else None
+
+    def _prices(self, now: datetime, cars: list[CarInput]) -> list[SlotPrice]:
+        """
+        All-in prices from the slot now to the last ready-by.
+
+        Forecast past what is published; a place without prices plans on a
+        flat price, which charges at once.
+        """
+        start = slot_start(dt_util.as_utc(now))
+        end = max((car.ready_by for car in cars), default=start + timedelta(hours=24))
+        end = min(max(dt_util.as_utc(end), start + SLOT), start + MAX_HORIZON)
+        zone = dt_util.get_default_time_zone()
+        known = [slot for slot in self._known if start <= slot.start < end]
+        spot: dict[datetime, tuple[float | None, bool]] = {
+            slot.start: (slot.price, False) for slot in known
+        }
+        if not self._fixed and self._known:
+            for slot in forecast_slots(self._known, start, end, zone):
+                spot.setdefault(slot.start, (slot.price, True))
+        prices = []
+        moment = start
+        while moment < end:
+            value, forecast = spot.get(moment, (None, True))
+            energy = self.place.energy_price(value)
+            if self._fixed:
+                forecast = False
+            tariff = self.settings.energy_tariff.price_at(moment.astimezone(zone))
+            prices.append(
+                SlotPrice(
+                    start=moment,
+                    price=(energy or 0.0) + tariff,
+                    forecast=forecast,
+                )
+            )
+            moment += SLOT
+        return prices
+
+    def _house(self, start: datetime) -> tuple[float, float, float]:
+        return self.balancer.house.forecast(dt_util.as_local(start))
+
+    def _steps(self, now: datetime, prices: list[SlotPrice]) -> tuple[StepOption, ...]:
+        rule = self.settings.capacity
+        if rule is None or not self.balancer.active or not prices:
+            return NO_TARIFF
+        local = dt_util.as_local(now)
+        peaks: dict[date, float] = {}
+        for slot in prices:
+            day = dt_util.as_local(slot.start).date()
+            peaks[day] = max(
+                peaks.get(day, 0.0),
+                house_kw(self.place.grid_type, self._house(slot.start)),
+            )
+        hourly = self.balancer.hourly
+        known = [*hourly.hours(), hourly.current_hour(local)]
+        phases = self.place.grid_type.phases
+        most_kw = house_kw(self.place.grid_type, [self.place.main_fuse] * phases)
+        return step_options(known, sorted(peaks), peaks, local, most_kw, rule)
+
+
+def planning_limit(charger: ChargerCoordinator) -> float:
+    """The most a charger may draw by its own settings (not the balancer's now)."""
+    config = charger.config
+    limits = [
+        amps
+        for source, amps in charger.data.limits.items()
+        if source not in (PLANNER, BALANCER)
+    ]
+    if config.max_current is not None:
+        limits.append(float(config.max_current))
+    return min([config.circuit_fuse, *limits])
+
+
+def ready_by_of(subentry: Any, now: datetime) -> datetime:
+    """When the car at this charger must be ready, from its subentry."""
+    daily = parse_time(subentry.get(CONF_READY_BY) or DEFAULT_READY_BY)
+    days = {
+        day: parse_time(value)
+        for day, value in (subentry.get(CONF_READY_BY_DAYS) or {}).items()
+    }
+    once = subentry.get(CONF_READY_BY_ONCE)
+    once_at = dt_util.parse_datetime(once) if once else None
+    return ready_moment(dt_util.as_local(now), daily, days, once_at)

@@ -1,0 +1,314 @@
+"""From a place's cars, prices and house forecast to a plan, and back to words.
+
+Pure logic around the planner: when each car must be ready, how much it
+needs, the problem in slots, and what the plan means per charger (start, end,
+energy, cost, status) and per slot (why it was chosen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+import math
+import statistics
+from typing import Any, Final
+
+from .place import GridType
+from .planner import SLOT_MINUTES, CarNeed, Plan, PlanProblem, StepOption
+
+SLOT: Final = timedelta(minutes=SLOT_MINUTES)
+MAX_HORIZON: Final = timedelta(hours=48)
+LINE_VOLTS: Final = 230.0
+# Energy from the grid that ends up in the battery (charger and car losses).
+CHARGE_EFFICIENCY: Final = 0.9
+TYPICAL_SESSIONS: Final = 14
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A car this close to its need is done (meter rounding, the car's own taper).
+DONE_KWH: Final = 0.1
+
+
+class PlanStatus(StrEnum):
+    """What smart charging is doing for a charger."""
+
+    NO_CAR = "no_car"
+    WAITING = "waiting"
+    CHARGING = "charging"
+    DONE = "done"
+    CANNOT_FINISH = "cannot_finish"
+    CHARGE_NOW = "charge_now"
+
+
+class NeedSource(StrEnum):
+    """Where a car's energy need came from."""
+
+    BATTERY = "battery"
+    USUAL = "usual"
+    DEFAULT = "default"
+
+
+class SlotReason(StrEnum):
+    """Why a slot is (not) used."""
+
+    CHEAP = "cheap"
+    CHEAPER_FULL = "cheaper_slots_full"
+    NOT_NEEDED = "not_needed"
+    PRICE_CAP = "price_cap"
+    AFTER_READY_BY = "after_ready_by"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlotPrice:
+    """The all-in price of one 15-minute slot; forecast when not yet published."""
+
+    start: datetime
+    price: float
+    forecast: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CarInput:
+    """One plugged-in car under smart charging."""
+
+    key: str
+    name: str
+    lines: frozenset[int]
+    kwh_per_amp: float
+    max_a: int
+    need_kwh: float
+    need_source: NeedSource
+    ready_by: datetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChargerPlan:
+    """The plan of one charger in words a dashboard shows."""
+
+    status: PlanStatus
+    start: datetime | None = None
+    end: datetime | None = None
+    energy_kwh: float = 0.0
+    need_kwh: float = 0.0
+    cost: float = 0.0
+    ready_by: datetime | None = None
+    amps_now: int | None = None
+    need_source: NeedSource | None = None
+
+
+def ready_moment(
+    now: datetime,
+    daily: time,
+    days: Mapping[str, time] | None = None,
+    once: datetime | None = None,
+) -> datetime:
+    """
+    The next moment a car must be ready, after ``now`` (local, aware).
+
+    A one-off time wins while it lies ahead; otherwise the day's own time
+    (weekday override, else daily) today if still ahead, else tomorrow's.
+    """
+    if once is not None and once > now:
+        return once
+    days = days or {}
+    for offset in range(8):
+        day = (now + timedelta(days=offset)).date()
+        at = days.get(WEEKDAYS[day.weekday()], daily)
+        moment = datetime.combine(day, at, tzinfo=now.tzinfo)
+        if moment > now:
+            return moment
+    raise AssertionError("a day always has a time")  # pragma: no cover
+
+
+def energy_need(
+    *,
+    soc: float | None,
+    battery_kwh: float | None,
+    target_soc: float,
+    sessions_kwh: Sequence[float],
+    delivered_kwh: float,
+    default_kwh: float,
+) -> tuple[float, NeedSource]:
+    """
+    Energy still to charge, and what it is based on.
+
+    From the car's battery level when known (it shows progress by itself);
+    else from what this charger usually delivers in a session ("based on what
+    you usually charge"), else the place's default, less what this session
+    delivered so far.
+    """
+    if soc is not None and battery_kwh:
+        missing = max(target_soc - soc, 0.0) / 100 * battery_kwh
+        return missing / CHARGE_EFFICIENCY, NeedSource.BATTERY
+    recent = [kwh for kwh in sessions_kwh[-TYPICAL_SESSIONS:] if kwh > 0]
+    if recent:
+        return max(statistics.median(recent) - delivered_kwh, 0.0), NeedSource.USUAL
+    return max(default_kwh - delivered_kwh, 0.0), NeedSource.DEFAULT
+
+
+def kwh_per_amp(grid: GridType, lines: int) -> float:
+    """Energy one amp gives in one slot, for a charger loading ``lines`` lines."""
+    hours = SLOT_MINUTES / 60
+    if grid is GridType.THREE_PHASE_230_IT and lines == 3:
+        watts = math.sqrt(3) * LINE_VOLTS
+    elif grid is GridType.THREE_PHASE_230_IT:
+        watts = LINE_VOLTS
+    else:
+        watts = LINE_VOLTS * lines
+    return watts * hours / 1000
+
+
+def house_kw(grid: GridType, amps: Sequence[float]) -> float:
+    """House power from its current per line (balanced on IT grids)."""
+    total = math.fsum(amps)
+    if grid is GridType.THREE_PHASE_230_IT:
+        return total * LINE_VOLTS / math.sqrt(3) / 1000
+    if grid is GridType.ONE_PHASE_230:
+        return amps[0] * LINE_VOLTS / 1000
+    return total * LINE_VOLTS / 1000
+
+
+def slot_start(moment: datetime) -> datetime:
+    """The start of the 15-minute slot holding ``moment``."""
+    return moment.replace(
+        minute=moment.minute - moment.minute % SLOT_MINUTES, second=0, microsecond=0
+    )
+
+
+def build_problem(
+    *,
+    prices: Sequence[SlotPrice],
+    house_a: Sequence[Sequence[float]],
+    grid: GridType,
+    fuse_a: float,
+    margin_a: float,
+    cars: Sequence[CarInput],
+    steps: Sequence[StepOption],
+    price_cap: float | None,
+    continuous: bool,
+) -> PlanProblem:
+    """The planner's problem over ``prices`` (consecutive slots from now)."""
+    start = prices[0].start if prices else None
+    needs = []
+    for car in cars:
+        ready = 0
+        if start is not None:
+            ready = math.floor((car.ready_by - start) / SLOT)
+        needs.append(
+            CarNeed(
+                key=car.key,
+                lines=car.lines,
+                kwh_per_amp=car.kwh_per_amp,
+                max_a=car.max_a,
+                need_kwh=car.need_kwh,
+                ready=max(0, min(ready, len(prices))),
+            )
+        )
+    lines = grid.phases
+    headroom = [
+        [
+            math.floor(fuse_a - margin_a - amps[line]) if line < lines else 0
+            for line in range(3)
+        ]
+        for amps in house_a
+    ]
+    return PlanProblem(
+        prices=[slot.price for slot in prices],
+        headroom=headroom,
+        house_kw=[house_kw(grid, amps) for amps in house_a],
+        cars=needs,
+        steps=steps,
+        price_cap=price_cap,
+        continuous=continuous,
+    )
+
+
+def summarize(
+    problem: PlanProblem,
+    plan: Plan,
+    prices: Sequence[SlotPrice],
+    cars: Sequence[CarInput],
+) -> dict[str, ChargerPlan]:
+    """Start, end, energy, cost and status of every planned car."""
+    summaries = {}
+    for car, need in zip(cars, problem.cars, strict=True):
+        amps = plan.currents.get(car.key, ())
+        used = [slot for slot, value in enumerate(amps) if value]
+        energy = sum(amps) * car.kwh_per_amp
+        cost = math.fsum(
+            problem.prices[slot] * value * car.kwh_per_amp
+            for slot, value in enumerate(amps)
+        )
+        now_amps = amps[0] if amps else 0
+        if car.need_kwh <= DONE_KWH:
+            status = PlanStatus.DONE
+        elif energy + DONE_KWH < min(car.need_kwh, need.need_amps * car.kwh_per_amp):
+            status = PlanStatus.CANNOT_FINISH
+        elif now_amps:
+            status = PlanStatus.CHARGING
+        else:
+            status = PlanStatus.WAITING
+        summaries[car.key] = ChargerPlan(
+            status=status,
+            start=prices[used[0]].start if used else None,
+            end=prices[used[-1]].start + SLOT if used else None,
+            energy_kwh=energy,
+            need_kwh=car.need_kwh,
+            cost=cost,
+            ready_by=car.ready_by,
+            amps_now=now_amps,
+            need_source=car.need_source,
+        )
+    return summaries
+
+
+def explain(
+    problem: PlanProblem,
+    plan: Plan,
+    prices: Sequence[SlotPrice],
+    cars: Sequence[CarInput],
+) -> list[dict[str, Any]]:
+    """Every slot: price, current per charger, cost and why it is (not) used."""
+    rows: list[dict[str, Any]] = []
+    ready = max((need.ready for need in problem.cars), default=0)
+    for slot, price in enumerate(prices):
+        currents = {
+            car.name: plan.currents.get(car.key, ())[slot]
+            if slot < len(plan.currents.get(car.key, ()))
+            else 0
+            for car in cars
+        }
+        energy = math.fsum(currents[car.name] * car.kwh_per_amp for car in cars)
+        rows.append(
+            {
+                "start": price.start.isoformat(),
+                "price": round(price.price, 5),
+                "forecast": price.forecast,
+                "currents": currents,
+                "energy_kwh": round(energy, 3),
+                "cost": round(energy * price.price, 4),
+                "reason": _reason(problem, plan, slot, ready, energy > 0),
+            }
+        )
+    return rows
+
+
+def _reason(
+    problem: PlanProblem, plan: Plan, slot: int, ready: int, used: bool
+) -> SlotReason:
+    price = problem.prices[slot]
+    if used:
+        cheaper_free = any(
+            problem.prices[other] < price
+            and not any(amps[other] for amps in plan.currents.values())
+            and (
+                problem.price_cap is None or problem.prices[other] <= problem.price_cap
+            )
+            for other in range(ready)
+        )
+        return SlotReason.CHEAPER_FULL if cheaper_free else SlotReason.CHEAP
+    if slot >= ready:
+        return SlotReason.AFTER_READY_BY
+    if problem.price_cap is not None and price > problem.price_cap:
+        return SlotReason.PRICE_CAP
+    return SlotReason.NOT_NEEDED
