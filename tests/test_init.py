@@ -42,6 +42,9 @@ async def test_place_device_and_entities(
         COST_BASIS,
         "number.home_fixed_price",
         "switch.home_accept_new_chargers",
+        # Smart charging: the price now and the plan as a calendar.
+        "sensor.home_current_price",
+        "calendar.home_charging_plan",
     }
     assert all(entity.device_id == device.id for entity in entities)
     assert hass.states.get(MAIN_FUSE).state == "63.0"
