@@ -9,11 +9,35 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 
-from . import HomeChargeConfigEntry
+from . import HomeChargeConfigEntry, PlaceRuntime
 from .const import CONF_PASSWORD
 
 # A place's name is often its street address; a charger's password is a secret.
 TO_REDACT = {CONF_NAME, "title", CONF_PASSWORD}
+
+
+def _smart_charging(runtime: PlaceRuntime) -> dict[str, Any]:
+    """What the last plan was made from and what it said."""
+    schedule = runtime.scheduler.data
+    plan = schedule.plan
+    return {
+        "planned_at": schedule.planned_at,
+        "price_source": schedule.price_source,
+        "slots": len(schedule.prices),
+        "forecast_slots": sum(price.forecast for price in schedule.prices),
+        "house_slots_learned": runtime.balancer.house.learned_slots,
+        "cars": [asdict(car) | {"lines": sorted(car.lines)} for car in schedule.cars],
+        "plan": None
+        if plan is None
+        else {
+            "step": plan.step,
+            "step_cost": plan.step_cost,
+            "energy_cost": plan.energy_cost,
+            "optimal": plan.exact,
+            "currents": plan.currents,
+        },
+        "chargers": {key: asdict(value) for key, value in schedule.chargers.items()},
+    }
 
 
 async def async_get_config_entry_diagnostics(
@@ -58,6 +82,7 @@ async def async_get_config_entry_diagnostics(
                 "refused_payloads": runtime.balancer.data.refused,
                 "last_decision": runtime.balancer.data.decision,
             },
+            "smart_charging": _smart_charging(runtime),
         },
         TO_REDACT,
     )
