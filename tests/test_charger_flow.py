@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,6 +155,113 @@ async def test_reconfigure_charger(hass: HomeAssistant) -> None:
         {"name": "Carport", "circuit_fuse": 99, "phases": "1", "connectors": 1},
     )
     assert result["errors"] == {"circuit_fuse": "circuit_fuse_out_of_range"}
+
+
+RECONFIGURE_FORM = {
+    "name": "Garage",
+    "circuit_fuse": 32,
+    "phases": "3",
+    "connectors": 1,
+}
+EN = json.loads(
+    (
+        Path(__file__).parents[1]
+        / "custom_components"
+        / "homecharge"
+        / "translations"
+        / "en.json"
+    ).read_text(encoding="utf-8")
+)["config_subentries"]["charger"]
+
+
+def _suggested(result: Any) -> dict[str, Any]:
+    return {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+
+
+async def test_reconfigure_vehicle(hass: HomeAssistant) -> None:
+    """The car's battery sensor, size and target level are kept with the charger."""
+    place = await _loaded(hass, place_with_charger("CP-1"))
+    (subentry,) = place.subentries.values()
+    result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    step = EN["step"]["reconfigure"]
+    for field in result["data_schema"].schema:
+        assert str(field) in step["data"], field
+        assert str(field) in step["data_description"], field
+    # Nothing known about the car yet: charged full.
+    suggested = _suggested(result)
+    assert suggested["soc_entity"] is None
+    assert suggested["battery_kwh"] is None
+    assert suggested["target_soc"] == 100
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            **RECONFIGURE_FORM,
+            "soc_entity": "sensor.id4_battery_level",
+            "battery_kwh": 77,
+            "target_soc": 80,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    data = place.subentries[subentry.subentry_id].data
+    assert data["soc_entity"] == "sensor.id4_battery_level"
+    assert data["battery_kwh"] == 77.0
+    assert data["target_soc"] == 80.0
+    # The charger itself is unchanged.
+    assert data["charge_point_id"] == "CP-1"
+    assert data["circuit_fuse"] == 32.0
+
+    # Shown again as saved; emptied, the car is unknown again and charged full.
+    result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    suggested = _suggested(result)
+    assert suggested["soc_entity"] == "sensor.id4_battery_level"
+    assert suggested["battery_kwh"] == 77.0
+    assert suggested["target_soc"] == 80.0
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], RECONFIGURE_FORM
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    data = place.subentries[subentry.subentry_id].data
+    assert data["soc_entity"] is None
+    assert data["battery_kwh"] is None
+    assert data["target_soc"] == 100.0
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"battery_kwh": 0.5}, {"battery_kwh": "battery_kwh_out_of_range"}),
+        ({"battery_kwh": 251}, {"battery_kwh": "battery_kwh_out_of_range"}),
+        ({"target_soc": 5}, {"target_soc": "target_soc_out_of_range"}),
+        ({"target_soc": 101}, {"target_soc": "target_soc_out_of_range"}),
+        (
+            {"battery_kwh": 300, "target_soc": 0, "circuit_fuse": 99},
+            {
+                "battery_kwh": "battery_kwh_out_of_range",
+                "target_soc": "target_soc_out_of_range",
+                "circuit_fuse": "circuit_fuse_out_of_range",
+            },
+        ),
+    ],
+)
+async def test_reconfigure_vehicle_errors(
+    hass: HomeAssistant, changes: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Out of range is refused on the field, translated; nothing changes."""
+    place = await _loaded(hass, place_with_charger("CP-1"))
+    (subentry,) = place.subentries.values()
+    result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**RECONFIGURE_FORM, **changes}
+    )
+    assert result["errors"] == errors
+    assert all(error in EN["error"] for error in errors.values())
+    assert "battery_kwh" not in place.subentries[subentry.subentry_id].data
 
 
 async def test_discovery_adds_charger_to_accepting_place(hass: HomeAssistant) -> None:

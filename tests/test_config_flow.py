@@ -295,6 +295,7 @@ async def test_options(hass: HomeAssistant, place_entry: MockConfigEntry) -> Non
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == [
         "prices",
+        "smart_charging",
         "meter",
         "load_balancing",
         "ocpp_server",

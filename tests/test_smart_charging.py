@@ -73,6 +73,7 @@ def smart_place(**options: Any) -> MockConfigEntry:
             "price_entity": PRICE_ENTITY,
             "default_energy_kwh": 10.0,
             "vat_percent": 0.0,
+            "grid_day_price": 0.0,
             "capacity_tariff": False,
             **options,
         },

@@ -8,11 +8,19 @@ from urllib.parse import urlparse
 
 import voluptuous as vol
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
-from homeassistant.const import CONF_NAME, UnitOfElectricCurrent
+from homeassistant.const import (
+    CONF_NAME,
+    PERCENTAGE,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -41,6 +49,14 @@ from .const import (
     SUBENTRY_CHARGER,
 )
 from .place import parse_decimal
+from .plan_settings import (
+    CONF_BATTERY,
+    CONF_SOC_ENTITY,
+    CONF_TARGET_SOC,
+    validate_plan_options,
+)
+
+DEFAULT_TARGET_SOC = 100
 
 CHARGER_FIELDS = vol.Schema(
     {
@@ -89,6 +105,30 @@ DEVICE_FIELDS = vol.Schema(
         vol.Optional(CONF_SERIAL): TextSelector(),
     }
 )
+# The car usually charged here: its battery level sensor and size, and how
+# full smart charging makes it. No min/max on the numbers: out of range gets
+# our translated error, not voluptuous's English one.
+VEHICLE_FIELDS = vol.Schema(
+    {
+        vol.Optional(CONF_SOC_ENTITY): EntitySelector(
+            EntitySelectorConfig(
+                domain="sensor", device_class=SensorDeviceClass.BATTERY
+            )
+        ),
+        vol.Optional(CONF_BATTERY): NumberSelector(
+            NumberSelectorConfig(
+                mode=NumberSelectorMode.BOX,
+                step=0.1,
+                unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+            )
+        ),
+        vol.Optional(CONF_TARGET_SOC, default=DEFAULT_TARGET_SOC): NumberSelector(
+            NumberSelectorConfig(
+                mode=NumberSelectorMode.BOX, step=1, unit_of_measurement=PERCENTAGE
+            )
+        ),
+    }
+)
 
 
 def charger_in_use(hass: HomeAssistant, charge_point_id: str) -> bool:
@@ -122,6 +162,22 @@ def server_url(hass: HomeAssistant) -> str:
     scheme = central.settings.scheme if central else "ws"
     port = central.port if central else 9000
     return f"{scheme}://{host}:{port}"
+
+
+def vehicle_errors(data: dict[str, Any]) -> dict[str, str]:
+    """Field errors of the car's battery size and target level."""
+    checked = {key: data.get(key) for key in (CONF_BATTERY, CONF_TARGET_SOC)}
+    return {key: f"{key}_out_of_range" for key in validate_plan_options(checked)}
+
+
+def vehicle_data(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Subentry data of the car from the form; what was left empty is None."""
+    battery = user_input.get(CONF_BATTERY)
+    return {
+        CONF_SOC_ENTITY: user_input.get(CONF_SOC_ENTITY) or None,
+        CONF_BATTERY: None if battery is None else float(battery),
+        CONF_TARGET_SOC: float(user_input.get(CONF_TARGET_SOC, DEFAULT_TARGET_SOC)),
+    }
 
 
 def charger_data(user_input: dict[str, Any]) -> dict[str, Any]:
@@ -198,12 +254,14 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change the charger's name, circuit and device details."""
+        """Change the charger's name, circuit, device details and car."""
         subentry = self._get_reconfigure_subentry()
-        schema = CHARGER_FIELDS.extend(DEVICE_FIELDS.schema)
+        schema = CHARGER_FIELDS.extend(DEVICE_FIELDS.schema).extend(
+            VEHICLE_FIELDS.schema
+        )
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = charger_errors(user_input)
+            errors = charger_errors(user_input) | vehicle_errors(user_input)
             if not errors:
                 details = {
                     key: str(user_input[key]).strip() or None
@@ -214,13 +272,19 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
                     self._get_entry(),
                     subentry,
                     title=str(user_input[CONF_NAME]).strip(),
-                    data={**subentry.data, **charger_data(user_input), **details},
+                    data={
+                        **subentry.data,
+                        **charger_data(user_input),
+                        **details,
+                        **vehicle_data(user_input),
+                    },
                 )
         current = {
             CONF_NAME: subentry.title,
             **subentry.data,
             CONF_PHASES: str(subentry.data.get(CONF_PHASES, 3)),
             CONF_PHASE: str(subentry.data.get(CONF_PHASE, 1)),
+            CONF_TARGET_SOC: subentry.data.get(CONF_TARGET_SOC, DEFAULT_TARGET_SOC),
         }
         return self.async_show_form(
             step_id="reconfigure",

@@ -88,6 +88,7 @@ from .place import (
     suggest_price_area,
     validate_place,
 )
+from .plan_flow import PlanOptionsFlow
 
 
 class _ChoiceSelector(SelectSelector):
@@ -431,8 +432,8 @@ class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
         return self.async_create_entry(title=data[CONF_NAME], data=data)
 
 
-class PlaceOptionsFlow(MeterOptionsFlow):
-    """Prices, meter and load balancing of a place; the shared OCPP server."""
+class PlaceOptionsFlow(MeterOptionsFlow, PlanOptionsFlow):
+    """Prices, smart charging, meter and load balancing; the shared OCPP server."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -440,7 +441,13 @@ class PlaceOptionsFlow(MeterOptionsFlow):
         """Choose what to change."""
         return self.async_show_menu(
             step_id="init",
-            menu_options=["prices", "meter", "load_balancing", "ocpp_server"],
+            menu_options=[
+                "prices",
+                "smart_charging",
+                "meter",
+                "load_balancing",
+                "ocpp_server",
+            ],
         )
 
     async def async_step_prices(

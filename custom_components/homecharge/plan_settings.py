@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .capacity_tariff import DEFAULT_RULE, CapacityRule
-from .grid_tariff import EnergyTariff, from_options as tariff_from_options
+from .grid_tariff import (
+    CONF_GRID_DAY_PRICE,
+    NORWEGIAN_ENERGY_TARIFF,
+    EnergyTariff,
+    from_options as tariff_from_options,
+)
 from .place import parse_decimal
 
 CONF_PRICE_ENTITY: Final = "price_entity"
@@ -48,13 +53,20 @@ class PlanSettings:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], country: str) -> PlanSettings:
-        """Read the options; Norwegian places have the capacity tariff by default."""
+        """
+        Read the options.
+
+        Norwegian places have the capacity tariff and Elvia's energy part
+        until the user saves a tariff of their own.
+        """
         capacity = options.get(CONF_CAPACITY_TARIFF, country == "NO")
         peaks = int(options.get(CONF_CAPACITY_PEAKS, DEFAULT_RULE.peaks))
         cap = options.get(CONF_PRICE_CAP)
         return cls(
             price_entity=options.get(CONF_PRICE_ENTITY) or None,
-            energy_tariff=tariff_from_options(options),
+            energy_tariff=tariff_from_options(options)
+            if CONF_GRID_DAY_PRICE in options or country != "NO"
+            else NORWEGIAN_ENERGY_TARIFF,
             capacity=CapacityRule(peaks=peaks) if capacity else None,
             continuous=bool(options.get(CONF_CONTINUOUS, False)),
             price_cap=parse_decimal(cap) if cap not in (None, "") else None,
