@@ -1,13 +1,17 @@
 """scripts/develop serves Home Assistant with the demo place, and stops cleanly.
 
 Runs the real command a newcomer runs, on free ports in a scratch folder: logs
-in with the credentials it prints, reads /api/states, raises the simulated
-house load over the private MQTT broker, then presses Ctrl-C.
+in with the credentials it prints, reads /api/states, follows the demo car's
+plan from the sample prices and overrides it, raises the simulated house load
+over the private MQTT broker, then presses Ctrl-C. The sample prices
+themselves (dev/demo_prices.py) are checked without Home Assistant first.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 import json
 import os
 from pathlib import Path
@@ -21,12 +25,22 @@ from typing import IO, Any
 import urllib.error
 from urllib.parse import urlencode
 import urllib.request
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from paho.mqtt import publish
 import pytest
+import yaml
+
+from custom_components.homecharge.price_sources import slots_from_attributes
+from dev import demo_prices
 
 ROOT = Path(__file__).parents[1]
+OSLO = ZoneInfo("Europe/Oslo")
+# The fixture day's first and third hour (00:00 and 02:00 CET), EUR/MWh.
+MIDNIGHT_EUR_MWH, TWO_EUR_MWH = 46.97, 43.04
+# A plan's statuses once a car is plugged in and smart charging is on.
+PLANNED = {"waiting", "charging", "done"}
 
 
 def _free_port() -> int:
@@ -118,6 +132,20 @@ def _number(state: dict[str, Any]) -> float:
         return 0.0
 
 
+def _service(
+    base: str, token: str, domain: str, service: str, data: dict[str, Any]
+) -> Any:
+    return _request(f"{base}/api/services/{domain}/{service}", data, token=token)
+
+
+def _limits(base: str, token: str, entry_id: str, charge_point_id: str) -> Any:
+    """A charger's limits by source, from the place's diagnostics."""
+    diagnostics = _request(
+        f"{base}/api/diagnostics/config_entry/{entry_id}", token=token
+    )
+    return diagnostics["data"]["chargers"][charge_point_id]["state"]["limits"]
+
+
 def _drain(stream: IO[str], lines: list[str]) -> None:
     """Read ``stream`` to its end, a line at a time (``lines`` grows as it goes)."""
     lines.extend(stream)
@@ -135,9 +163,95 @@ def _wait_for(check: Any, seconds: float = 120) -> Any:
     raise AssertionError("timed out")
 
 
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """A local day's start, in UTC: times of one zone subtract as wall times."""
+    return datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+
+
+def _instants(hours: list[dict[str, Any]]) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromisoformat(hour["start"]), datetime.fromisoformat(hour["end"]))
+        for hour in hours
+    ]
+
+
+@pytest.mark.parametrize(
+    ("day", "count", "hours"),
+    [
+        (date(2026, 11, 21), 24, list(range(24))),
+        # Spring forward: no 02:00; autumn: 02:00 twice, at the same price.
+        (date(2026, 3, 29), 23, [0, 1, *range(3, 24)]),
+        (date(2026, 10, 25), 25, [0, 1, 2, 2, *range(3, 24)]),
+    ],
+)
+def test_demo_prices_follow_local_hours(
+    day: date, count: int, hours: list[int]
+) -> None:
+    """Each local hour of the day gets the fixture's price of that hour."""
+    hourly = demo_prices.fixture_prices()
+    prices = demo_prices.price_days(day, OSLO, "EUR", hourly, count=1)
+    assert list(prices) == [day.isoformat()]
+    entries = prices[day.isoformat()]
+    assert len(entries) == count
+    spans = _instants(entries)
+    assert [start.hour for start, _ in spans] == hours
+    assert [entry["price"] for entry in entries] == [
+        round(hourly[hour] / 1000, 5) for hour in hours
+    ]
+    # Back to back, an hour each, from local midnight to the next.
+    assert all(end - start == timedelta(hours=1) for start, end in spans)
+    assert all(a[1] == b[0] for a, b in pairwise(spans))
+    assert spans[0][0] == datetime(day.year, day.month, day.day, tzinfo=OSLO)
+    following = day + timedelta(days=1)
+    assert spans[-1][1] == datetime(
+        following.year, following.month, following.day, tzinfo=OSLO
+    )
+
+
+def test_demo_prices_file(tmp_path: Path) -> None:
+    """A week from today in HA's zone and currency, in a format homecharge reads."""
+    (tmp_path / ".storage").mkdir()
+    for name in ("configuration.yaml", ".storage/core.config"):
+        (tmp_path / name).write_bytes((ROOT / "dev" / "config" / name).read_bytes())
+    # 23:30 UTC is already the next day in Oslo.
+    path = demo_prices.write(tmp_path, datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
+    assert path == tmp_path / "demo_prices.yaml"
+    (section,) = yaml.safe_load(path.read_text())
+    (sensor,) = section["sensor"]
+    assert sensor["unit_of_measurement"] == "NOK/kWh"
+    days = section["variables"]["days"]
+    assert list(days) == [
+        (date(2026, 3, 29) + timedelta(days=n)).isoformat() for n in range(7)
+    ]
+    assert days["2026-03-29"][0] == {
+        "start": "2026-03-29T00:00:00+01:00",
+        "end": "2026-03-29T01:00:00+01:00",
+        "price": round(MIDNIGHT_EUR_MWH * demo_prices.EUR_RATES["NOK"] / 1000, 5),
+    }
+    assert days["2026-03-30"][2]["price"] == round(
+        TWO_EUR_MWH * demo_prices.EUR_RATES["NOK"] / 1000, 5
+    )
+    # What the sensor's prices attribute holds: today and tomorrow.
+    slots = slots_from_attributes(
+        {
+            "prices": days["2026-03-29"] + days["2026-03-30"],
+            "unit_of_measurement": sensor["unit_of_measurement"],
+        }
+    )
+    assert len(slots) == (23 + 24) * 4
+    assert slots[0].start == datetime(2026, 3, 28, 23, tzinfo=UTC)
+    assert slots[0].price == days["2026-03-29"][0]["price"]
+    # dev/config reads it; a config without the sensor is told apart.
+    assert not demo_prices.uses_prices(tmp_path)
+    (tmp_path / ".storage" / "core.config_entries").write_bytes(
+        (ROOT / "dev" / "config" / ".storage" / "core.config_entries").read_bytes()
+    )
+    assert demo_prices.uses_prices(tmp_path)
+
+
 @pytest.mark.usefixtures("socket_enabled")
 def test_develop_serves_the_demo(tmp_path: Path) -> None:
-    """Demo place, its meter and load balancing, chargers; Ctrl-C stops all."""
+    """Demo place, prices and plans, its meter and load balancing; Ctrl-C stops all."""
     port, ocpp_port, mqtt_port = _free_port(), _free_port(), _free_port()
     simulators = f"--url ws://127.0.0.1:{ocpp_port} "
     broker = str(tmp_path / "config" / "mosquitto.conf")
@@ -179,7 +293,120 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
                 s["entity_id"]: s for s in _request(f"{base}/api/states", token=token)
             }
 
-        # The demo place, and its charger SIM-1 charging.
+        def plan_status(charger: str) -> str | None:
+            state = states().get(f"sensor.{charger}_smart_charging")
+            return None if state is None else str(state["state"])
+
+        def plan_events(hours: float = 48) -> Any:
+            now = datetime.now(UTC)
+            window = {
+                "start": now.isoformat(),
+                "end": (now + timedelta(hours=hours)).isoformat(),
+            }
+            return _request(
+                f"{base}/api/calendars/calendar.demo_home_charging_plan?"
+                + urlencode(window),
+                token=token,
+            )
+
+        # (Retried: HA may still be setting up its config and api components.)
+        entry_id = _wait_for(
+            lambda: next(
+                (
+                    entry["entry_id"]
+                    for entry in _request(
+                        f"{base}/api/config/config_entries/entry", token=token
+                    )
+                    if entry["domain"] == "homecharge"
+                ),
+                None,
+            )
+        )
+        zone = ZoneInfo(
+            _wait_for(lambda: _request(f"{base}/api/config", token=token))["time_zone"]
+        )
+
+        # The demo place's sample prices: a template sensor with today's and
+        # tomorrow's hours in HA's time zone, its state the hour now's price.
+        spot = _wait_for(
+            lambda: (state := states().get("sensor.demo_spot_price"))
+            and _number(state) > 0
+            and state
+        )
+        hours = spot["attributes"]["prices"]
+        assert spot["attributes"]["unit_of_measurement"] == "NOK/kWh"
+        today = datetime.now(zone).date()
+        # 48 hours, one less or more over a daylight saving change.
+        two_days = _midnight(today + timedelta(days=2), zone) - _midnight(today, zone)
+        assert len(hours) == two_days / timedelta(hours=1) >= 47
+        assert {
+            datetime.fromisoformat(hour["start"]).astimezone(zone).date()
+            for hour in hours
+        } == {today, today + timedelta(days=1)}
+        assert float(spot["state"]) in {hour["price"] for hour in hours}
+        # The place reads them: its current price, VAT and grid tariff in.
+        _wait_for(
+            lambda: _number(
+                states().get("sensor.demo_home_current_price", {"state": ""})
+            )
+            > _number(spot),
+            30,
+        )
+
+        # The Driveway's car plugs in and gets a plan. Ready 10 h from now,
+        # whatever the time of day: its 12 kWh fit (at 07:00, they might not).
+        _wait_for(lambda: plan_status("driveway") in {*PLANNED, "cannot_finish"})
+        ready_by = (datetime.now(zone) + timedelta(hours=10)).strftime("%H:%M:00")
+        _service(
+            base,
+            token,
+            "time",
+            "set_value",
+            {"entity_id": "time.driveway_ready_by", "time": ready_by},
+        )
+        _wait_for(lambda: states()["time.driveway_ready_by"]["state"] == ready_by, 30)
+        status = _wait_for(
+            lambda: (found := plan_status("driveway")) in PLANNED and found, 30
+        )
+        if status != "done":
+            events = plan_events()
+            assert events, status
+            assert all(event["summary"].startswith("Driveway: ") for event in events)
+            assert states()["sensor.driveway_planned_start"]["state"] not in (
+                "unknown",
+                "unavailable",
+            )
+
+        # The charger follows the plan: 0 A while waiting, amps in its slots.
+        def follows_plan() -> bool:
+            status = plan_status("driveway")
+            planner: float | None = _limits(base, token, entry_id, "SIM-1").get(
+                "planner"
+            )
+            if status == "waiting":
+                return planner == 0
+            if status == "charging":
+                return planner is not None and planner >= 6
+            return status == "done"
+
+        _wait_for(follows_plan, 30)
+        if plan_status("driveway") == "waiting":
+            _wait_for(
+                lambda: states()["sensor.driveway_offered_current"]["state"] == "0.0",
+                30,
+            )
+
+        # "Charge full now": smart charging off lifts the planner's limit.
+        _service(
+            base,
+            token,
+            "switch",
+            "turn_off",
+            {"entity_id": "switch.driveway_smart_charging"},
+        )
+        _wait_for(lambda: plan_status("driveway") == "charge_now", 30)
+        _wait_for(lambda: "planner" not in _limits(base, token, entry_id, "SIM-1"), 30)
+        assert plan_events() == []
         _wait_for(
             lambda: states().get("sensor.driveway_status", {}).get("state")
             == "charging"
@@ -211,13 +438,6 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
             flow["context"]["title_placeholders"]["name"]
             == "Homecharge Sim SIM-11 SIM-0002"
         )
-        entry_id = next(
-            entry["entry_id"]
-            for entry in _request(
-                f"{base}/api/config/config_entries/entry", token=token
-            )
-            if entry["domain"] == "homecharge"
-        )
         result = _request(
             f"{base}/api/config/config_entries/flow/{flow['flow_id']}",
             {
@@ -230,6 +450,16 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
             token=token,
         )
         assert result["reason"] == "charger_added"
+        # Smart charging plans the new charger too; charged now, it charges.
+        _wait_for(lambda: plan_status("carport") in {*PLANNED, "cannot_finish"})
+        assert plan_status("driveway") == "charge_now"
+        _service(
+            base,
+            token,
+            "switch",
+            "turn_off",
+            {"entity_id": "switch.carport_smart_charging"},
+        )
         _wait_for(
             lambda: states().get("sensor.carport_status", {}).get("state") == "charging"
         )

@@ -65,7 +65,7 @@ def smart_place(**options: Any) -> MockConfigEntry:
     entry = place_with_charger("CP-1")
     subentry = next(iter(entry.subentries.values()))
     ready = (dt_util.now() + timedelta(hours=10)).isoformat()
-    entry = MockConfigEntry(
+    return MockConfigEntry(
         domain=DOMAIN,
         title="Home",
         data=dict(entry.data),
@@ -86,7 +86,6 @@ def smart_place(**options: Any) -> MockConfigEntry:
             }
         ],
     )
-    return entry
 
 
 @pytest.fixture
@@ -125,13 +124,16 @@ async def test_plan_waits_for_cheap_power_and_follows_it(
     assert _state(hass, "sensor.home_current_price") == "1.0"
     await simulator.start_transaction()
     charger = next(iter(_entry(hass).runtime_data.chargers.values()))
-    await _until(hass, lambda: _state(hass, "sensor.garage_smart_charging") == "waiting")
+    await _until(
+        hass, lambda: _state(hass, "sensor.garage_smart_charging") == "waiting"
+    )
     # Nothing now: the planner's 0 A reaches the charger.
     assert charger.data.limits[PLANNER] == 0.0
     await _until(hass, lambda: simulator.current_limit_a == 0)
     start = dt_util.parse_datetime(_state(hass, "sensor.garage_planned_start"))
     end = dt_util.parse_datetime(_state(hass, "sensor.garage_planned_end"))
-    assert start is not None and end is not None
+    assert start is not None
+    assert end is not None
     assert hour_start(CHEAP_FROM_H) <= start
     assert end <= hour_start(CHEAP_FROM_H + CHEAP_HOURS)
     # 10 kWh by default (no battery, no past sessions) less what the session
@@ -169,7 +171,8 @@ async def test_plan_waits_for_cheap_power_and_follows_it(
     assert response["optimal"] is True
     slots = response["slots"]
     used = [s for s in slots if s["currents"]["Garage"]]  # type: ignore[index,union-attr]
-    assert used and all(s["reason"] == "cheap" for s in used)  # type: ignore[index]
+    assert used
+    assert all(s["reason"] == "cheap" for s in used)  # type: ignore[index]
     assert all(s["price"] == 0.1 for s in used)  # type: ignore[index]
     assert response["chargers"]["Garage"]["status"] == "waiting"  # type: ignore[index]
     assert {s["reason"] for s in slots} >= {"cheap", "not_needed"}  # type: ignore[index]
@@ -180,7 +183,9 @@ async def test_cheap_now_charges_now(
 ) -> None:
     """New prices with the cheap hours now: the plan moves and the car charges."""
     await simulator.start_transaction()
-    await _until(hass, lambda: _state(hass, "sensor.garage_smart_charging") == "waiting")
+    await _until(
+        hass, lambda: _state(hass, "sensor.garage_smart_charging") == "waiting"
+    )
     set_prices(hass, price_list(cheap_from_h=0))
     await _until(
         hass, lambda: _state(hass, "sensor.garage_smart_charging") == "charging"
@@ -243,7 +248,8 @@ async def test_set_ready_by(hass: HomeAssistant, simulator: SimulatedCharger) ->
     )
     subentry = next(iter(_entry(hass).subentries.values()))
     once = dt_util.parse_datetime(subentry.data["ready_by_once"])
-    assert once is not None and dt_util.now() < once <= dt_util.now() + timedelta(days=1)
+    assert once is not None
+    assert dt_util.now() < once <= dt_util.now() + timedelta(days=1)
     assert (once.hour, once.minute) == (5, 0)
     # The time entity sets the daily time too.
     await hass.services.async_call(

@@ -200,7 +200,11 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         if reading.import_kwh is not None:
             self.hourly.add_register(local, reading.import_kwh)
         if self._state.currents_at is not None:
-            self.house.add(local, self._state.house_a)
+            house = self._state.house_a
+            if self.place.grid_type.phases == 1:
+                # Lines a 1-phase grid lacks carry nothing, they are not unknown.
+                house = (house[0], 0.0, 0.0)
+            self.house.add(local, house)
         self.data.hour_kwh = self.hourly.current_hour(local).kwh
         if self._capacity_at is None or now - self._capacity_at >= CAPACITY_EVERY:
             self._capacity_at = now

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 import math
 import statistics
@@ -108,14 +108,16 @@ def ready_moment(
     A one-off time wins while it lies ahead; otherwise the day's own time
     (weekday override, else daily) today if still ahead, else tomorrow's.
     """
-    if once is not None and once > now:
+    # Compared in UTC: one zone's datetimes compare by wall clock, which puts
+    # the repeated autumn hour's first half after its second.
+    if once is not None and once.astimezone(UTC) > now.astimezone(UTC):
         return once
     days = days or {}
     for offset in range(8):
         day = (now + timedelta(days=offset)).date()
         at = days.get(WEEKDAYS[day.weekday()], daily)
         moment = datetime.combine(day, at, tzinfo=now.tzinfo)
-        if moment > now:
+        if moment.astimezone(UTC) > now.astimezone(UTC):
             return moment
     raise AssertionError("a day always has a time")  # pragma: no cover
 
@@ -200,7 +202,8 @@ def build_problem(
                 lines=car.lines,
                 kwh_per_amp=car.kwh_per_amp,
                 max_a=car.max_a,
-                need_kwh=car.need_kwh,
+                # A car this close is done: no slot at the 6 A minimum for it.
+                need_kwh=car.need_kwh if car.need_kwh > DONE_KWH else 0.0,
                 ready=max(0, min(ready, len(prices))),
             )
         )

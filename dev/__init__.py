@@ -1,0 +1,1 @@
+"""Home Assistant's demo config and helpers for scripts/develop (not shipped)."""
