@@ -104,7 +104,9 @@ def place_entry(
     ``subentry_id`` (random) are optional, and any other key (``phase``,
     ``priority``, ...) goes into the subentry's data as it is. ``data`` adds
     keys to the place's own data (``accept_new_chargers``, ``cost_basis``...);
-    ``options`` are the place's options (meter feed, balancing).
+    ``options`` are the place's options (meter feed, balancing). Places here
+    have no spot prices and a flat grid tariff unless ``options`` say otherwise,
+    so smart charging charges at once whatever the day and hour.
     """
     return {
         "created_at": CREATED,
@@ -123,7 +125,7 @@ def place_entry(
         "domain": "homecharge",
         "entry_id": entry_id,
         "minor_version": 1,
-        "options": dict(options or {}),
+        "options": {"grid_day_price": 0.0, **(options or {})},
         "pref_disable_new_entities": False,
         "pref_disable_polling": False,
         "source": "user",

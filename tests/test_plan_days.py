@@ -298,11 +298,11 @@ async def test_negative_prices_are_used_to_the_full_first(
     assert charger.cost == pytest.approx(
         KWH_PER_AMP * (-0.5 * 4 * MAX_A + 0.05 * sum(rest.values()))
     )
-    # Charging now, at full current through the planner's limit.
+    # Charging now: the planner sets no limit (the balancer shares the fuse).
     assert charger.status is PlanStatus.CHARGING
     assert charger.amps_now == MAX_A
     runtime_charger = entry.runtime_data.chargers[key]
-    assert runtime_charger.data.limits[PLANNER] == float(MAX_A)
+    assert PLANNER not in runtime_charger.data.limits
     assert state(hass, "sensor.garage_smart_charging") == "charging"
 
 

@@ -135,7 +135,16 @@ def round_down_amps(amps: float) -> float:
     """A limit to 0.1 A (OCPP 1.6's resolution), never above what was decided."""
     if math.isnan(amps) or amps <= 0:
         return 0.0
-    return math.floor(min(amps, MAX_LIMIT_AMPS) * 10 + 1e-9) / 10
+    tenths = math.floor(min(amps, MAX_LIMIT_AMPS) * 10 + 1e-9)
+    # A charger that checks the schema's multipleOf 0.1 in floats refuses
+    # a third of the tenths (8.2 / 0.1 = 81.999…): step down to one it takes.
+    while tenths > 0 and not _whole((tenths / 10) / 0.1):
+        tenths -= 1
+    return tenths / 10
+
+
+def _whole(quotient: float) -> bool:
+    return int(quotient) == quotient
 
 
 def effective_amps(amps: float) -> float:

@@ -330,12 +330,16 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         return PlanStatus.DONE
 
     def _apply(self, schedule: Schedule) -> None:
-        """Give every planned charger its current now; let the others go."""
+        """
+        Pause every planned car whose slot this is not; let the others go.
+
+        The plan decides when a car charges. While it does, the load balancer
+        shares the fuse as measured (fairly), rather than the plan's split,
+        which rests on a forecast of the house.
+        """
         for key, charger in self.chargers.items():
-            amps: float | None = None
             planned = schedule.chargers.get(key)
-            if planned is not None and planned.amps_now is not None:
-                amps = float(planned.amps_now)
+            amps = 0.0 if planned is not None and planned.amps_now == 0 else None
             if charger.data.limits.get(PLANNER) != amps:
                 charger.set_limit(PLANNER, amps)
 
