@@ -105,7 +105,8 @@ def place_entry(
     ``priority``, ...) goes into the subentry's data as it is. ``data`` adds
     keys to the place's own data (``accept_new_chargers``, ``cost_basis``...);
     ``options`` are the place's options (meter feed, balancing). Places here
-    have no spot prices and a flat grid tariff unless ``options`` say otherwise,
+    have no spot prices, a flat grid tariff and no capacity tariff unless
+    ``options`` say otherwise,
     so smart charging charges at once whatever the day and hour.
     """
     return {
@@ -125,7 +126,11 @@ def place_entry(
         "domain": "homecharge",
         "entry_id": entry_id,
         "minor_version": 1,
-        "options": {"grid_day_price": 0.0, **(options or {})},
+        "options": {
+            "grid_day_price": 0.0,
+            "capacity_tariff": False,
+            **(options or {}),
+        },
         "pref_disable_new_entities": False,
         "pref_disable_polling": False,
         "source": "user",
