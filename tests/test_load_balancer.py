@@ -43,6 +43,10 @@ METER_OPTIONS: dict[str, Any] = {
     # Raises at once here; the waiting is the pure balancer's, tested there.
     "raise_after": 0.0,
     "raise_interval": 0.0,
+    # Balancing alone: a flat price and no capacity tariff, so smart charging
+    # lets every car charge now (with the tariff it may pause one for hours).
+    "grid_day_price": 0.0,
+    "capacity_tariff": False,
 }
 
 
