@@ -13,25 +13,37 @@ Pure logic. The problem, in whole amps so that the plan is exact:
   energy price per slot plus the monthly cost of the chosen step.
 
 Cars that load the same lines with the same energy per amp form a *group*.
-Within a group the slot totals form a polymatroid, so filling the slots in
-order of price (moving earlier amps between cars where that frees room) is
-an optimal relaxation; the 6 A minimum is then settled exactly by branch and
-bound. Places whose cars form several groups are planned group by group
-(largest energy per amp first), which is safe but may be off the optimum.
+``planner_exact`` plans one group: a relaxation without the minimum (a
+polymatroid, solved greedily) bounds the cost, cars trade amps to reach it,
+and else one car is settled by dynamic programming, several by branch and
+bound within a work budget; ``Plan.exact`` says whether the optimum was
+proven. The step options are planned best bound first, and one whose
+bound cannot beat the best plan so far is skipped. Places whose cars form
+several groups are planned group by group (largest energy per amp first),
+which is safe but may be off the optimum (``exact`` is then False).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice, permutations
 import math
+
+from .planner_blocks import blocks
+from .planner_exact import GroupProblem, GroupSolver, SearchBudget, better
 
 SLOT_MINUTES = 15
 SLOTS_PER_HOUR = 60 // SLOT_MINUTES
-# Delivered energy comes before cost: one kWh short outweighs any price spread.
-_SHORTFALL_COST = 1e6
 _EPSILON = 1e-9
-_MAX_NODES = 100
+# Dives and branch and bound per plan, in the steps ``SearchBudget`` counts:
+# some 45 ms at most on a desktop CPU. Past it a plan is the best found, not
+# proven (``Plan.exact`` False).
+_SEARCH_WORK = 50_000
+# Orders of the groups tried at a place with several (all of up to three).
+_MAX_ORDERS = 6
+# Passes of the descent over the groups at most.
+_DESCENT_ROUNDS = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,57 +117,30 @@ class _Group:
     cars: tuple[CarNeed, ...]
 
 
-@dataclass(slots=True)
-class _Solution:
-    """Amps per car (rows) and slot (columns) with what they deliver and cost."""
-
-    amps: list[list[int]]
-    delivered: int
-    cost: float
-
-    def better_than(self, other: _Solution | None) -> bool:
-        """More energy, or as much for less (beyond float noise)."""
-        if other is None or self.delivered != other.delivered:
-            return other is None or self.delivered > other.delivered
-        return self.cost < other.cost - _EPSILON * max(1.0, abs(other.cost))
-
-
 def plan_charging(problem: PlanProblem) -> Plan:
     """The least-cost plan that delivers as much as the place allows."""
-    slots = len(problem.prices)
-    groups = _groups(problem.cars)
-    best: tuple[float, Plan] | None = None
-    relaxed: Plan | None = None
-    # The option without a power cap bounds the energy cost of all the others.
-    order = sorted(
-        range(len(problem.steps)),
-        key=lambda index: (problem.steps[index].max_kw is not None, index),
-    )
-    for index in order:
-        option = problem.steps[index]
-        if (
-            relaxed is not None
-            and best is not None
-            and _all_delivered(relaxed, problem.cars)
-            and relaxed.energy_cost + option.extra_cost >= best[1].cost - _EPSILON
-        ):
-            continue
-        plan = _plan_for_step(problem, groups, index, slots)
-        if relaxed is None and option.max_kw is None:
-            relaxed = plan
-        delivered = math.fsum(plan.delivered_kwh.values())
-        if best is None or (
-            (-round(delivered, 6), round(plan.cost, 9))
-            < (-round(best[0], 6), round(best[1].cost, 9))
-        ):
-            best = (delivered, plan)
-    if best is None:
+    if not problem.steps:
         raise ValueError("a plan needs at least one capacity step option")
-    return best[1]
+    groups = _groups(problem.cars)
+    if not groups:
+        cheapest = min(
+            range(len(problem.steps)), key=lambda index: problem.steps[index].extra_cost
+        )
+        return _plan(problem, {}, cheapest, exact=True)
+    if len(groups) == 1 and not problem.continuous:
+        return _plan_group(problem, groups[0])
+    budget = SearchBudget(_SEARCH_WORK)
+    best = _plan_groups(problem, groups, 0, budget)
+    for index in range(1, len(problem.steps)):
+        plan = _plan_groups(problem, groups, index, budget)
+        if better(_plan_value(plan), _plan_value(best)):
+            best = plan
+    return best
 
 
-def _all_delivered(plan: Plan, cars: Sequence[CarNeed]) -> bool:
-    return all(sum(plan.currents[car.key]) >= car.need_amps for car in cars)
+def _plan_value(plan: Plan) -> tuple[int, float]:
+    """Delivered energy (in µWh, to compare whole amps of any group), then cost."""
+    return (-round(math.fsum(plan.delivered_kwh.values()) * 1e6), plan.cost)
 
 
 def _groups(cars: Sequence[CarNeed]) -> list[_Group]:
@@ -171,35 +156,313 @@ def _groups(cars: Sequence[CarNeed]) -> list[_Group]:
     return groups
 
 
-def _plan_for_step(
-    problem: PlanProblem, groups: Sequence[_Group], index: int, slots: int
+def _plan_group(problem: PlanProblem, group: _Group) -> Plan:
+    """
+    One group, exactly: the step options in the order of their bounds.
+
+    An option whose relaxation cannot beat the best plan so far is skipped;
+    the plan is proven if every option not skipped was solved to the end.
+    """
+    headroom = [list(row) for row in problem.headroom]
+    candidates = []
+    for index, option in enumerate(problem.steps):
+        capacity = _capacity(problem, group, headroom, _spare_kw(problem, option))
+        solver = GroupSolver(_group_problem(problem, group, capacity))
+        bound = _step_value(solver.bound, group, option)
+        candidates.append((bound, index, solver))
+    candidates.sort(key=lambda candidate: (candidate[0], candidate[1]))
+    budget = SearchBudget(_SEARCH_WORK)
+    best: tuple[int, float] | None = None
+    chosen, plan = 0, [[0] * len(problem.prices) for _ in group.cars]
+    open_bounds: list[tuple[int, float]] = []
+    for bound, index, solver in candidates:
+        if not better(bound, best):
+            break
+        amps, proven = solver.solve(budget)
+        value = _step_value(_amps_value(problem, amps), group, problem.steps[index])
+        if not proven:
+            open_bounds.append(bound)
+        if better(value, best):
+            best, chosen, plan = value, index, amps
+    return _plan(
+        problem,
+        {car.key: row for car, row in zip(group.cars, plan, strict=True)},
+        chosen,
+        exact=not any(better(bound, best) for bound in open_bounds),
+    )
+
+
+def _step_value(
+    value: tuple[int, float], group: _Group, option: StepOption
+) -> tuple[int, float]:
+    """A group's (amp-slots short, price × amps) as (short, energy + step cost)."""
+    return (value[0], value[1] * group.kwh_per_amp + option.extra_cost)
+
+
+def _amps_value(
+    problem: PlanProblem, amps: Sequence[Sequence[int]]
+) -> tuple[int, float]:
+    delivered = sum(map(sum, amps))
+    cost = math.fsum(
+        problem.prices[slot] * current
+        for row in amps
+        for slot, current in enumerate(row)
+        if current
+    )
+    return (-delivered, cost)
+
+
+def _plan_groups(
+    problem: PlanProblem, groups: Sequence[_Group], index: int, budget: SearchBudget
+) -> Plan:
+    """
+    Several groups (or one-block mode) under one step option.
+
+    Each order of the groups is planned one group after the other, each in
+    what the earlier ones left; then improved by a descent (``_descend``)
+    that never makes the plan worse. The best plan found is kept.
+    """
+    best: dict[str, list[int]] = {}
+    best_value: tuple[int, float] | None = None
+    for order in islice(permutations(groups), _MAX_ORDERS):
+        currents = _one_after_another(problem, order, index, budget)
+        if not problem.continuous:
+            currents = _descend(problem, groups, index, currents, budget)
+        value = _plan_value(_plan(problem, currents, index, exact=False))
+        if better(value, best_value):
+            best, best_value = currents, value
+    return _plan(problem, best, index, exact=False)
+
+
+def _one_after_another(
+    problem: PlanProblem, order: Sequence[_Group], index: int, budget: SearchBudget
+) -> dict[str, list[int]]:
+    """Each group in what the ones before it left."""
+    headroom = [list(row) for row in problem.headroom]
+    spare_kw = _spare_kw(problem, problem.steps[index])
+    currents: dict[str, list[int]] = {}
+    for group in order:
+        capacity = _capacity(problem, group, headroom, spare_kw)
+        if problem.continuous:
+            amps = blocks(group.cars, capacity, problem.prices)
+        else:
+            amps, _ = GroupSolver(_group_problem(problem, group, capacity)).solve(
+                budget
+            )
+        for car, row in zip(group.cars, amps, strict=True):
+            currents[car.key] = row
+        _take(group, amps, headroom, spare_kw)
+    return currents
+
+
+def _descend(
+    problem: PlanProblem,
+    groups: Sequence[_Group],
+    index: int,
+    currents: dict[str, list[int]],
+    budget: SearchBudget,
+) -> dict[str, list[int]]:
+    """
+    Improve a plan of several groups by moves that each keep it no worse.
+
+    A group planned again in what all the others leave; and, for two groups
+    on a common line, the first planned again leaving the second's minimum
+    in the slots cheaper than the second's dearest, then the second again:
+    the trade (one car a little slower so that the other charges beside it
+    rather than later) that re-planning one group at a time cannot make.
+    """
+    value = _plan_value(_plan(problem, currents, index, exact=False))
+    moves: list[tuple[_Group, ...]] = [(group,) for group in groups]
+    moves += [
+        (first, second)
+        for first, second in permutations(groups, 2)
+        if first.lines & second.lines
+    ]
+    for _ in range(_DESCENT_ROUNDS):
+        improved = False
+        for move in moves:
+            for holding in (_held_for, _held_for_energy)[: len(move)]:
+                trial = dict(currents)
+                if len(move) == 2:
+                    held = holding(problem, groups, index, trial, *move)
+                    _replan(problem, groups, index, trial, move[0], budget, held)
+                _replan(problem, groups, index, trial, move[-1], budget)
+                trial_value = _plan_value(_plan(problem, trial, index, exact=False))
+                if better(trial_value, value):
+                    currents, value, improved = trial, trial_value, True
+        if not improved:
+            break
+    return currents
+
+
+def _held_for(
+    problem: PlanProblem,
+    groups: Sequence[_Group],
+    index: int,
+    currents: dict[str, list[int]],
+    yielding: _Group,
+    taking: _Group,
+) -> tuple[frozenset[int], list[int]]:
+    """
+    Where ``yielding`` should leave ``taking`` its minimum, on its lines.
+
+    Cheapest first, each slot where ``taking`` is off: it would move its
+    minimum there from its dearest slots; ``yielding`` gives up what the
+    lines lack for that and moves it to its cheapest slots with room left.
+    A slot is held where the one saves more than the other pays.
+    """
+    rows = {car.key: currents[car.key] for car in (*taking.cars, *yielding.cars)}
+    taken = [
+        sum(rows[car.key][slot] for car in taking.cars) for slot in _slots(problem)
+    ]
+    given = [
+        sum(rows[car.key][slot] for car in yielding.cars) for slot in _slots(problem)
+    ]
+    headroom = [list(row) for row in problem.headroom]
+    spare_kw = _spare_kw(problem, problem.steps[index])
+    for group in groups:
+        _take(group, [currents[car.key] for car in group.cars], headroom, spare_kw)
+    prices = problem.prices
+    # Amps ``taking`` would move, dearest first; room ``yielding`` has, cheapest.
+    dear = sorted(
+        ([prices[slot], total] for slot, total in enumerate(taken) if total),
+        reverse=True,
+    )
+    ready = max(car.ready for car in yielding.cars)
+    least_own = min(car.min_a for car in yielding.cars)
+    supply = sorted(
+        [prices[slot], room]
+        for slot in range(min(ready, len(given)))
+        if (room := min(headroom[slot][line] for line in yielding.lines))
+        >= (1 if given[slot] else least_own)
+    )
+    least = min(car.min_a for car in taking.cars)
+    held = [0] * len(taken)
+    for slot in sorted(_slots(problem), key=lambda slot: prices[slot]):
+        price = prices[slot]
+        lacking = max(0, least - min(headroom[slot][line] for line in taking.lines))
+        if taken[slot] or lacking > given[slot] or not dear or dear[0][0] <= price:
+            continue
+        saved = _spend(dear, least, price, taking.kwh_per_amp, commit=False)
+        paid = _spend(supply, lacking, price, -yielding.kwh_per_amp, commit=False)
+        if saved + paid > 0:
+            _spend(dear, least, price, 0.0, commit=True)
+            _spend(supply, lacking, price, 0.0, commit=True)
+            held[slot] = least
+    return taking.lines, held
+
+
+def _held_for_energy(
+    problem: PlanProblem,
+    groups: Sequence[_Group],
+    index: int,
+    currents: dict[str, list[int]],
+    yielding: _Group,
+    taking: _Group,
+) -> tuple[frozenset[int], list[int]]:
+    """
+    Where ``yielding`` should leave a short ``taking`` its minimum.
+
+    When ``taking`` lacks energy and the lines are full, a slot where
+    ``yielding`` gives up fewer kWh than ``taking`` gains there delivers more
+    in all: those slots, the cheapest loss first, as many as it lacks.
+    """
+    need = sum(car.need_amps for car in taking.cars)
+    taken = [
+        sum(currents[car.key][slot] for car in taking.cars) for slot in _slots(problem)
+    ]
+    given = [
+        sum(currents[car.key][slot] for car in yielding.cars)
+        for slot in _slots(problem)
+    ]
+    short = need - sum(taken)
+    least = min(car.min_a for car in taking.cars)
+    held = [0] * len(taken)
+    if short <= 0:
+        return taking.lines, held
+    headroom = [list(row) for row in problem.headroom]
+    spare_kw = _spare_kw(problem, problem.steps[index])
+    for group in groups:
+        _take(group, [currents[car.key] for car in group.cars], headroom, spare_kw)
+    ready = max(car.ready for car in taking.cars)
+    losses = []
+    for slot in range(min(ready, len(taken))):
+        lacking = max(0, least - min(headroom[slot][line] for line in taking.lines))
+        lost = lacking * yielding.kwh_per_amp
+        if (
+            not taken[slot]
+            and lacking <= given[slot]
+            and lost < least * taking.kwh_per_amp
+        ):
+            losses.append((lost, problem.prices[slot], slot))
+    for _, _, slot in sorted(losses)[: math.ceil(short / least)]:
+        held[slot] = least
+    return taking.lines, held
+
+
+def _slots(problem: PlanProblem) -> range:
+    return range(len(problem.prices))
+
+
+def _spend(
+    queue: list[list[float]], amps: int, price: float, weight: float, *, commit: bool
+) -> float:
+    """``weight`` × (queued price − ``price``) over the first ``amps`` queued."""
+    total, left = 0.0, float(amps)
+    for entry in queue:
+        if left <= 0:
+            break
+        used = min(left, entry[1])
+        total += weight * used * (entry[0] - price)
+        left -= used
+        if commit:
+            entry[1] -= used
+    if commit:
+        queue[:] = [entry for entry in queue if entry[1] > 0]
+    return total if left <= 0 else -math.inf if weight < 0 else total
+
+
+def _replan(
+    problem: PlanProblem,
+    groups: Sequence[_Group],
+    index: int,
+    currents: dict[str, list[int]],
+    group: _Group,
+    budget: SearchBudget,
+    held: tuple[frozenset[int], Sequence[int]] | None = None,
+) -> None:
+    """Plan ``group`` again in what the others (and ``held`` on its lines) leave."""
+    headroom = [list(row) for row in problem.headroom]
+    spare_kw = _spare_kw(problem, problem.steps[index])
+    for other in groups:
+        if other is not group:
+            _take(other, [currents[car.key] for car in other.cars], headroom, spare_kw)
+    if held is not None:
+        lines, amps_held = held
+        for row, hold in zip(headroom, amps_held, strict=True):
+            for line in lines:
+                row[line] -= hold
+    capacity = _capacity(problem, group, headroom, spare_kw)
+    amps, _ = GroupSolver(_group_problem(problem, group, capacity)).solve(budget)
+    currents.update((car.key, row) for car, row in zip(group.cars, amps, strict=True))
+
+
+def _plan(
+    problem: PlanProblem, currents: dict[str, list[int]], index: int, *, exact: bool
 ) -> Plan:
     option = problem.steps[index]
-    headroom = [list(problem.headroom[slot]) for slot in range(slots)]
-    spare_kw: list[float] | None = None
-    if option.max_kw is not None:
-        spare_kw = [
-            option.max_kw - house if house <= option.max_kw else 0.0
-            for house in problem.house_kw
-        ]
-    currents: dict[str, tuple[int, ...]] = {}
-    delivered: dict[str, float] = {}
     energy_cost = 0.0
-    exact = len(groups) <= 1 and not problem.continuous
-    for group in groups:
-        capacity = _capacity(problem, group, headroom, spare_kw, slots)
-        if problem.continuous:
-            solution = _blocks(group, capacity, problem.prices)
-        else:
-            solution, proven = _branch_and_bound(group, capacity, problem.prices)
-            exact = exact and proven
-        for car, amps in zip(group.cars, solution.amps, strict=True):
-            currents[car.key] = tuple(amps)
-            delivered[car.key] = sum(amps) * car.kwh_per_amp
-        energy_cost += solution.cost
-        _take(group, solution, headroom, spare_kw)
+    delivered: dict[str, float] = {}
+    for car in problem.cars:
+        row = currents[car.key]
+        delivered[car.key] = sum(row) * car.kwh_per_amp
+        energy_cost += car.kwh_per_amp * math.fsum(
+            price * current
+            for price, current in zip(problem.prices, row, strict=True)
+            if current
+        )
     return Plan(
-        currents=currents,
+        currents={key: tuple(row) for key, row in currents.items()},
         delivered_kwh=delivered,
         energy_cost=energy_cost,
         step=index,
@@ -208,17 +471,45 @@ def _plan_for_step(
     )
 
 
+def _spare_kw(problem: PlanProblem, option: StepOption) -> list[float] | None:
+    """Per slot, the power under the step's cap (none where the house is over it)."""
+    if option.max_kw is None:
+        return None
+    return [
+        option.max_kw - house if house <= option.max_kw else 0.0
+        for house in problem.house_kw
+    ]
+
+
+def _group_problem(
+    problem: PlanProblem, group: _Group, capacity: Sequence[int]
+) -> GroupProblem:
+    caps = []
+    for car in group.cars:
+        row = []
+        for slot, room in enumerate(capacity):
+            cap = min(car.max_a, room)
+            row.append(cap if slot < car.ready and cap >= car.min_a else 0)
+        caps.append(row)
+    return GroupProblem(
+        prices=problem.prices,
+        room=capacity,
+        need=[car.need_amps for car in group.cars],
+        min_a=[car.min_a for car in group.cars],
+        caps=caps,
+    )
+
+
 def _capacity(
     problem: PlanProblem,
     group: _Group,
     headroom: Sequence[Sequence[int]],
     spare_kw: Sequence[float] | None,
-    slots: int,
 ) -> list[int]:
     """Amps the group may draw per slot: lines, capacity step and price cap."""
     capacity = []
     kw_per_amp = group.kwh_per_amp * SLOTS_PER_HOUR
-    for slot in range(slots):
+    for slot in range(len(problem.prices)):
         amps = min(headroom[slot][line] for line in group.lines)
         if spare_kw is not None:
             amps = min(amps, math.floor(spare_kw[slot] / kw_per_amp + _EPSILON))
@@ -230,377 +521,14 @@ def _capacity(
 
 def _take(
     group: _Group,
-    solution: _Solution,
+    amps: Sequence[Sequence[int]],
     headroom: list[list[int]],
     spare_kw: list[float] | None,
 ) -> None:
     """Leave the next group what this one does not use."""
     kw_per_amp = group.kwh_per_amp * SLOTS_PER_HOUR
-    for slot, total in enumerate(map(sum, zip(*solution.amps, strict=True))):
+    for slot, total in enumerate(map(sum, zip(*amps, strict=True))):
         for line in group.lines:
             headroom[slot][line] -= total
         if spare_kw is not None:
             spare_kw[slot] -= total * kw_per_amp
-
-
-def _branch_and_bound(
-    group: _Group, capacity: Sequence[int], prices: Sequence[float]
-) -> tuple[_Solution, bool]:
-    """
-    The exact plan for one group: each current 0 or at least the minimum.
-
-    The relaxation allows any amps; a cell it leaves between 0 and the minimum
-    is branched on (off, or at least the minimum). Depth first with the better
-    child first finds a good plan early, which prunes the rest.
-    """
-    cars = group.cars
-    slots = len(capacity)
-    ceiling = [
-        [
-            min(car.max_a, capacity[slot])
-            if slot < car.ready and min(car.max_a, capacity[slot]) >= car.min_a
-            else 0
-            for slot in range(slots)
-        ]
-        for car in cars
-    ]
-    order = sorted(
-        (slot for slot in range(slots) if capacity[slot] > 0),
-        key=lambda slot: (prices[slot], slot),
-    )
-    best: _Solution | None = None
-    nodes = 0
-    stack: list[tuple[list[list[int]], list[list[int]]]] = [
-        (ceiling, [[0] * slots for _ in cars])
-    ]
-    while stack:
-        nodes += 1
-        if nodes > _MAX_NODES:
-            break
-        cap, floor_ = stack.pop()
-        relaxed = _relax(group, capacity, cap, floor_, order, prices)
-        if relaxed is None or not relaxed.better_than(best):
-            continue
-        _settle(cars, relaxed.amps, capacity, cap, floor_, prices)
-        cell = _fractional(cars, relaxed.amps, floor_, prices)
-        if cell is None:
-            best = relaxed
-            continue
-        row, slot = cell
-        off = [list(r) for r in cap]
-        off[row][slot] = 0
-        children = [(off, floor_)]
-        if cap[row][slot] >= cars[row].min_a:
-            on = [list(r) for r in floor_]
-            on[row][slot] = cars[row].min_a
-            children.append((cap, on))
-        # The child more like the relaxation is explored first.
-        if relaxed.amps[row][slot] * 2 >= cars[row].min_a:
-            children.reverse()
-        stack.extend(children)
-    if best is None:
-        return _Solution(
-            amps=[[0] * slots for _ in cars], delivered=0, cost=0.0
-        ), nodes <= _MAX_NODES
-    return best, nodes <= _MAX_NODES
-
-
-def _fractional(
-    cars: Sequence[CarNeed],
-    amps: Sequence[Sequence[int]],
-    floor_: Sequence[Sequence[int]],
-    prices: Sequence[float],
-) -> tuple[int, int] | None:
-    """The cell under the minimum in the dearest slot, if any."""
-    found: tuple[int, int] | None = None
-    for row, car in enumerate(cars):
-        for slot, value in enumerate(amps[row]):
-            if (
-                0 < value < car.min_a
-                and not floor_[row][slot]
-                and (found is None or prices[slot] > prices[found[1]])
-            ):
-                found = (row, slot)
-    return found
-
-
-def _relax(
-    group: _Group,
-    capacity: Sequence[int],
-    cap: Sequence[Sequence[int]],
-    floor_: Sequence[Sequence[int]],
-    order: Sequence[int],
-    prices: Sequence[float],
-) -> _Solution | None:
-    """
-    The least-cost most-energy plan when any current up to the cell cap goes.
-
-    Slots are filled cheapest first, each as far as the cars can take it. A
-    full car can still give way: it moves amps from an earlier (cheaper) slot
-    to this one where another car takes its place there. That keeps every
-    earlier slot's total, which is what makes the greedy optimal here.
-    """
-    cars = group.cars
-    count = len(cars)
-    amps = [list(row) for row in floor_]
-    left = [car.need_amps - sum(row) for car, row in zip(cars, amps, strict=True)]
-    free = list(capacity)
-    for slot in range(len(capacity)):
-        free[slot] -= sum(amps[row][slot] for row in range(count))
-        if free[slot] < 0:
-            return None
-    if any(value < 0 for value in left):
-        return None
-    done: list[int] = []
-    for slot in order:
-        while free[slot] > 0:
-            path = _augmenting_path(count, slot, amps, cap, floor_, left, done)
-            if path is None:
-                break
-            first, transfers, last = path
-            amount = min(free[slot], cap[first][slot] - amps[first][slot], left[last])
-            for giver, via, taker in transfers:
-                amount = min(
-                    amount,
-                    amps[giver][via] - floor_[giver][via],
-                    cap[taker][via] - amps[taker][via],
-                )
-            amps[first][slot] += amount
-            for giver, via, taker in transfers:
-                amps[giver][via] -= amount
-                amps[taker][via] += amount
-            left[last] -= amount
-            free[slot] -= amount
-        done.append(slot)
-    delivered = sum(map(sum, amps))
-    cost = group.kwh_per_amp * math.fsum(
-        prices[slot] * amps[row][slot]
-        for row in range(count)
-        for slot in range(len(capacity))
-        if amps[row][slot]
-    )
-    return _Solution(amps=amps, delivered=delivered, cost=cost)
-
-
-def _augmenting_path(
-    count: int,
-    slot: int,
-    amps: Sequence[Sequence[int]],
-    cap: Sequence[Sequence[int]],
-    floor_: Sequence[Sequence[int]],
-    left: Sequence[int],
-    done: Sequence[int],
-) -> tuple[int, list[tuple[int, int, int]], int] | None:
-    """
-    A chain that puts one more amp into ``slot``, found breadth first.
-
-    It starts at a car with room in the slot and ends at a car that still
-    needs energy; each step in between moves a car's amps out of an earlier
-    slot into the previous car's place.
-    """
-    parent: dict[int, tuple[int, int] | None] = {}
-    queue: list[int] = []
-    for row in range(count):
-        if amps[row][slot] < cap[row][slot]:
-            parent[row] = None
-            queue.append(row)
-    for giver in queue:
-        if left[giver] > 0:
-            transfers: list[tuple[int, int, int]] = []
-            node = giver
-            while (link := parent[node]) is not None:
-                previous, via = link
-                transfers.append((previous, via, node))
-                node = previous
-            return node, transfers, giver
-        for taker in range(count):
-            if taker in parent:
-                continue
-            for via in done:
-                if (
-                    amps[giver][via] > floor_[giver][via]
-                    and amps[taker][via] < cap[taker][via]
-                ):
-                    parent[taker] = (giver, via)
-                    queue.append(taker)
-                    break
-    return None
-
-
-def _blocks(
-    group: _Group, capacity: Sequence[int], prices: Sequence[float]
-) -> _Solution:
-    """
-    One unbroken run per car at the most the lines allow, cheapest run first.
-
-    Cars are placed in order of their ready-by time, each in what the earlier
-    ones left. This is the simple plan users ask for when they want no
-    stop-and-go; it is not claimed optimal.
-    """
-    slots = len(capacity)
-    free = list(capacity)
-    amps = [[0] * slots for _ in group.cars]
-    for row in sorted(range(len(group.cars)), key=lambda r: group.cars[r].ready):
-        car = group.cars[row]
-        best: tuple[tuple[int, float], int, list[int]] | None = None
-        for start in range(min(car.ready, slots)):
-            run = _run_from(car, start, free, prices)
-            if run is None:
-                continue
-            given = sum(run)
-            cost = math.fsum(
-                prices[start + offset] * value for offset, value in enumerate(run)
-            )
-            key = (-given, cost)
-            if best is None or key < best[0]:
-                best = (key, start, run)
-        if best is None:
-            continue
-        _, start, run = best
-        for offset, value in enumerate(run):
-            amps[row][start + offset] = value
-            free[start + offset] -= value
-    cost = group.kwh_per_amp * math.fsum(
-        prices[slot] * row[slot] for row in amps for slot in range(slots)
-    )
-    return _Solution(amps=amps, delivered=sum(map(sum, amps)), cost=cost)
-
-
-def _run_from(
-    car: CarNeed, start: int, free: Sequence[int], prices: Sequence[float]
-) -> list[int] | None:
-    """Amps per slot of a run starting at ``start`` until the car has enough."""
-    run: list[int] = []
-    left = car.need_amps
-    slot = start
-    while left > 0 and slot < min(car.ready, len(free)):
-        room = min(car.max_a, free[slot])
-        if room < car.min_a:
-            break
-        amps = min(room, left)
-        if amps < car.min_a:
-            # Too little for a slot of its own: the slot before gives some up.
-            if not run or run[-1] - (car.min_a - amps) < car.min_a:
-                break
-            run[-1] -= car.min_a - amps
-            amps = car.min_a
-        run.append(amps)
-        left -= amps
-        slot += 1
-    return run or None
-
-
-def _settle(
-    cars: Sequence[CarNeed],
-    amps: list[list[int]],
-    capacity: Sequence[int],
-    cap: Sequence[Sequence[int]],
-    floor_: Sequence[Sequence[int]],
-    prices: Sequence[float],
-) -> None:
-    """
-    Clear cells under the minimum by moves that cost nothing.
-
-    Amps move to another slot of the same price, or two cars swap amps
-    between two slots (each slot keeps its total). The relaxation often
-    splits a slot or an hour this way only because it may; what it could not
-    avoid stays for branch and bound.
-    """
-    slots = len(capacity)
-    total = [sum(row[slot] for row in amps) for slot in range(slots)]
-
-    def fits(row: int, slot: int, value: int) -> bool:
-        return value == 0 or (
-            cars[row].min_a <= value <= cap[row][slot] and value >= floor_[row][slot]
-        )
-
-    changed = True
-    while changed:
-        changed = False
-        for row, car in enumerate(cars):
-            for slot in range(slots):
-                value = amps[row][slot]
-                if not 0 < value < car.min_a or floor_[row][slot]:
-                    continue
-                if _settle_cell(row, slot, amps, total, capacity, prices, fits):
-                    changed = True
-
-
-def _settle_cell(
-    row: int,
-    slot: int,
-    amps: list[list[int]],
-    total: list[int],
-    capacity: Sequence[int],
-    prices: Sequence[float],
-    fits: Callable[[int, int, int], bool],
-) -> bool:
-    value = amps[row][slot]
-    for other in range(len(total)):
-        if other == slot:
-            continue
-        here = amps[row][other]
-        # Same price elsewhere: move all of it there, or top this cell up.
-        if prices[other] == prices[slot]:
-            room = capacity[other] - total[other]
-            if room >= value and fits(row, other, here + value):
-                _move(amps, total, row, slot, other, value)
-                return True
-            need = fits_gap = 0
-            need = _minimum_gap(fits, row, slot, value)
-            fits_gap = capacity[slot] - total[slot]
-            if need and fits_gap >= need and fits(row, other, here - need):
-                _move(amps, total, row, other, slot, need)
-                return True
-        # Swap with another car: it takes this cell's amps here, gives as
-        # many back in the other slot.
-        for peer in range(len(amps)):
-            if peer == row:
-                continue
-            if (
-                fits(peer, slot, amps[peer][slot] + value)
-                and fits(peer, other, amps[peer][other] - value)
-                and fits(row, other, here + value)
-            ):
-                amps[peer][slot] += value
-                amps[row][slot] = 0
-                amps[peer][other] -= value
-                amps[row][other] += value
-                return True
-            need = _minimum_gap(fits, row, slot, value)
-            if (
-                need
-                and fits(peer, slot, amps[peer][slot] - need)
-                and fits(peer, other, amps[peer][other] + need)
-                and fits(row, other, here - need)
-            ):
-                amps[peer][slot] -= need
-                amps[row][slot] += need
-                amps[peer][other] += need
-                amps[row][other] -= need
-                return True
-    return False
-
-
-def _minimum_gap(
-    fits: Callable[[int, int, int], bool], row: int, slot: int, value: int
-) -> int:
-    """Amps that lift a cell to a valid value, or 0 when none within 32 A."""
-    for gap in range(1, 33):
-        if fits(row, slot, value + gap):
-            return gap
-    return 0
-
-
-def _move(
-    amps: list[list[int]],
-    total: list[int],
-    row: int,
-    source: int,
-    target: int,
-    value: int,
-) -> None:
-    amps[row][source] -= value
-    amps[row][target] += value
-    total[source] -= value
-    total[target] += value

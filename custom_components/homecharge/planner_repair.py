@@ -1,0 +1,232 @@
+"""Whole plans from the relaxation: trading cells under the minimum away.
+
+The relaxation leaves a few cells between 0 and the car's minimum. Moving
+amps between cars inside a slot keeps every slot's total and so the cost:
+``repair`` tries that, and succeeds more often than not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .planner_relax import Amps, Bounds, GroupProblem, SearchBudget, fits, pieces
+
+# A trade of `amount` amps from one car to another in a slot:
+# (giver, taker, slot, amount).
+type Move = tuple[int, int, int, int]
+
+
+def repair(
+    problem: GroupProblem,
+    bounds: Bounds,
+    amps: Amps,
+    effort: Effort,
+    budget: SearchBudget | None = None,
+) -> bool:
+    """
+    Trade cells under the minimum away, every slot keeping its total.
+
+    True: ``amps`` (changed in place) is a whole plan as cheap as before.
+    """
+    trader = _Repair(problem, bounds, amps, effort)
+    done = trader.run()
+    if budget is not None:
+        # A search for a car to shed amps to scans cars and their slots.
+        cells = len(problem.need) * len(problem.room)
+        budget.work -= cells * (effort.sheds - trader.sheds_left) // 3
+    return done
+
+
+@dataclass(frozen=True, slots=True)
+class Effort:
+    """How hard a repair tries: shedding searches, and chains through cars."""
+
+    sheds: int
+    chains: bool
+
+
+class _Repair:
+    """
+    Clears cells under the minimum by trades between cars in a slot.
+
+    Another car in the slot takes the piece, or gives way so that it reaches
+    the minimum. The car that gains may go over its need: it then sheds as
+    many amps to a car with room, in one slot or by a swap of two (hands
+    over some, takes back fewer), or, trying harder, along a chain of cars.
+    Every slot keeps its total, so the cost does too.
+    """
+
+    def __init__(
+        self, problem: GroupProblem, bounds: Bounds, amps: Amps, effort: Effort
+    ) -> None:
+        self._problem, self._bounds, self._amps = problem, bounds, amps
+        self._used = [sum(row) for row in amps]
+        self.sheds_left = effort.sheds
+        self._chains = effort.chains
+
+    def run(self) -> bool:
+        """Whether every piece is gone (the amps are changed in place)."""
+        problem, amps = self._problem, self._amps
+        progress = True
+        while progress and self.sheds_left > 0:
+            progress = False
+            for car, slot in pieces(problem, self._bounds, amps):
+                if 0 < amps[car][slot] < problem.min_a[car] and self._clear(car, slot):
+                    progress = True
+        return not pieces(problem, self._bounds, amps)
+
+    def _allows(self, car: int, slot: int, current: int) -> bool:
+        return fits(self._problem, self._bounds, car, slot, current)
+
+    def _clear(self, car: int, slot: int) -> bool:
+        amps, used, need = self._amps, self._used, self._problem.need
+        piece = amps[car][slot]
+        lift = self._problem.min_a[car] - piece
+        others = [other for other in range(len(amps)) if other != car]
+        trades = [
+            ((car, other, slot, piece), other)
+            for other in others
+            if amps[other][slot]
+            and self._allows(other, slot, amps[other][slot] + piece)
+        ]
+        if self._allows(car, slot, piece + lift):
+            trades += [
+                ((other, car, slot, lift), car)
+                for other in others
+                if amps[other][slot] >= lift
+                and self._allows(other, slot, amps[other][slot] - lift)
+            ]
+        # Trades that need no shedding first: they cost nothing to try.
+        trades.sort(key=lambda trade: used[trade[1]] + trade[0][3] > need[trade[1]])
+        return any(self._trade(move, gainer, slot) for move, gainer in trades)
+
+    def _apply(self, moves: Sequence[Move], sign: int = 1) -> None:
+        amps, used = self._amps, self._used
+        for giver, taker, slot, amount in moves:
+            amps[giver][slot] -= sign * amount
+            amps[taker][slot] += sign * amount
+            used[giver] -= sign * amount
+            used[taker] += sign * amount
+
+    def _trade(self, move: Move, gainer: int, slot: int) -> bool:
+        """Make the move; a gainer over its need sheds the rest."""
+        self._apply((move,))
+        over = self._used[gainer] - self._problem.need[gainer]
+        if over <= 0:
+            return True
+        if self.sheds_left > 0:
+            self.sheds_left -= 1
+            if (chain := self._shed(gainer, over, slot)) is not None:
+                self._apply(chain)
+                return True
+        self._apply((move,), -1)
+        return False
+
+    def _shed(self, car: int, over: int, avoid: int) -> list[Move] | None:
+        """Moves that pass ``over`` amps from the car to one with room."""
+        amps = self._amps
+        holding = [
+            [slot for slot, current in enumerate(row) if current] for row in amps
+        ]
+        roomy = [
+            taker
+            for taker in range(len(amps))
+            if taker != car and self._used[taker] + over <= self._problem.need[taker]
+        ]
+        for find in (self._hand_over, self._swap):
+            for taker in roomy:
+                if moves := find(holding, car, taker, over, avoid):
+                    return moves
+        if not self._chains:
+            return None
+        parent: dict[int, tuple[int, list[Move]] | None] = {car: None}
+        queue = [car]
+        for giver in queue:
+            for taker in range(len(amps)):
+                if taker in parent:
+                    continue
+                moves = self._hand_over(
+                    holding, giver, taker, over, avoid
+                ) or self._swap(holding, giver, taker, over, avoid)
+                if not moves:
+                    continue
+                parent[taker] = (giver, moves)
+                queue.append(taker)
+                if taker in roomy:
+                    return self._checked_chain(parent, taker)
+        return None
+
+    def _checked_chain(
+        self, parent: dict[int, tuple[int, list[Move]] | None], end: int
+    ) -> list[Move] | None:
+        """The moves to ``end``, if they still fit together (each was found alone)."""
+        chain: list[Move] = []
+        car = end
+        while (link := parent[car]) is not None:
+            chain[:0] = link[1]
+            car = link[0]
+        after: dict[tuple[int, int], int] = {}
+        amps = self._amps
+        for giver, taker, slot, amount in chain:
+            after[giver, slot] = after.get((giver, slot), amps[giver][slot]) - amount
+            after[taker, slot] = after.get((taker, slot), amps[taker][slot]) + amount
+        if all(self._allows(car, slot, value) for (car, slot), value in after.items()):
+            return chain
+        return None
+
+    def _room_to_move(self, giver: int, taker: int, slot: int) -> list[tuple[int, int]]:
+        """Ranges of amps the giver can hand the taker in the slot, both still valid."""
+        bounds = self._bounds
+        gives, takes = self._amps[giver][slot], self._amps[taker][slot]
+        low = (
+            max(self._problem.min_a[taker], bounds.floors[taker][slot], takes + 1)
+            - takes
+        )
+        high = bounds.caps[taker][slot] - takes
+        if not gives or high < low:
+            return []
+        keep = gives - max(self._problem.min_a[giver], bounds.floors[giver][slot])
+        ranges = [(low, min(keep, high))] if low <= min(keep, high) else []
+        if not bounds.floors[giver][slot] and low <= gives <= high and gives > keep:
+            ranges.append((gives, gives))
+        return ranges
+
+    def _hand_over(
+        self, holding: list[list[int]], giver: int, taker: int, net: int, avoid: int
+    ) -> list[Move] | None:
+        """One slot where the giver can hand the taker ``net`` amps."""
+        for slot in holding[giver]:
+            if slot != avoid and any(
+                low <= net <= high
+                for low, high in self._room_to_move(giver, taker, slot)
+            ):
+                return [(giver, taker, slot, net)]
+        return None
+
+    def _swap(
+        self, holding: list[list[int]], giver: int, taker: int, net: int, avoid: int
+    ) -> list[Move] | None:
+        """Two slots: the giver hands over some amps in one, takes back fewer in the other."""
+        back: dict[int, list[int]] = {}
+        for slot in holding[taker]:
+            if slot != avoid:
+                for low, high in self._room_to_move(taker, giver, slot):
+                    for amount in range(low, high + 1):
+                        found = back.setdefault(amount, [])
+                        if len(found) < 2:
+                            found.append(slot)
+        if not back:
+            return None
+        for slot in holding[giver]:
+            if slot == avoid:
+                continue
+            for low, high in self._room_to_move(giver, taker, slot):
+                for amount in range(max(low, net + 1), high + 1):
+                    for other in back.get(amount - net, ()):
+                        if other != slot:
+                            return [
+                                (giver, taker, slot, amount),
+                                (taker, giver, other, amount - net),
+                            ]
+        return None
