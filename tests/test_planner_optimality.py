@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from custom_components.homecharge import planner
 from custom_components.homecharge.planner import CarNeed, PlanProblem, plan_charging
+from custom_components.homecharge.planner_relax import SearchBudget
 
 from .planner_days import (
     TN1_KWH_PER_AMP,
@@ -149,3 +151,24 @@ def test_mixed_groups_plan_is_feasible(
         )
     with capsys.disabled():
         print(f"\n  mixed groups, planner vs MILP: {scenario.name}: {text}")  # noqa: T201
+
+
+def test_mixed_places_improve_on_one_group_after_another() -> None:
+    """The descent keeps every plan at least as good as planning the groups in
+    turn, and the trades between groups make some strictly better."""
+    improved = 0
+    for scenario in MIXED:
+        problem = scenario.problem
+        plan = plan_charging(problem)
+        groups = planner._groups(problem.cars)
+        for index in range(len(problem.steps)):
+            budget = SearchBudget(planner._SEARCH_WORK)
+            in_turn = planner._one_after_another(problem, groups, index, budget)
+            baseline = planner._plan(problem, in_turn, index, exact=False)
+            assert not planner.better(
+                planner._plan_value(baseline), planner._plan_value(plan)
+            ), scenario.name
+            improved += planner.better(
+                planner._plan_value(plan), planner._plan_value(baseline)
+            )
+    assert improved

@@ -19,8 +19,10 @@ and else one car is settled by dynamic programming, several by branch and
 bound within a work budget; ``Plan.exact`` says whether the optimum was
 proven. The step options are planned best bound first, and one whose
 bound cannot beat the best plan so far is skipped. Places whose cars form
-several groups are planned group by group (largest energy per amp first),
-which is safe but may be off the optimum (``exact`` is then False).
+several groups (a 3-phase and a 1-phase charger) are planned group after
+group in each order, then improved by re-planning one group in what the
+others leave and by trades between two groups: always feasible, usually
+within a per cent of the optimum but not proven (``exact`` is False).
 """
 
 from __future__ import annotations
