@@ -45,6 +45,8 @@ _SEARCH_WORK = 50_000
 # Once per plan, for a step option whose search fell short of the energy its
 # bound promises: some 0.1 s more at most.
 _RESCUE_WORK = 500_000
+# What solving a group's relaxation counts in the budget, per car and slot.
+_RELAX_WORK = 20
 # Orders of the groups tried at a place with several (all of up to three).
 _MAX_ORDERS = 6
 # Passes of the descent over the groups at most.
@@ -234,7 +236,9 @@ def _plan_groups(
     """
     best: dict[str, list[int]] = {}
     best_value: tuple[int, float] | None = None
-    for order in islice(permutations(groups), _MAX_ORDERS):
+    for number, order in enumerate(islice(permutations(groups), _MAX_ORDERS)):
+        if number and budget.work <= 0:
+            break
         currents = _one_after_another(problem, order, index, budget)
         if not problem.continuous:
             currents = _descend(problem, groups, index, currents, budget)
@@ -256,9 +260,7 @@ def _one_after_another(
         if problem.continuous:
             amps = blocks(group.cars, capacity, problem.prices)
         else:
-            amps, _ = GroupSolver(_group_problem(problem, group, capacity)).solve(
-                budget
-            )
+            amps = _solve_mixed(problem, group, capacity, budget)
         for car, row in zip(group.cars, amps, strict=True):
             currents[car.key] = row
         _take(group, amps, headroom, spare_kw)
@@ -289,6 +291,8 @@ def _descend(
         if first.lines & second.lines
     ]
     for _ in range(_DESCENT_ROUNDS):
+        if budget.work <= 0:
+            break
         improved = False
         for move in moves:
             for holding in (_held_for, _held_for_energy)[: len(move)]:
@@ -303,6 +307,15 @@ def _descend(
         if not improved:
             break
     return currents
+
+
+def _solve_mixed(
+    problem: PlanProblem, group: _Group, capacity: Sequence[int], budget: SearchBudget
+) -> list[list[int]]:
+    """One group's best plan in ``capacity``; its relaxation counted in ``budget``."""
+    budget.work -= _RELAX_WORK * len(capacity) * len(group.cars)
+    amps, _ = GroupSolver(_group_problem(problem, group, capacity)).solve(budget)
+    return amps
 
 
 def _held_for(
@@ -453,7 +466,7 @@ def _replan(
             for line in lines:
                 row[line] -= hold
     capacity = _capacity(problem, group, headroom, spare_kw)
-    amps, _ = GroupSolver(_group_problem(problem, group, capacity)).solve(budget)
+    amps = _solve_mixed(problem, group, capacity, budget)
     currents.update((car.key, row) for car, row in zip(group.cars, amps, strict=True))
 
 
