@@ -309,6 +309,20 @@ def _descend(
     return currents
 
 
+def _left_by(
+    problem: PlanProblem,
+    groups: Sequence[_Group],
+    index: int,
+    currents: dict[str, list[int]],
+) -> tuple[list[list[int]], list[float] | None]:
+    """Headroom per slot and line, and power under the step, that ``groups`` leave."""
+    headroom = [list(row) for row in problem.headroom]
+    spare_kw = _spare_kw(problem, problem.steps[index])
+    for group in groups:
+        _take(group, [currents[car.key] for car in group.cars], headroom, spare_kw)
+    return headroom, spare_kw
+
+
 def _solve_mixed(
     problem: PlanProblem, group: _Group, capacity: Sequence[int], budget: SearchBudget
 ) -> list[list[int]]:
@@ -341,10 +355,7 @@ def _held_for(
     given = [
         sum(rows[car.key][slot] for car in yielding.cars) for slot in _slots(problem)
     ]
-    headroom = [list(row) for row in problem.headroom]
-    spare_kw = _spare_kw(problem, problem.steps[index])
-    for group in groups:
-        _take(group, [currents[car.key] for car in group.cars], headroom, spare_kw)
+    headroom, _ = _left_by(problem, groups, index, currents)
     prices = problem.prices
     # Amps ``taking`` would move, dearest first; room ``yielding`` has, cheapest.
     dear = sorted(
@@ -403,10 +414,7 @@ def _held_for_energy(
     held = [0] * len(taken)
     if short <= 0:
         return taking.lines, held
-    headroom = [list(row) for row in problem.headroom]
-    spare_kw = _spare_kw(problem, problem.steps[index])
-    for group in groups:
-        _take(group, [currents[car.key] for car in group.cars], headroom, spare_kw)
+    headroom, _ = _left_by(problem, groups, index, currents)
     ready = max(car.ready for car in taking.cars)
     losses = []
     for slot in range(min(ready, len(taken))):
@@ -455,11 +463,8 @@ def _replan(
     held: tuple[frozenset[int], Sequence[int]] | None = None,
 ) -> None:
     """Plan ``group`` again in what the others (and ``held`` on its lines) leave."""
-    headroom = [list(row) for row in problem.headroom]
-    spare_kw = _spare_kw(problem, problem.steps[index])
-    for other in groups:
-        if other is not group:
-            _take(other, [currents[car.key] for car in other.cars], headroom, spare_kw)
+    others = [other for other in groups if other is not group]
+    headroom, spare_kw = _left_by(problem, others, index, currents)
     if held is not None:
         lines, amps_held = held
         for row, hold in zip(headroom, amps_held, strict=True):
