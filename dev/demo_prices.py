@@ -17,7 +17,7 @@ It writes CONFIG_DIR/demo_prices.yaml, which the demo's configuration.yaml
 includes under ``template:``. That gives sensor.demo_spot_price: its state is
 the price of the hour now, its attribute ``prices`` today's and tomorrow's
 hours as ``{"start", "end", "price"}`` (ISO times with the local offset), the
-generic list homecharge reads (custom_components/homecharge/price_sources.py),
+generic list homecharge reads (custom_components/homecharge/logic/prices.py),
 and the demo place's option ``price_entity`` names it. The file holds a week
 of days from the start, so a demo left running keeps its prices; the sensor
 is unavailable after that, until the next start.

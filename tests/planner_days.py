@@ -22,7 +22,7 @@ from pathlib import Path
 import random
 from zoneinfo import ZoneInfo
 
-from custom_components.homecharge.planner import (
+from custom_components.homecharge.logic.planner.solve import (
     NO_TARIFF,
     CarNeed,
     PlanProblem,

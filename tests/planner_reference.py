@@ -1,7 +1,7 @@
 """An exact reference for the charging planner, its baselines and a plan checker.
 
 ``solve_exact`` states the planner's model (see the module docstring of
-``custom_components.homecharge.planner``) as a mixed-integer linear program
+``custom_components.homecharge.logic.planner.solve``) as a mixed-integer linear program
 and solves it with HiGHS (``scipy.optimize.milp``), in two solves: first the
 most energy that can be delivered, then the least cost of delivering that
 much (certified: the cost solve must reach the first solve's energy; see
@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from custom_components.homecharge.planner import CarNeed, Plan, PlanProblem
+from custom_components.homecharge.logic.planner.solve import CarNeed, Plan, PlanProblem
 
 SLOTS_PER_HOUR = 4
 EPSILON = 1e-9

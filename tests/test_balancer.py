@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.homecharge.balancer import (
+from custom_components.homecharge.logic.balancer import (
     BalancerSettings,
     ChargerLoad,
     Priority,

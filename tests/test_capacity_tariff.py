@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.homecharge.capacity_tariff import (
+from custom_components.homecharge.logic.capacity_tariff import (
     NORWEGIAN_STEPS,
     CapacityRule,
     CapacityStep,

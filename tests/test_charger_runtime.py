@@ -15,8 +15,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.homecharge.central.server import CENTRAL
-from custom_components.homecharge.charger import OFFLINE_CHECK_S
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.runtime.charger import OFFLINE_CHECK_S
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError

@@ -10,7 +10,7 @@ import math
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.homecharge.charger_status import (
+from custom_components.homecharge.logic.charger_status import (
     DEFAULT_HEARTBEAT_TIMEOUT_S,
     MIN_HEARTBEAT_TIMEOUT_S,
     ChargerStatus,

@@ -17,7 +17,7 @@ import jsonschema
 import ocpp
 import pytest
 
-from custom_components.homecharge.charging_profile import (
+from custom_components.homecharge.central.profile import (
     IEC_MIN_AMPS,
     PROFILE_ID,
     ChargerCapabilities,

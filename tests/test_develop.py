@@ -32,7 +32,7 @@ from paho.mqtt import publish
 import pytest
 import yaml
 
-from custom_components.homecharge.price_sources import slots_from_attributes
+from custom_components.homecharge.logic.prices import slots_from_attributes
 from dev import demo_prices
 
 ROOT = Path(__file__).parents[1]

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.homecharge.capacity_tariff import (
+from custom_components.homecharge.logic.capacity_tariff import (
     NORWEGIAN_STEPS,
     CapacityRule,
     CapacityStep,
     HourEnergy,
     capacity_state,
 )
-from custom_components.homecharge.grid_tariff import (
+from custom_components.homecharge.logic.grid_tariff import (
     CONF_GRID_DAY_PRICE,
     CONF_GRID_NIGHT_END,
     CONF_GRID_NIGHT_PRICE,
@@ -31,7 +31,7 @@ from custom_components.homecharge.grid_tariff import (
     step_options,
     validate_tariff,
 )
-from custom_components.homecharge.planner import StepOption
+from custom_components.homecharge.logic.planner.solve import StepOption
 
 OSLO = ZoneInfo("Europe/Oslo")
 

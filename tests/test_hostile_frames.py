@@ -17,6 +17,8 @@ from custom_components.homecharge.central.connection import (
     MAX_FRAME_BYTES,
     ConnectionClosedError,
 )
+from custom_components.homecharge.central.meter_values import MeterSample
+from custom_components.homecharge.central.rate_limit import TokenBucket
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.central.session import (
     BootInfo,
@@ -25,8 +27,6 @@ from custom_components.homecharge.central.session import (
 )
 from custom_components.homecharge.central.v16 import Session16
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.meter_values import MeterSample
-from custom_components.homecharge.rate_limit import TokenBucket
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.house_profile import (
+from custom_components.homecharge.logic.house_profile import (
     LEARNING_RATE,
     SLOTS_PER_WEEK,
     HouseProfile,

@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.load_balancer import EVENT_LOAD_LIMITED
+from custom_components.homecharge.runtime.balancing import EVENT_LOAD_LIMITED
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir

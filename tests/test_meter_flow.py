@@ -12,8 +12,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_mqtt_message,
 )
 
-from custom_components.homecharge import meter_flow
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.flows import meter as meter_flow
 from homeassistant.config_entries import SOURCE_MQTT, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType

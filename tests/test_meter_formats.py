@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.homecharge.meter_formats import (
+from custom_components.homecharge.logic.meter_formats import (
     MAX_CURRENT_A,
     MAX_ENERGY_KWH,
     MAX_POWER_W,
@@ -24,7 +24,7 @@ from custom_components.homecharge.meter_formats import (
     parse_message,
     subscription_topics,
 )
-from custom_components.homecharge.place import GridType
+from custom_components.homecharge.logic.place import GridType
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ams"
 CLASSIC = MeterFormat.AMS_JSON_CLASSIC

@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from custom_components.homecharge.meter_formats import InvalidPayload, MeterReading
-from custom_components.homecharge.meter_state import MeterState, entity_reading
-from custom_components.homecharge.place import GridType
+from custom_components.homecharge.logic.meter_formats import (
+    InvalidPayload,
+    MeterReading,
+)
+from custom_components.homecharge.logic.meter_state import MeterState, entity_reading
+from custom_components.homecharge.logic.place import GridType
 
 NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
 

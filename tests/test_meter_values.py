@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 from ocpp.charge_point import camel_to_snake_case
 import pytest
 
-from custom_components.homecharge.meter_values import (
+from custom_components.homecharge.central.meter_values import (
     LIMITS,
     PHASES,
     Measurand,

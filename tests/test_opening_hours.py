@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.homecharge.central.server import CENTRAL
-from custom_components.homecharge.opening_hours import is_open, parse_time
+from custom_components.homecharge.logic.opening_hours import is_open, parse_time
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util

@@ -7,7 +7,7 @@ import math
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.homecharge.place import (
+from custom_components.homecharge.logic.place import (
     PRICE_AREAS,
     CostBasis,
     GridType,

@@ -24,9 +24,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.place import GridType
-from custom_components.homecharge.smart_charging import PLANNER, Schedule
-from custom_components.homecharge.smart_plan import PlanStatus, kwh_per_amp
+from custom_components.homecharge.logic.place import GridType
+from custom_components.homecharge.logic.planner.problem import PlanStatus, kwh_per_amp
+from custom_components.homecharge.runtime.scheduling import PLANNER, Schedule
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 

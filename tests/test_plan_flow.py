@@ -10,8 +10,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.grid_tariff import NORWEGIAN_ENERGY_TARIFF
-from custom_components.homecharge.plan_settings import PlanSettings
+from custom_components.homecharge.logic.grid_tariff import NORWEGIAN_ENERGY_TARIFF
+from custom_components.homecharge.logic.plan_settings import PlanSettings
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType

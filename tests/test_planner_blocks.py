@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from custom_components.homecharge.planner import CarNeed, PlanProblem, plan_charging
+from custom_components.homecharge.logic.planner.solve import (
+    CarNeed,
+    PlanProblem,
+    plan_charging,
+)
 
 from .planner_reference import assert_feasible
 

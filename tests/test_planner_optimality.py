@@ -17,9 +17,13 @@ from typing import Any
 
 import pytest
 
-from custom_components.homecharge import planner
-from custom_components.homecharge.planner import CarNeed, PlanProblem, plan_charging
-from custom_components.homecharge.planner_relax import SearchBudget
+from custom_components.homecharge.logic.planner import solve as planner
+from custom_components.homecharge.logic.planner.relax import SearchBudget
+from custom_components.homecharge.logic.planner.solve import (
+    CarNeed,
+    PlanProblem,
+    plan_charging,
+)
 
 from .planner_days import (
     TN1_KWH_PER_AMP,

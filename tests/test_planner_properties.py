@@ -14,7 +14,7 @@ import os
 
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 
-from custom_components.homecharge.planner import (
+from custom_components.homecharge.logic.planner.solve import (
     CarNeed,
     PlanProblem,
     StepOption,

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from custom_components.homecharge.planner import (
+from custom_components.homecharge.logic.planner.solve import (
     CarNeed,
     Plan,
     PlanProblem,

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.homecharge.price_sources import (
+from custom_components.homecharge.logic.prices import (
     QUARTER,
     InvalidPrices,
     PriceFormat,

@@ -10,15 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.homecharge.place import GridType
-from custom_components.homecharge.planner import (
-    NO_TARIFF,
-    Plan,
-    PlanProblem,
-    StepOption,
-    plan_charging,
-)
-from custom_components.homecharge.smart_plan import (
+from custom_components.homecharge.logic.place import GridType
+from custom_components.homecharge.logic.planner.problem import (
     CHARGE_EFFICIENCY,
     SLOT,
     CarInput,
@@ -34,6 +27,13 @@ from custom_components.homecharge.smart_plan import (
     ready_moment,
     slot_start,
     summarize,
+)
+from custom_components.homecharge.logic.planner.solve import (
+    NO_TARIFF,
+    Plan,
+    PlanProblem,
+    StepOption,
+    plan_charging,
 )
 
 OSLO = ZoneInfo("Europe/Oslo")

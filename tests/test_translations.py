@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.homecharge.place import PRICE_AREAS, CostBasis, GridType
+from custom_components.homecharge.logic.place import PRICE_AREAS, CostBasis, GridType
 
 ROOT = Path(__file__).parents[1]
 PACKAGE = ROOT / "custom_components" / "homecharge"
@@ -144,7 +144,7 @@ def _used_keys() -> set[str]:
         for node in ast.walk(modules["config_flow"])
         if isinstance(node, ast.ClassDef) and node.name == "PlaceOptionsFlow"
     )
-    for key in _error_keys(modules["place"]):
+    for key in _error_keys(modules["logic/place"]):
         keys |= {f"config.error.{key}", f"exceptions.{key}.message"}
     for key in _error_keys(options_flow):
         keys.add(f"options.error.{key}")
@@ -152,7 +152,7 @@ def _used_keys() -> set[str]:
         keys.add(f"config.error.{key}")
     # Charger errors show when adding one by hand; charger_errors' also in a
     # discovery.
-    charger_flow = modules["charger_flow"]
+    charger_flow = modules["flows/charger"]
     for key in _error_keys(charger_flow):
         keys.add(f"config_subentries.charger.error.{key}")
     shared = next(
@@ -161,8 +161,8 @@ def _used_keys() -> set[str]:
         if isinstance(node, ast.FunctionDef) and node.name == "charger_errors"
     )
     keys |= {f"config.error.{key}" for key in _error_keys(shared)}
-    for name in ("config_flow", "charger_flow"):
-        section = "config_subentries.charger" if name == "charger_flow" else "config"
+    for name in ("config_flow", "flows/charger"):
+        section = "config_subentries.charger" if name == "flows/charger" else "config"
         keys |= {
             f"{section}.abort.{reason}"
             for reason in _keyword_strings(modules[name], "reason")

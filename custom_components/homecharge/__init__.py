@@ -19,10 +19,8 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
-from .capacity_tariff import HourlyEnergy
 from .central.server import CENTRAL, CentralSystem, async_acquire, async_release
 from .central.session import BootInfo
-from .charger import ChargerConfig, ChargerCoordinator, ChargerState
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_MANUFACTURER,
@@ -32,14 +30,16 @@ from .const import (
     STORAGE_VERSION,
     SUBENTRY_CHARGER,
 )
-from .coordinator import PlaceCoordinator
-from .house_profile import HouseProfile
-from .load_balancer import PlaceBalancer
-from .meter_settings import MeterSettings
-from .place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
-from .plan_settings import PlanSettings
+from .logic.capacity_tariff import HourlyEnergy
+from .logic.house_profile import HouseProfile
+from .logic.meter_settings import MeterSettings
+from .logic.place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
+from .logic.plan_settings import PlanSettings
+from .runtime.balancing import PlaceBalancer
+from .runtime.charger import ChargerConfig, ChargerCoordinator, ChargerState
+from .runtime.place import PlaceCoordinator
+from .runtime.scheduling import PlaceScheduler
 from .services import async_setup_services
-from .smart_charging import PlaceScheduler
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,

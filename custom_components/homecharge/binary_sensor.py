@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .charger import ChargerCoordinator
 from .entity import ChargerEntity, LoadEntity
+from .runtime.charger import ChargerCoordinator
 
 # Push only: state comes with OCPP frames.
 PARALLEL_UPDATES = 0

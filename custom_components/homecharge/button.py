@@ -15,8 +15,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .charger import ChargerCoordinator
 from .entity import ChargerEntity
+from .runtime.charger import ChargerCoordinator
 
 # One command at a time per charger is what vendors tolerate.
 PARALLEL_UPDATES = 1

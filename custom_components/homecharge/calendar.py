@@ -12,8 +12,8 @@ from homeassistant.util import dt as dt_util
 
 from . import HomeChargeConfigEntry
 from .entity import SchedulePlaceEntity
-from .smart_charging import Schedule
-from .smart_plan import SLOT
+from .logic.planner.problem import SLOT
+from .runtime.scheduling import Schedule
 
 # Read from the plan the scheduler holds; nothing to fetch.
 PARALLEL_UPDATES = 0

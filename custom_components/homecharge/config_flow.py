@@ -44,13 +44,6 @@ from .central.server import (
     settings_errors,
     tls_file_errors,
 )
-from .charger_flow import (
-    CHARGER_FIELDS,
-    ChargerSubentryFlow,
-    charger_data,
-    charger_errors,
-    charger_in_use,
-)
 from .const import (
     CONF_CERTIFICATE,
     CONF_CHARGE_POINT_ID,
@@ -73,8 +66,16 @@ from .const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
-from .meter_flow import MeterDiscoveryFlow, MeterOptionsFlow
-from .place import (
+from .flows.charger import (
+    CHARGER_FIELDS,
+    ChargerSubentryFlow,
+    charger_data,
+    charger_errors,
+    charger_in_use,
+)
+from .flows.meter import MeterDiscoveryFlow, MeterOptionsFlow
+from .flows.plan import PlanOptionsFlow
+from .logic.place import (
     MAX_MAIN_FUSE,
     MIN_MAIN_FUSE,
     CostBasis,
@@ -88,7 +89,6 @@ from .place import (
     suggest_price_area,
     validate_place,
 )
-from .plan_flow import PlanOptionsFlow
 
 
 class _ChoiceSelector(SelectSelector):

@@ -11,11 +11,11 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from . import async_update_place
 from .central.session import SessionError
-from .charger import ChargerCoordinator
 from .const import DOMAIN
-from .coordinator import PlaceCoordinator
-from .load_balancer import PlaceBalancer
-from .smart_charging import PlaceScheduler
+from .runtime.balancing import PlaceBalancer
+from .runtime.charger import ChargerCoordinator
+from .runtime.place import PlaceCoordinator
+from .runtime.scheduling import PlaceScheduler
 
 
 def _attach_to_place(

@@ -14,11 +14,11 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
-from .charger import ChargerCoordinator
 from .const import DOMAIN
-from .plan_settings import CONF_READY_BY, CONF_READY_BY_DAYS, CONF_READY_BY_ONCE
-from .smart_charging import PlaceScheduler
-from .smart_plan import WEEKDAYS, ChargerPlan, explain
+from .logic.plan_settings import CONF_READY_BY, CONF_READY_BY_DAYS, CONF_READY_BY_ONCE
+from .logic.planner.problem import WEEKDAYS, ChargerPlan, explain
+from .runtime.charger import ChargerCoordinator
+from .runtime.scheduling import PlaceScheduler
 
 ATTR_CONFIG_ENTRY = "config_entry_id"
 ATTR_TIME = "time"

@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import HomeChargeConfigEntry
 from .const import CONF_COST_BASIS
 from .entity import PlaceEntity
-from .place import CostBasis, PlaceSettings
+from .logic.place import CostBasis, PlaceSettings
 
 # Settings are written to the config entry; nothing here talks to a device.
 PARALLEL_UPDATES = 0

@@ -24,12 +24,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from . import HomeChargeConfigEntry
-from .charger import ChargerCoordinator
-from .charger_status import ChargerStatus
 from .entity import ChargerEntity, ChargerPlanEntity, LoadEntity, SchedulePlaceEntity
-from .load_balancer import LoadState
-from .smart_charging import PlaceScheduler, Schedule
-from .smart_plan import ChargerPlan, PlanStatus
+from .logic.charger_status import ChargerStatus
+from .logic.planner.problem import ChargerPlan, PlanStatus
+from .runtime.balancing import LoadState
+from .runtime.charger import ChargerCoordinator
+from .runtime.scheduling import PlaceScheduler, Schedule
 
 # Push only: state comes with OCPP frames.
 PARALLEL_UPDATES = 0

@@ -21,9 +21,8 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonValueType
 
+from .central.profile import IEC_MIN_AMPS
 from .central.session import SessionError
-from .charger import MAX_CIRCUIT_FUSE, ChargerCoordinator
-from .charging_profile import IEC_MIN_AMPS
 from .const import DOMAIN
 from .plan_services import (
     PLAN_SCHEMA,
@@ -31,6 +30,7 @@ from .plan_services import (
     async_plan_charging,
     async_set_ready_by,
 )
+from .runtime.charger import MAX_CIRCUIT_FUSE, ChargerCoordinator
 
 ATTR_HARD = "hard"
 ATTR_CURRENT = "current"

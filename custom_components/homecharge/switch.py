@@ -12,10 +12,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .charger import ChargerCoordinator
 from .const import CONF_ACCEPT_NEW_CHARGERS
 from .entity import ChargerEntity, LoadEntity, PlaceEntity
-from .meter_settings import CONF_LOAD_BALANCING
+from .logic.meter_settings import CONF_LOAD_BALANCING
+from .runtime.charger import ChargerCoordinator
 
 # One command at a time per charger is what vendors tolerate.
 PARALLEL_UPDATES = 1

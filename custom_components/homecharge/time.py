@@ -13,8 +13,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import HomeChargeConfigEntry
 from .const import CONF_CLOSES, CONF_OPENS
 from .entity import ChargerEntity
-from .opening_hours import parse_time
-from .plan_settings import CONF_READY_BY, DEFAULT_READY_BY
+from .logic.opening_hours import parse_time
+from .logic.plan_settings import CONF_READY_BY, DEFAULT_READY_BY
 
 # Settings are written to the charger's subentry; nothing here talks to it.
 PARALLEL_UPDATES = 0

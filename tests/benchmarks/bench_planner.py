@@ -60,7 +60,7 @@ import statistics
 import sys
 import time as timer
 
-from custom_components.homecharge.planner import Plan, plan_charging
+from custom_components.homecharge.logic.planner.solve import Plan, plan_charging
 
 from ..planner_days import (
     FIXTURE,

@@ -7,7 +7,7 @@ import time
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ..rate_limit import TokenBucket
+from .rate_limit import TokenBucket
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Each OCPP version has its own session class (v16.py, v201.py) that turns
 protocol frames into the events below and the commands below into frames; the
-runtime (charger.py) sees only these, whichever version the charger speaks.
+runtime (runtime/charger.py) sees only these, whichever version the charger speaks.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import Any, Protocol
 from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 
-from ..charging_profile import (
+from .connection import ConnectionClosedError, WebSocketConnection
+from .meter_values import MeterSample
+from .profile import (
     ChargerCapabilities,
     OcppVersion,
     ProfileRequest,
     parse_rate_units,
     parse_stack_level,
 )
-from ..meter_values import MeterSample
-from .connection import ConnectionClosedError, WebSocketConnection
 
 
 class SessionError(Exception):

@@ -15,11 +15,11 @@ from ocpp.v16.enums import (
     ResetType,
 )
 
-from ..charging_profile import (
+from .meter_values import parse_meter_values, wh_from_meter_register
+from .profile import (
     OcppVersion,
     ProfileRequest,
 )
-from ..meter_values import parse_meter_values, wh_from_meter_register
 from .session import (
     BootInfo,
     SessionBase,

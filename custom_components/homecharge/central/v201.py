@@ -20,12 +20,12 @@ from ocpp.v201.enums import (
     ResetEnumType,
 )
 
-from ..charger_status import status_from_ocpp201
-from ..charging_profile import (
+from ..logic.charger_status import status_from_ocpp201
+from .meter_values import MeterSample, parse_meter_values
+from .profile import (
     OcppVersion,
     ProfileRequest,
 )
-from ..meter_values import MeterSample, parse_meter_values
 from .session import (
     BootInfo,
     SessionBase,

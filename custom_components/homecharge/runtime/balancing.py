@@ -2,7 +2,7 @@
 A place's load balancer at runtime: meter readings in, charger limits out.
 
 Event-driven: every meter message recomputes (no polling loop). The decisions
-are pure (balancer.py, meter_state.py); this module wires them to the meter
+are pure (logic/balancer.py, logic/meter_state.py); this module wires them to the meter
 feed, the chargers' single limit path, the fail-safe timer, repairs, events
 and the place's entities.
 """
@@ -22,7 +22,9 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .balancer import (
+from ..const import DOMAIN
+from ..feeds.meter import async_start_feed
+from ..logic.balancer import (
     Change,
     ChargerLoad,
     PhaseAmps,
@@ -35,15 +37,13 @@ from .balancer import (
     own_draw,
     own_total,
 )
-from .capacity_tariff import CapacityState, HourlyEnergy, capacity_state
+from ..logic.capacity_tariff import CapacityState, HourlyEnergy, capacity_state
+from ..logic.house_profile import HouseProfile
+from ..logic.meter_formats import MeterReading
+from ..logic.meter_settings import MeterSettings
+from ..logic.meter_state import MeterState, Phases
+from ..logic.place import GridType, PlaceSettings
 from .charger import ChargerCoordinator
-from .const import DOMAIN
-from .house_profile import HouseProfile
-from .meter_feed import async_start_feed
-from .meter_formats import MeterReading
-from .meter_settings import MeterSettings
-from .meter_state import MeterState, Phases
-from .place import GridType, PlaceSettings
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .planner_relax import Amps, Bounds, GroupProblem, SearchBudget, fits, pieces
+from .relax import Amps, Bounds, GroupProblem, SearchBudget, fits, pieces
 
 # A trade of `amount` amps from one car to another in a slot:
 # (giver, taker, slot, amount).

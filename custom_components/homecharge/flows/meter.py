@@ -42,9 +42,9 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
-from . import meter_of, settings_of
-from .const import CONF_PLACE
-from .meter_formats import (
+from .. import meter_of, settings_of
+from ..const import CONF_PLACE
+from ..logic.meter_formats import (
     InvalidPayload,
     MeterFormat,
     MeterReading,
@@ -52,7 +52,7 @@ from .meter_formats import (
     parse_message,
     subscription_topics,
 )
-from .meter_settings import (
+from ..logic.meter_settings import (
     CONF_LOAD_BALANCING,
     CONF_MARGIN,
     CONF_METER_FORMAT,
@@ -68,7 +68,7 @@ from .meter_settings import (
     MeterSource,
     validate_balancing,
 )
-from .meter_state import entity_reading
+from ..logic.meter_state import entity_reading
 
 # Long enough for the slowest feeds (10 s phase lists) to speak twice.
 LISTEN_TIMEOUT_S: Final = 25.0

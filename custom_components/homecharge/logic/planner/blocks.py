@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .planner import CarNeed
+    from .solve import CarNeed
 
 
 def blocks(

@@ -8,8 +8,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from .const import DOMAIN
-from .place import PlaceSettings
+from ..const import DOMAIN
+from ..logic.place import PlaceSettings
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A place's meter feed and load-balancing settings: what they are, when valid.
 
 Pure logic: read from the config entry's options, checked for the flows and
-the entities. The feed itself (MQTT or entities) lives in meter_feed.py.
+the entities. The feed itself (MQTT or entities) lives in feeds/meter.py.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Final, Self
 
+from ..central.profile import IEC_MIN_AMPS
 from .balancer import BalancerSettings
-from .charging_profile import IEC_MIN_AMPS
 from .meter_formats import MeterFormat
 from .place import parse_decimal
 

@@ -26,17 +26,8 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .balancer import Priority
-from .central.session import BootInfo, ChargerSession, SessionError, StatusReport
-from .central.v16 import HEARTBEAT_INTERVAL_S
-from .charger_status import (
-    ChargerStatus,
-    charger_status,
-    error_code,
-    heartbeat_timeout,
-    is_online,
-)
-from .charging_profile import (
+from ..central.meter_values import MeterSample, session_energy_kwh
+from ..central.profile import (
     DEFAULT_VALIDITY,
     IGNORED_ZERO_READINGS,
     ChargerCapabilities,
@@ -47,9 +38,18 @@ from .charging_profile import (
     renewal_due,
     zero_ignored_strikes,
 )
-from .const import CONF_PHASE, CONF_PRIORITY, DOMAIN
-from .meter_values import MeterSample, session_energy_kwh
-from .opening_hours import is_open, parse_time
+from ..central.session import BootInfo, ChargerSession, SessionError, StatusReport
+from ..central.v16 import HEARTBEAT_INTERVAL_S
+from ..const import CONF_PHASE, CONF_PRIORITY, DOMAIN
+from ..logic.balancer import Priority
+from ..logic.charger_status import (
+    ChargerStatus,
+    charger_status,
+    error_code,
+    heartbeat_timeout,
+    is_online,
+)
+from ..logic.opening_hours import is_open, parse_time
 
 _LOGGER = logging.getLogger(__name__)
 

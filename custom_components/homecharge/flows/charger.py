@@ -30,11 +30,9 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from .balancer import Priority
-from .central.server import CENTRAL, charge_point_id_from_path
-from .charger import MAX_CIRCUIT_FUSE, new_password
-from .charging_profile import IEC_MIN_AMPS
-from .const import (
+from ..central.profile import IEC_MIN_AMPS
+from ..central.server import CENTRAL, charge_point_id_from_path
+from ..const import (
     CONF_CHARGE_POINT_ID,
     CONF_CIRCUIT_FUSE,
     CONF_CONNECTORS,
@@ -48,13 +46,15 @@ from .const import (
     DOMAIN,
     SUBENTRY_CHARGER,
 )
-from .place import parse_decimal
-from .plan_settings import (
+from ..logic.balancer import Priority
+from ..logic.place import parse_decimal
+from ..logic.plan_settings import (
     CONF_BATTERY,
     CONF_SOC_ENTITY,
     CONF_TARGET_SOC,
     validate_plan_options,
 )
+from ..runtime.charger import MAX_CIRCUIT_FUSE, new_password
 
 DEFAULT_TARGET_SOC = 100
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from .charging_profile import IEC_MIN_AMPS, round_down_amps
+from ..central.profile import IEC_MIN_AMPS, round_down_amps
 
 PHASES: Final = 3
 # A car drawing within this of its offer is held by the offer (it follows it).

@@ -15,8 +15,8 @@ import math
 import statistics
 from typing import Any, Final
 
-from .place import GridType
-from .planner import SLOT_MINUTES, CarNeed, Plan, PlanProblem, StepOption
+from ..place import GridType
+from .solve import SLOT_MINUTES, CarNeed, Plan, PlanProblem, StepOption
 
 SLOT: Final = timedelta(minutes=SLOT_MINUTES)
 MAX_HORIZON: Final = timedelta(hours=48)

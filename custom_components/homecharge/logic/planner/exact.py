@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 import heapq
 import math
 
-from .planner_relax import (
+from .relax import (
     Amps,
     Bounds,
     GroupProblem,
@@ -40,7 +40,7 @@ from .planner_relax import (
     plan_value,
     short_slots,
 )
-from .planner_repair import Effort, repair
+from .repair import Effort, repair
 
 # Slots a lone car's first dynamic program leaves open (beyond the partial).
 _ALONE_SLOTS = 16

@@ -27,9 +27,9 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
 )
 
-from . import settings_of
-from .capacity_tariff import DEFAULT_RULE
-from .grid_tariff import (
+from .. import settings_of
+from ..logic.capacity_tariff import DEFAULT_RULE
+from ..logic.grid_tariff import (
     CONF_GRID_DAY_PRICE,
     CONF_GRID_NIGHT_END,
     CONF_GRID_NIGHT_PRICE,
@@ -40,8 +40,8 @@ from .grid_tariff import (
     from_options as tariff_from_options,
     validate_tariff,
 )
-from .place import parse_decimal
-from .plan_settings import (
+from ..logic.place import parse_decimal
+from ..logic.plan_settings import (
     CONF_CAPACITY_PEAKS,
     CONF_CAPACITY_TARIFF,
     CONF_CONTINUOUS,
@@ -51,7 +51,7 @@ from .plan_settings import (
     PlanSettings,
     validate_plan_options,
 )
-from .price_sources import detect_format
+from ..logic.prices import detect_format
 
 NORWAY: Final = "NO"
 _TARIFF_FIELDS: Final = (

@@ -25,7 +25,7 @@ from .capacity_tariff import (
     capacity_state,
 )
 from .place import parse_decimal, parse_price
-from .planner import StepOption
+from .planner.solve import StepOption
 
 CONF_GRID_DAY_PRICE: Final = "grid_day_price"
 CONF_GRID_NIGHT_PRICE: Final = "grid_night_price"

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from itertools import islice, permutations
 import math
 
-from .planner_blocks import blocks
-from .planner_exact import GroupProblem, GroupSolver, SearchBudget, better
+from .blocks import blocks
+from .exact import GroupProblem, GroupSolver, SearchBudget, better
 
 SLOT_MINUTES = 15
 SLOTS_PER_HOUR = 60 // SLOT_MINUTES

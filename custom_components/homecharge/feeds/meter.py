@@ -23,15 +23,15 @@ from homeassistant.core import (
 )
 from homeassistant.helpers.event import async_track_state_change_event
 
-from .meter_formats import (
+from ..logic.meter_formats import (
     InvalidPayload,
     MeterFormat,
     MeterReading,
     parse_message,
     subscription_topics,
 )
-from .meter_settings import MeterSettings, MeterSource
-from .meter_state import entity_reading
+from ..logic.meter_settings import MeterSettings, MeterSource
+from ..logic.meter_state import entity_reading
 
 _LOGGER = logging.getLogger(__name__)
 

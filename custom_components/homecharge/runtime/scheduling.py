@@ -35,13 +35,11 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .balancer import house_phases
-from .charger import ChargerCoordinator
-from .grid_tariff import step_options
-from .load_balancer import BALANCER, PlaceBalancer
-from .opening_hours import parse_time
-from .place import CostBasis, GridType, PlaceSettings
-from .plan_settings import (
+from ..logic.balancer import house_phases
+from ..logic.grid_tariff import step_options
+from ..logic.opening_hours import parse_time
+from ..logic.place import CostBasis, GridType, PlaceSettings
+from ..logic.plan_settings import (
     CONF_BATTERY,
     CONF_READY_BY,
     CONF_READY_BY_DAYS,
@@ -51,16 +49,7 @@ from .plan_settings import (
     DEFAULT_READY_BY,
     PlanSettings,
 )
-from .planner import NO_TARIFF, Plan, PlanProblem, StepOption, plan_charging
-from .price_sources import (
-    InvalidPrices,
-    PriceSlot,
-    forecast_slots,
-    parse_nordpool,
-    slots_from_attributes,
-    to_quarter_slots,
-)
-from .smart_plan import (
+from ..logic.planner.problem import (
     MAX_HORIZON,
     SLOT,
     CarInput,
@@ -75,6 +64,23 @@ from .smart_plan import (
     slot_start,
     summarize,
 )
+from ..logic.planner.solve import (
+    NO_TARIFF,
+    Plan,
+    PlanProblem,
+    StepOption,
+    plan_charging,
+)
+from ..logic.prices import (
+    InvalidPrices,
+    PriceSlot,
+    forecast_slots,
+    parse_nordpool,
+    slots_from_attributes,
+    to_quarter_slots,
+)
+from .balancing import BALANCER, PlaceBalancer
+from .charger import ChargerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 

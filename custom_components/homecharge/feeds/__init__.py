@@ -1,0 +1,1 @@
+"""Feeds: adapters that bring meter readings and prices in from Home Assistant."""

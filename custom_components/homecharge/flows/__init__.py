@@ -1,0 +1,1 @@
+"""Config, subentry and options flow steps, composed by config_flow.py."""

@@ -1,0 +1,1 @@
+"""Pure decisions: plain values in, decisions out; no Home Assistant imports."""

@@ -1,0 +1,1 @@
+"""The smart-charging planner: which car charges how much in which slot."""

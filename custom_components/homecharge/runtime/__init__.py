@@ -1,0 +1,1 @@
+"""Runtime: one controller per place and per charger, wiring HA to the logic."""
