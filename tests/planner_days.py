@@ -22,12 +22,8 @@ from pathlib import Path
 import random
 from zoneinfo import ZoneInfo
 
-from custom_components.homecharge.logic.planner.solve import (
-    NO_TARIFF,
-    CarNeed,
-    PlanProblem,
-    StepOption,
-)
+from custom_components.homecharge.logic.capacity_tariff import NO_TARIFF, StepOption
+from custom_components.homecharge.logic.planner.model import CarNeed, PlanProblem
 
 OSLO = ZoneInfo("Europe/Oslo")
 SLOT = timedelta(minutes=15)

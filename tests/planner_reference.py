@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from custom_components.homecharge.logic.planner.solve import CarNeed, Plan, PlanProblem
+from custom_components.homecharge.logic.planner.model import CarNeed, Plan, PlanProblem
 
 SLOTS_PER_HOUR = 4
 EPSILON = 1e-9

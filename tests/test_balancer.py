@@ -18,7 +18,6 @@ from custom_components.homecharge.logic.balancer import (
     fail_safe,
     follow,
     headroom,
-    house_phases,
     own_draw,
 )
 
@@ -315,26 +314,6 @@ def test_fail_safe_never_exceeds_the_safe_current(safe: float) -> None:
     tracks = {"a": Track(amps=32.0), "b": Track(amps=3.0)}
     new, _ = fail_safe(tracks, ["a", "b"], safe)
     assert all(track.amps <= safe for track in new.values())
-
-
-@pytest.mark.parametrize(
-    ("charger_phases", "phase", "grid_phases", "it_grid", "expected"),
-    [
-        (3, 1, 3, False, {0, 1, 2}),
-        (1, 2, 3, False, {1}),
-        # On IT a 1-phase charger sits between two lines: L3–L1 loads both.
-        (1, 3, 3, True, {2, 0}),
-        (1, 1, 3, True, {0, 1}),
-        (3, 1, 1, False, {0}),
-    ],
-)
-def test_house_phases(
-    charger_phases: int, phase: int, grid_phases: int, it_grid: bool, expected: set[int]
-) -> None:
-    """Which lines of the house a charger loads."""
-    assert house_phases(
-        charger_phases, phase, grid_phases=grid_phases, it_grid=it_grid
-    ) == frozenset(expected)
 
 
 def test_own_draw_follows_the_offer_only_when_the_report_is_stale() -> None:

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.logic.limits import LimitSource
 from custom_components.homecharge.runtime.charger import OFFLINE_CHECK_S
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -399,14 +400,14 @@ async def test_charger_that_ignores_zero_is_paused(
     await _until(hass, lambda: runtime.data.transaction_id is not None)
     await _until(hass, lambda: runtime.data.capabilities is not None)
 
-    runtime.set_limit("balancer", 3)  # under 6 A: off
+    runtime.set_limit(LimitSource.BALANCER, 3)  # under 6 A: off
     await _until(hass, lambda: charger.availability == "Inoperative")
     assert charger.received_calls("RemoteStopTransaction")
     assert runtime.data.paused
     assert not runtime.data.honours_zero
     assert runtime.data.stored()["honours_zero"] is False
 
-    runtime.set_limit("balancer", None)
+    runtime.set_limit(LimitSource.BALANCER, None)
     await _until(hass, lambda: charger.availability == "Operative")
     assert not runtime.data.paused
     assert runtime.data.offered_a == 32

@@ -1,4 +1,4 @@
-"""The single current-limit path: units, rounding, purposes, pause, validity.
+"""How a limit is said to a charger: units, purposes, pause, validity.
 
 Payloads are checked against the official OCPP JSON schemas the ocpp package
 ships, the same ones it validates real calls with.
@@ -18,7 +18,6 @@ import ocpp
 import pytest
 
 from custom_components.homecharge.central.profile import (
-    IEC_MIN_AMPS,
     PROFILE_ID,
     ChargerCapabilities,
     OcppVersion,
@@ -26,14 +25,17 @@ from custom_components.homecharge.central.profile import (
     RateUnit,
     Step,
     build_profile,
-    combined_limit,
-    effective_amps,
     parse_rate_units,
     parse_stack_level,
     plan_steps,
     renewal_due,
-    round_down_amps,
     zero_ignored_strikes,
+)
+from custom_components.homecharge.logic.grid import IEC_MIN_AMPS
+from custom_components.homecharge.logic.limits import (
+    MAX_LIMIT_AMPS,
+    LimitSource,
+    effective_limit,
 )
 
 NOW = datetime(2026, 11, 21, 17, 0, 12, 345678, tzinfo=UTC)
@@ -89,7 +91,7 @@ def test_parse_stack_level(value: object, level: int) -> None:
 
 def test_charge_point_max_profile_16() -> None:
     """1.6: ChargePointMaxProfile on connector 0, Absolute, valid for 3 minutes."""
-    request = build_profile(16.07, V16, now=NOW)
+    request = build_profile(16.0, V16, now=NOW)
     assert request is not None
     _validate_16(request)
     assert request.target_id == 0
@@ -175,31 +177,16 @@ def test_fallback_201() -> None:
     assert request.profile["transactionId"] == "tx-9"
 
 
-@pytest.mark.parametrize(
-    ("amps", "limit"),
-    [
-        (16.09, 16.0),
-        (6.0, 6.0),
-        (5.99, 0.0),
-        (0.5, 0.0),
-        (-3, 0.0),
-        (float("nan"), 0.0),
-    ],
-)
-def test_effective_amps(amps: float, limit: float) -> None:
-    """Rounded down to 0.1 A; anything under 6 A is off."""
-    assert effective_amps(amps) == limit
-
-
 def test_pause_instead_of_zero() -> None:
     """A charger that ignores 0 A is paused, then resumed with its limit."""
     stubborn = ChargerCapabilities(version=OcppVersion.V16, honours_zero=False)
-    assert plan_steps(3, stubborn, paused=False) == (Step.PAUSE,)
+    off = effective_limit(32, {LimitSource.ACTION: 3})  # under 6 A: off
+    assert plan_steps(off, stubborn, paused=False) == (Step.PAUSE,)
     assert plan_steps(0, stubborn, paused=True) == ()
     assert plan_steps(10, stubborn, paused=True) == (Step.SET_PROFILE, Step.RESUME)
     assert plan_steps(10, stubborn, paused=False) == (Step.SET_PROFILE,)
     assert plan_steps(0, V16, paused=False) == (Step.SET_PROFILE,)
-    request = build_profile(4, V16, now=NOW)
+    request = build_profile(effective_limit(32, {LimitSource.ACTION: 4}), V16, now=NOW)
     assert request is not None
     assert (
         request.profile["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 0
@@ -235,9 +222,12 @@ capabilities = st.builds(
 def test_profiles_never_exceed_the_decision(
     amps: float, caps: ChargerCapabilities, seconds: int, transaction: int | None
 ) -> None:
-    """For any decision and charger: valid OCPP, never above it, never 0 < A < 6."""
+    """For any decision and charger: valid OCPP, never above it, never 0 < A < 6.
+
+    The path a limit takes: the effective limit, then the profile.
+    """
     request = build_profile(
-        amps,
+        effective_limit(MAX_LIMIT_AMPS, {LimitSource.BALANCER: amps}),
         caps,
         now=NOW,
         validity=timedelta(seconds=seconds),
@@ -269,18 +259,6 @@ def test_profiles_never_exceed_the_decision(
     assert schedule["duration"] == seconds
 
 
-@given(st.floats(min_value=0, max_value=1000))
-def test_rounding_is_down_to_a_tenth(amps: float) -> None:
-    """Rounding never adds current, loses under 0.3 A, and passes a float check.
-
-    Two tenths in a row can fail a float ``multipleOf 0.1`` check, never three.
-    """
-    rounded = round_down_amps(amps)
-    assert rounded <= amps + 1e-9
-    assert amps - rounded < 0.3 + 1e-9
-    assert int(rounded / 0.1) == rounded / 0.1
-
-
 def test_transaction_id_types() -> None:
     """1.6 wants an integer transaction id, 2.0.1 a string."""
     caps16 = V16.after_rejection(Purpose.CHARGE_POINT_MAX).after_rejection(
@@ -306,19 +284,3 @@ def test_zero_ignored_strikes() -> None:
     assert zero_ignored_strikes(0, (0.2, 0.0, 0.1), 3) == 0
     assert zero_ignored_strikes(16, (16.0, 16.0, 16.0), 3) == 0
     assert zero_ignored_strikes(None, (6.0, 6.0, 6.0), 1) == 0
-
-
-@given(
-    fuse=st.floats(6, 80),
-    limits=st.lists(
-        st.floats(allow_nan=False, min_value=-10, max_value=100), max_size=4
-    ),
-)
-def test_combined_limit_is_the_lowest_source(fuse: float, limits: list[float]) -> None:
-    """Never above the circuit fuse or any source; 0 or at least 6 A."""
-    limit = combined_limit(fuse, limits)
-    assert limit <= min([fuse, *limits]) + 1e-9 or limit == 0
-    assert limit == 0 or limit >= IEC_MIN_AMPS
-    assert combined_limit(32, []) == 32
-    assert combined_limit(32, [10, 20]) == 10
-    assert combined_limit(32, [4]) == 0

@@ -16,6 +16,7 @@ from custom_components.homecharge.logic.capacity_tariff import (
     CapacityRule,
     CapacityStep,
     HourEnergy,
+    StepOption,
     capacity_state,
 )
 from custom_components.homecharge.logic.grid_tariff import (
@@ -31,7 +32,6 @@ from custom_components.homecharge.logic.grid_tariff import (
     step_options,
     validate_tariff,
 )
-from custom_components.homecharge.logic.planner.solve import StepOption
 
 OSLO = ZoneInfo("Europe/Oslo")
 

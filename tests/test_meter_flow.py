@@ -298,6 +298,24 @@ async def test_discovered_meter_is_offered_to_a_place(
     assert result["reason"] == "meter_in_use"
 
 
+async def test_discovered_meter_for_an_unknown_place(
+    hass: HomeAssistant, mqtt_mock: Any, place_entry: MockConfigEntry
+) -> None:
+    """A place that is not (any more) offered is refused on the field."""
+    place_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(place_entry.entry_id)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_MQTT}, data=_ams_discovery()
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"place": "nowhere"}
+    )
+    assert result["step_id"] == "meter_discovered"
+    assert result["errors"] == {"place": "unknown_place"}
+    assert_form_translated(result)
+    assert "meter_topic" not in place_entry.options
+
+
 async def test_other_devices_discovery_is_ignored(hass: HomeAssistant) -> None:
     """Every device's discovery shares the topic: anything else aborts quietly."""
     payload = json.dumps({"name": "Kitchen temperature", "stat_t": "zigbee/kitchen"})

@@ -24,9 +24,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.logic.limits import LimitSource
 from custom_components.homecharge.logic.place import GridType
 from custom_components.homecharge.logic.planner.problem import PlanStatus, kwh_per_amp
-from custom_components.homecharge.runtime.scheduling import PLANNER, Schedule
+from custom_components.homecharge.runtime.scheduling import Schedule
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
@@ -37,7 +38,9 @@ PRICE_ENTITY = "sensor.spot_price"
 HOUR = timedelta(hours=1)
 QUARTER = timedelta(minutes=15)
 # The place of test_central: a 63 A IT grid; the charger 3-phase, 32 A.
-KWH_PER_AMP = kwh_per_amp(GridType(place_with_charger().data["grid_type"]), 3)
+KWH_PER_AMP = kwh_per_amp(
+    GridType(place_with_charger().data["grid_type"]), frozenset({0, 1, 2})
+)
 MAX_A = 32
 
 type PriceOf = Callable[[datetime], float]
@@ -302,7 +305,7 @@ async def test_negative_prices_are_used_to_the_full_first(
     assert charger.status is PlanStatus.CHARGING
     assert charger.amps_now == MAX_A
     runtime_charger = entry.runtime_data.chargers[key]
-    assert PLANNER not in runtime_charger.data.limits
+    assert LimitSource.PLANNER not in runtime_charger.data.limits
     assert state(hass, "sensor.garage_smart_charging") == "charging"
 
 
@@ -337,7 +340,7 @@ async def test_plug_in_after_the_cheap_window_charges_before_ready_by(
     assert sum(amps for _, amps in planned) * KWH_PER_AMP >= 10.0
     assert charger.status is PlanStatus.WAITING
     assert charger.amps_now == 0
-    assert entry.runtime_data.chargers[key].data.limits[PLANNER] == 0.0
+    assert entry.runtime_data.chargers[key].data.limits[LimitSource.PLANNER] == 0.0
     assert planned_start(hass) == local(day, 5)
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from custom_components.homecharge.logic.planner.solve import (
-    CarNeed,
-    PlanProblem,
-    plan_charging,
-)
+from custom_components.homecharge.logic.planner.model import CarNeed, PlanProblem
+from custom_components.homecharge.logic.planner.solve import plan_charging
 
 from .planner_reference import assert_feasible
 

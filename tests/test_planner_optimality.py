@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 
 from custom_components.homecharge.logic.planner import solve as planner
-from custom_components.homecharge.logic.planner.relax import SearchBudget
-from custom_components.homecharge.logic.planner.solve import (
-    CarNeed,
-    PlanProblem,
-    plan_charging,
+from custom_components.homecharge.logic.planner.groups import (
+    assemble_plan,
+    group_cars,
+    whole_plan_value,
 )
+from custom_components.homecharge.logic.planner.model import CarNeed, PlanProblem
+from custom_components.homecharge.logic.planner.relax import SearchBudget, better
+from custom_components.homecharge.logic.planner.solve import plan_charging
 
 from .planner_days import (
     TN1_KWH_PER_AMP,
@@ -164,15 +166,13 @@ def test_mixed_places_improve_on_one_group_after_another() -> None:
     for scenario in MIXED:
         problem = scenario.problem
         plan = plan_charging(problem)
-        groups = planner._groups(problem.cars)
+        groups = group_cars(problem.cars)
         for index in range(len(problem.steps)):
             budget = SearchBudget(planner._SEARCH_WORK)
-            in_turn = planner._one_after_another(problem, groups, index, budget)
-            baseline = planner._plan(problem, in_turn, index, exact=False)
-            assert not planner.better(
-                planner._plan_value(baseline), planner._plan_value(plan)
-            ), scenario.name
-            improved += planner.better(
-                planner._plan_value(plan), planner._plan_value(baseline)
+            in_turn = planner._plan_groups_in_turn(problem, groups, index, budget)
+            baseline = assemble_plan(problem, in_turn, index, exact=False)
+            assert not better(whole_plan_value(baseline), whole_plan_value(plan)), (
+                scenario.name
             )
+            improved += better(whole_plan_value(plan), whole_plan_value(baseline))
     assert improved

@@ -14,12 +14,9 @@ import os
 
 from hypothesis import HealthCheck, given, note, settings, strategies as st
 
-from custom_components.homecharge.logic.planner.solve import (
-    CarNeed,
-    PlanProblem,
-    StepOption,
-    plan_charging,
-)
+from custom_components.homecharge.logic.capacity_tariff import StepOption
+from custom_components.homecharge.logic.planner.model import CarNeed, PlanProblem
+from custom_components.homecharge.logic.planner.solve import plan_charging
 
 from .planner_days import (
     IT1_KWH_PER_AMP,

@@ -9,12 +9,8 @@ import random
 
 import pytest
 
-from custom_components.homecharge.logic.planner.solve import (
-    CarNeed,
-    Plan,
-    PlanProblem,
-    StepOption,
-)
+from custom_components.homecharge.logic.capacity_tariff import StepOption
+from custom_components.homecharge.logic.planner.model import CarNeed, Plan, PlanProblem
 
 from .planner_days import (
     IT3_KWH_PER_AMP,

@@ -16,7 +16,8 @@ from cryptography.x509.oid import NameOID
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.homecharge.central.server import CENTRAL, async_load_settings
+from custom_components.homecharge.central.server import CENTRAL
+from custom_components.homecharge.central.server_settings import async_load_settings
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.runtime.scheduling import PLANNER
+from custom_components.homecharge.logic.limits import LimitSource
 from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -128,7 +128,7 @@ async def test_plan_waits_for_cheap_power_and_follows_it(
         hass, lambda: _state(hass, "sensor.garage_smart_charging") == "waiting"
     )
     # Nothing now: the planner's 0 A reaches the charger.
-    assert charger.data.limits[PLANNER] == 0.0
+    assert charger.data.limits[LimitSource.PLANNER] == 0.0
     await _until(hass, lambda: simulator.current_limit_a == 0)
     start = dt_util.parse_datetime(_state(hass, "sensor.garage_planned_start"))
     end = dt_util.parse_datetime(_state(hass, "sensor.garage_planned_end"))
@@ -206,7 +206,7 @@ async def test_charge_full_now_until_unplugged(
         blocking=True,
     )
     charger = next(iter(_entry(hass).runtime_data.chargers.values()))
-    await _until(hass, lambda: PLANNER not in charger.data.limits)
+    await _until(hass, lambda: LimitSource.PLANNER not in charger.data.limits)
     await _until(hass, lambda: simulator.current_limit_a == 32)
     assert _state(hass, "sensor.garage_smart_charging") == "charge_now"
     assert _state(hass, "sensor.garage_planned_start") == "unknown"

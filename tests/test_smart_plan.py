@@ -3,38 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.homecharge.logic.capacity_tariff import NO_TARIFF, StepOption
+from custom_components.homecharge.logic.grid import house_kw
 from custom_components.homecharge.logic.place import GridType
+from custom_components.homecharge.logic.planner.model import Plan, PlanProblem
 from custom_components.homecharge.logic.planner.problem import (
     CHARGE_EFFICIENCY,
     SLOT,
     CarInput,
     NeedSource,
     PlanStatus,
-    SlotPrice,
     SlotReason,
     build_problem,
     energy_need,
     explain,
-    house_kw,
+    house_peaks_by_day,
     kwh_per_amp,
     ready_moment,
     slot_start,
     summarize,
+    unplanned_status,
 )
-from custom_components.homecharge.logic.planner.solve import (
-    NO_TARIFF,
-    Plan,
-    PlanProblem,
-    StepOption,
-    plan_charging,
-)
+from custom_components.homecharge.logic.planner.solve import plan_charging
+from custom_components.homecharge.logic.slot_prices import SlotPrice
 
 OSLO = ZoneInfo("Europe/Oslo")
 QUARTER = timedelta(minutes=15)
@@ -209,18 +207,18 @@ def test_need_by_default() -> None:
 @pytest.mark.parametrize(
     ("grid", "lines", "kwh"),
     [
-        (GridType.THREE_PHASE_400_TN, 3, 3 * 230 * 0.25 / 1000),
-        (GridType.THREE_PHASE_400_TN, 1, 230 * 0.25 / 1000),
+        (GridType.THREE_PHASE_400_TN, {0, 1, 2}, 3 * 230 * 0.25 / 1000),
+        (GridType.THREE_PHASE_400_TN, {1}, 230 * 0.25 / 1000),
         # Line to line 230 V: √3 × 230 V per amp on three lines.
-        (GridType.THREE_PHASE_230_IT, 3, math.sqrt(3) * 230 * 0.25 / 1000),
+        (GridType.THREE_PHASE_230_IT, {0, 1, 2}, math.sqrt(3) * 230 * 0.25 / 1000),
         # A one-phase charger between two lines.
-        (GridType.THREE_PHASE_230_IT, 1, 230 * 0.25 / 1000),
-        (GridType.ONE_PHASE_230, 1, 230 * 0.25 / 1000),
+        (GridType.THREE_PHASE_230_IT, {2, 0}, 230 * 0.25 / 1000),
+        (GridType.ONE_PHASE_230, {0}, 230 * 0.25 / 1000),
     ],
 )
-def test_kwh_per_amp(grid: GridType, lines: int, kwh: float) -> None:
+def test_kwh_per_amp(grid: GridType, lines: set[int], kwh: float) -> None:
     """Energy of one amp for one 15-minute slot."""
-    assert kwh_per_amp(grid, lines) == pytest.approx(kwh)
+    assert kwh_per_amp(grid, frozenset(lines)) == pytest.approx(kwh)
 
 
 @pytest.mark.parametrize(
@@ -237,6 +235,20 @@ def test_kwh_per_amp(grid: GridType, lines: int, kwh: float) -> None:
 def test_house_kw(grid: GridType, amps: tuple[float, ...], kw: float) -> None:
     """The house's power from its currents."""
     assert house_kw(grid, amps) == pytest.approx(kw)
+
+
+def test_house_peaks_by_day() -> None:
+    """Each local day's highest slot, as the capacity tariff starts from."""
+    monday, tuesday = date(2026, 12, 7), date(2026, 12, 8)
+    peaks = house_peaks_by_day(
+        GridType.THREE_PHASE_400_TN,
+        [
+            (monday, (10.0, 10.0, 10.0)),
+            (monday, (20.0, 10.0, 0.0)),
+            (tuesday, (1.0, 1.0, 1.0)),
+        ],
+    )
+    assert peaks == pytest.approx({monday: 6.9, tuesday: 0.69})
 
 
 @pytest.mark.parametrize(
@@ -746,3 +758,12 @@ def test_explain_rounds_prices() -> None:
 def test_slot_is_a_quarter() -> None:
     """The plan's grid is 15 minutes."""
     assert timedelta(minutes=15) == SLOT
+
+
+def test_unplanned_status() -> None:
+    """A charger without a plan: no car, charging now, or done."""
+    assert unplanned_status(plugged_in=False, smart_charging=True) is PlanStatus.NO_CAR
+    assert (
+        unplanned_status(plugged_in=True, smart_charging=False) is PlanStatus.CHARGE_NOW
+    )
+    assert unplanned_status(plugged_in=True, smart_charging=True) is PlanStatus.DONE

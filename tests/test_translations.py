@@ -138,18 +138,18 @@ def _used_keys() -> set[str]:
                     continue
                 keys.add(f"entity.{platform}.{key}.name")
     # Errors: a place rule's show in the flows and as entity exceptions; the
-    # options flow has its own section.
-    options_flow = next(
-        node
-        for node in ast.walk(modules["config_flow"])
-        if isinstance(node, ast.ClassDef) and node.name == "PlaceOptionsFlow"
+    # options flow (with the meter and smart-charging checks it calls) has its
+    # own section; the config flow's "which place?" step is the config flow's.
+    assert any(
+        isinstance(node, ast.ClassDef) and node.name == "PlaceOptionsFlow"
+        for node in ast.walk(modules["flows/options"])
     )
     for key in _error_keys(modules["logic/place"]):
         keys |= {f"config.error.{key}", f"exceptions.{key}.message"}
-    for key in _error_keys(options_flow):
-        keys.add(f"options.error.{key}")
-    for key in _error_keys(modules["config_flow"]) - _error_keys(options_flow):
-        keys.add(f"config.error.{key}")
+    for name in ("flows/options", "flows/meter", "flows/plan"):
+        keys |= {f"options.error.{key}" for key in _error_keys(modules[name])}
+    for name in ("config_flow", "flows/place_choice"):
+        keys |= {f"config.error.{key}" for key in _error_keys(modules[name])}
     # Charger errors show when adding one by hand; charger_errors' also in a
     # discovery.
     charger_flow = modules["flows/charger"]

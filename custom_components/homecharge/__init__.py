@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady, ServiceValidationError
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
     discovery_flow,
     issue_registry as ir,
 )
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
-from .central.server import CENTRAL, CentralSystem, async_acquire, async_release
+from .central.server import CENTRAL, async_acquire, async_release
 from .central.session import BootInfo
 from .const import (
     CONF_CHARGE_POINT_ID,
@@ -27,17 +25,21 @@ from .const import (
     CONF_MODEL,
     CONF_SERIAL,
     DOMAIN,
-    STORAGE_VERSION,
-    SUBENTRY_CHARGER,
 )
 from .logic.capacity_tariff import HourlyEnergy
 from .logic.house_profile import HouseProfile
-from .logic.meter_settings import MeterSettings
-from .logic.place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
-from .logic.plan_settings import PlanSettings
 from .runtime.balancing import PlaceBalancer
-from .runtime.charger import ChargerConfig, ChargerCoordinator, ChargerState
-from .runtime.place import PlaceCoordinator
+from .runtime.charger import ChargerCoordinator
+from .runtime.charger_state import ChargerConfig, ChargerState
+from .runtime.place import (
+    PlaceCoordinator,
+    PlaceRuntime,
+    charger_ids,
+    meter_of,
+    place_store,
+    plan_settings_of,
+    settings_of,
+)
 from .runtime.scheduling import PlaceScheduler
 from .services import async_setup_services
 
@@ -54,61 +56,7 @@ PLATFORMS: list[Platform] = [
 SAVE_DELAY_S = 10
 
 
-@dataclass(slots=True)
-class PlaceRuntime:
-    """Everything a loaded place holds while it runs."""
-
-    coordinator: PlaceCoordinator
-    subentry_ids: frozenset[str]
-    central: CentralSystem
-    # By subentry id.
-    chargers: dict[str, ChargerCoordinator]
-    store: Store[dict[str, object]]
-    balancer: PlaceBalancer
-    scheduler: PlaceScheduler
-
-    def stored(self) -> dict[str, object]:
-        """What the place keeps across restarts."""
-        return {
-            "chargers": {
-                charger.config.charge_point_id: charger.data.stored()
-                for charger in self.chargers.values()
-            },
-            "hourly_energy": self.balancer.hourly.stored(),
-            "house_profile": self.balancer.house.stored(),
-        }
-
-
 type HomeChargeConfigEntry = ConfigEntry[PlaceRuntime]
-
-
-def place_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, object]]:
-    """The place's persistent storage (chargers, sessions, learned data)."""
-    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", private=True)
-
-
-def settings_of(entry: ConfigEntry) -> PlaceSettings:
-    """The place's settings as its config entry holds them now."""
-    return PlaceSettings.from_config(dict(entry.data), dict(entry.options))
-
-
-def meter_of(entry: ConfigEntry) -> MeterSettings:
-    """The place's meter and balancing settings as its options hold them now."""
-    return MeterSettings.from_options(dict(entry.options))
-
-
-def plan_settings_of(entry: ConfigEntry) -> PlanSettings:
-    """The place's smart-charging options as they are now."""
-    return PlanSettings.from_options(dict(entry.options), entry.data["country"])
-
-
-def charger_ids(entry: ConfigEntry) -> dict[str, str]:
-    """Charge point id of every charger subentry, by subentry id."""
-    return {
-        subentry_id: subentry.data[CONF_CHARGE_POINT_ID]
-        for subentry_id, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_CHARGER
-    }
 
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -248,23 +196,6 @@ async def _async_entry_updated(
         )
     balancer.apply_settings(settings, meter)
     runtime.scheduler.apply_settings(settings, plans)
-
-
-async def async_update_place(
-    hass: HomeAssistant, entry: ConfigEntry, changes: dict[str, object]
-) -> None:
-    """Change place settings from an entity; refused when the result is invalid."""
-    data = {**entry.data, **changes}
-    if errors := validate_place(data, complete=True):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=next(iter(errors.values())),
-            translation_placeholders={
-                "min_fuse": str(MIN_MAIN_FUSE),
-                "max_fuse": str(MAX_MAIN_FUSE),
-            },
-        )
-    hass.config_entries.async_update_entry(entry, data=data)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -> bool:

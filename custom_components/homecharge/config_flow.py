@@ -1,192 +1,76 @@
-"""Config flow for homecharge: add, reconfigure and tune a place."""
+"""
+The place config flow: add a place, reconfigure it, and take in what was found.
+
+Every step of HomeChargeConfigFlow is here; their schemas and checks are in
+flows/. A place: place → price area → fixed price (only for a fixed cost
+basis). A discovered charger or AMS meter: its confirm step asks which place
+gets it (flows/place_choice.py). The place's options are flows/options.py, a
+charger's own flow flows/charger.py.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from types import MappingProxyType
 from typing import Any
-
-import voluptuous as vol
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigEntryState,
+    ConfigFlow,
     ConfigFlowResult,
-    ConfigSubentry,
     ConfigSubentryFlow,
 )
-from homeassistant.const import (
-    CONF_HOST,
-    CONF_NAME,
-    CONF_PORT,
-    UnitOfElectricCurrent,
-    UnitOfEnergy,
-)
+from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-)
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
-from . import settings_of
-from .central.server import (
-    CENTRAL,
-    ServerSettings,
-    async_load_settings,
-    async_save_settings,
-    settings_errors,
-    tls_file_errors,
-)
 from .const import (
-    CONF_CERTIFICATE,
     CONF_CHARGE_POINT_ID,
-    CONF_CONNECTORS,
     CONF_COST_BASIS,
     CONF_COUNTRY,
     CONF_FIXED_PRICE,
     CONF_GRID_TYPE,
     CONF_MAIN_FUSE,
-    CONF_MANUFACTURER,
-    CONF_MODEL,
-    CONF_PASSWORD,
-    CONF_PHASES,
-    CONF_PLACE,
     CONF_PRICE_AREA,
-    CONF_PRIVATE_KEY,
-    CONF_SERIAL,
-    CONF_SPOT_MARKUP,
-    CONF_VAT_PERCENT,
     DOMAIN,
     SUBENTRY_CHARGER,
 )
 from .flows.charger import (
     CHARGER_FIELDS,
     ChargerSubentryFlow,
-    charger_data,
     charger_errors,
     charger_in_use,
+    discovered_charger,
+    discovery_placeholders,
+    discovery_suggestion,
+    discovery_title,
 )
-from .flows.meter import MeterDiscoveryFlow, MeterOptionsFlow
-from .flows.plan import PlanOptionsFlow
+from .flows.meter import meter_in_use, meter_options, mqtt_meter
+from .flows.options import PlaceOptionsFlow
+from .flows.place import PLACE_SCHEMA, as_text, price_area_schema, price_schema
+from .flows.place_choice import PlaceChoice
+from .logic.meter_formats import MeterFormat, detect_format
 from .logic.place import (
     MAX_MAIN_FUSE,
     MIN_MAIN_FUSE,
     CostBasis,
     GridType,
-    countries,
-    default_vat_percent,
-    parse_decimal,
     parse_price,
     price_areas,
     suggest_country,
     suggest_price_area,
     validate_place,
 )
+from .runtime.place import settings_of
 
 
-class _ChoiceSelector(SelectSelector):
+class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
     """
-    A dropdown whose value the step validates itself.
+    Add a place, or reconfigure one; add a discovered charger or meter to one.
 
-    A plain select rejects an unknown value in the schema, with an untranslated
-    message; the steps check the choice and answer with our translated error.
-    """
-
-    def __call__(self, data: Any) -> str:
-        """Accept any text; the step decides whether it is a valid choice."""
-        return str(data)
-
-
-def _choice(
-    options: list[str], translation_key: str, *, sort: bool = False
-) -> SelectSelector:
-    return _ChoiceSelector(
-        SelectSelectorConfig(
-            options=options,
-            translation_key=translation_key,
-            mode=SelectSelectorMode.DROPDOWN,
-            sort=sort,
-        )
-    )
-
-
-PLACE_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_NAME): TextSelector(),
-        vol.Required(CONF_COUNTRY): _choice(countries(), CONF_COUNTRY, sort=True),
-        vol.Required(CONF_COST_BASIS): SelectSelector(
-            SelectSelectorConfig(
-                options=[basis.value for basis in CostBasis],
-                translation_key=CONF_COST_BASIS,
-                mode=SelectSelectorMode.LIST,
-            )
-        ),
-        # Range checked in the step, so a wrong size gets our own translated error.
-        vol.Required(CONF_MAIN_FUSE): NumberSelector(
-            NumberSelectorConfig(
-                mode=NumberSelectorMode.BOX,
-                step=1,
-                unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-            )
-        ),
-        vol.Required(CONF_GRID_TYPE): SelectSelector(
-            SelectSelectorConfig(
-                options=[grid.value for grid in GridType],
-                translation_key=CONF_GRID_TYPE,
-                mode=SelectSelectorMode.LIST,
-            )
-        ),
-    }
-)
-
-
-def _price_area_schema(country: str) -> vol.Schema:
-    return vol.Schema(
-        {
-            vol.Required(CONF_PRICE_AREA): _choice(
-                list(price_areas(country)), CONF_PRICE_AREA
-            )
-        }
-    )
-
-
-def _price_schema(currency: str, *fields: str) -> vol.Schema:
-    # Prices are typed as text so both "1,25" and "1.25" are understood.
-    suffix = f"{currency}/{UnitOfEnergy.KILO_WATT_HOUR}"
-    return vol.Schema(
-        {vol.Required(field): TextSelector({"suffix": suffix}) for field in fields}
-    )
-
-
-SERVER_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_HOST): TextSelector(),
-        vol.Required(CONF_PORT): NumberSelector(
-            NumberSelectorConfig(mode=NumberSelectorMode.BOX, step=1)
-        ),
-        vol.Optional(CONF_CERTIFICATE): TextSelector(),
-        vol.Optional(CONF_PRIVATE_KEY): TextSelector(),
-    }
-)
-
-
-def _as_text(value: float | None) -> str | None:
-    return None if value is None else f"{value:g}"
-
-
-class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
-    """
-    Add a place, or reconfigure one.
-
-    Both paths share the steps: place → price area → fixed price (only for a
-    fixed cost basis); the last step creates the entry or updates it.
+    Adding and reconfiguring share the steps: place → price area → fixed price
+    (only for a fixed cost basis); the last step creates the entry or updates
+    it. A discovery's confirm step adds the device to the chosen place itself
+    and aborts with what it did.
     """
 
     VERSION = 1
@@ -195,11 +79,12 @@ class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
         """Start with nothing collected."""
         self._data: dict[str, Any] = {}
         self._discovery: dict[str, Any] = {}
+        self._meter: tuple[MeterFormat, str] = (MeterFormat.AMS_HOMEASSISTANT, "")
 
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> PlaceOptionsFlow:
-        """Options: what a kWh costs on top of the spot price."""
+        """Options: prices, smart charging, meter, balancing, the OCPP server."""
         return PlaceOptionsFlow()
 
     @classmethod
@@ -209,107 +94,6 @@ class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """What can be added to a place."""
         return {SUBENTRY_CHARGER: ChargerSubentryFlow}
-
-    async def async_step_integration_discovery(
-        self, discovery_info: dict[str, Any]
-    ) -> ConfigFlowResult:
-        """An unknown charger connected while a place accepts new chargers."""
-        charge_point_id = discovery_info[CONF_CHARGE_POINT_ID]
-        await self.async_set_unique_id(f"{SUBENTRY_CHARGER}:{charge_point_id}")
-        if charger_in_use(self.hass, charge_point_id):
-            return self.async_abort(reason="charger_exists")
-        self._discovery = discovery_info
-        described = " ".join(
-            str(discovery_info[key])
-            for key in (CONF_MANUFACTURER, CONF_MODEL, CONF_SERIAL)
-            if discovery_info.get(key)
-        )
-        self.context["title_placeholders"] = {"name": described or charge_point_id}
-        return await self.async_step_discovery_confirm()
-
-    async def async_step_discovery_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Add the discovered charger to a place that accepts new chargers."""
-        places = {
-            entry.entry_id: entry
-            for entry in self._async_current_entries(include_ignore=False)
-            if entry.state is ConfigEntryState.LOADED
-            and settings_of(entry).accept_new_chargers
-        }
-        if not places:
-            return self.async_abort(reason="not_accepting")
-        info = self._discovery
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = charger_errors(user_input)
-            if user_input[CONF_PLACE] not in places:
-                errors[CONF_PLACE] = "unknown_place"
-            if not errors:
-                entry = places[user_input[CONF_PLACE]]
-                name = str(user_input[CONF_NAME]).strip()
-                self.hass.config_entries.async_add_subentry(
-                    entry,
-                    ConfigSubentry(
-                        data=MappingProxyType(
-                            {
-                                CONF_CHARGE_POINT_ID: info[CONF_CHARGE_POINT_ID],
-                                CONF_PASSWORD: None,
-                                **charger_data(user_input),
-                                **{
-                                    key: info.get(key)
-                                    for key in (
-                                        CONF_MANUFACTURER,
-                                        CONF_MODEL,
-                                        CONF_SERIAL,
-                                    )
-                                },
-                            }
-                        ),
-                        subentry_type=SUBENTRY_CHARGER,
-                        title=name,
-                        unique_id=info[CONF_CHARGE_POINT_ID],
-                    ),
-                )
-                return self.async_abort(
-                    reason="charger_added",
-                    description_placeholders={"name": name, "place": entry.title},
-                )
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_PLACE): _ChoiceSelector(
-                    SelectSelectorConfig(
-                        options=[
-                            SelectOptionDict(value=entry_id, label=entry.title)
-                            for entry_id, entry in places.items()
-                        ],
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                )
-            }
-        ).extend(CHARGER_FIELDS.schema)
-        suggested = user_input or {
-            CONF_PLACE: next(iter(places)),
-            CONF_NAME: " ".join(
-                str(info[key])
-                for key in (CONF_MANUFACTURER, CONF_MODEL)
-                if info.get(key)
-            )
-            or info[CONF_CHARGE_POINT_ID],
-            CONF_PHASES: "3",
-            CONF_CONNECTORS: 1,
-        }
-        return self.async_show_form(
-            step_id="discovery_confirm",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
-            description_placeholders={
-                "charge_point_id": info[CONF_CHARGE_POINT_ID],
-                "manufacturer": info.get(CONF_MANUFACTURER) or "?",
-                "model": info.get(CONF_MODEL) or "?",
-                "serial": info.get(CONF_SERIAL) or "?",
-            },
-        )
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -393,7 +177,7 @@ class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="price_area",
             data_schema=self.add_suggested_values_to_schema(
-                _price_area_schema(country), {CONF_PRICE_AREA: suggested}
+                price_area_schema(country), {CONF_PRICE_AREA: suggested}
             ),
             errors=errors,
         )
@@ -411,12 +195,12 @@ class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
                 self._data[CONF_FIXED_PRICE] = price
                 return self._async_finish()
         suggested = user_input or {
-            CONF_FIXED_PRICE: _as_text(self._data.get(CONF_FIXED_PRICE))
+            CONF_FIXED_PRICE: as_text(self._data.get(CONF_FIXED_PRICE))
         }
         return self.async_show_form(
             step_id="fixed_price",
             data_schema=self.add_suggested_values_to_schema(
-                _price_schema(self.hass.config.currency, CONF_FIXED_PRICE), suggested
+                price_schema(self.hass.config.currency, CONF_FIXED_PRICE), suggested
             ),
             errors=errors,
             description_placeholders={"currency": self.hass.config.currency},
@@ -431,99 +215,96 @@ class HomeChargeConfigFlow(MeterDiscoveryFlow, domain=DOMAIN):
             )
         return self.async_create_entry(title=data[CONF_NAME], data=data)
 
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """An unknown charger connected while a place accepts new chargers."""
+        charge_point_id = discovery_info[CONF_CHARGE_POINT_ID]
+        await self.async_set_unique_id(f"{SUBENTRY_CHARGER}:{charge_point_id}")
+        if charger_in_use(self.hass, charge_point_id):
+            return self.async_abort(reason="charger_exists")
+        self._discovery = discovery_info
+        self.context["title_placeholders"] = {"name": discovery_title(discovery_info)}
+        return await self.async_step_discovery_confirm()
 
-class PlaceOptionsFlow(MeterOptionsFlow, PlanOptionsFlow):
-    """Prices, smart charging, meter and load balancing; the shared OCPP server."""
-
-    async def async_step_init(
+    async def async_step_discovery_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Choose what to change."""
-        return self.async_show_menu(
-            step_id="init",
-            menu_options=[
-                "prices",
-                "smart_charging",
-                "meter",
-                "load_balancing",
-                "ocpp_server",
-            ],
+        """Add the discovered charger to a place that accepts new chargers."""
+        choice = PlaceChoice.of(
+            self._async_current_entries(include_ignore=False),
+            lambda entry: settings_of(entry).accept_new_chargers,
         )
-
-    async def async_step_prices(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """What a spot-priced kWh costs: the supplier's markup and VAT."""
-        settings = settings_of(self.config_entry)
+        if not choice:
+            return self.async_abort(reason="not_accepting")
         errors: dict[str, str] = {}
         if user_input is not None:
-            markup = parse_decimal(user_input[CONF_SPOT_MARKUP])
-            vat = parse_decimal(user_input[CONF_VAT_PERCENT])
-            if markup is None or abs(markup) > 100:
-                errors[CONF_SPOT_MARKUP] = "invalid_price"
-            if vat is None or not 0 <= vat <= 100:
-                errors[CONF_VAT_PERCENT] = "invalid_vat"
+            errors = charger_errors(user_input) | choice.errors(user_input)
             if not errors:
-                return self.async_create_entry(
-                    data={
-                        **self.config_entry.options,
-                        CONF_SPOT_MARKUP: markup,
-                        CONF_VAT_PERCENT: vat,
-                    }
+                place = choice.chosen(user_input)
+                charger = discovered_charger(self._discovery, user_input)
+                self.hass.config_entries.async_add_subentry(place, charger)
+                return self.async_abort(
+                    reason="charger_added",
+                    description_placeholders={
+                        "name": charger.title,
+                        "place": place.title,
+                    },
                 )
-        currency = self.hass.config.currency
-        schema = _price_schema(currency, CONF_SPOT_MARKUP).extend(
-            {vol.Required(CONF_VAT_PERCENT): TextSelector({"suffix": "%"})}
-        )
+        schema = choice.schema.extend(CHARGER_FIELDS.schema)
         suggested = user_input or {
-            CONF_SPOT_MARKUP: _as_text(settings.spot_markup),
-            CONF_VAT_PERCENT: _as_text(settings.vat_percent),
+            **choice.suggested,
+            **discovery_suggestion(self._discovery),
         }
         return self.async_show_form(
-            step_id="prices",
+            step_id="discovery_confirm",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
-            description_placeholders={
-                "currency": currency,
-                "default_vat": _as_text(
-                    default_vat_percent(settings.country, settings.price_area)
-                )
-                or "0",
-            },
+            description_placeholders=discovery_placeholders(self._discovery),
         )
 
-    async def async_step_ocpp_server(
+    async def async_step_mqtt(
+        self, discovery_info: MqttServiceInfo
+    ) -> ConfigFlowResult:
+        """A discovery message on amsreader's Home Assistant topic."""
+        detected = detect_format(discovery_info.topic, discovery_info.payload)
+        if detected is None:
+            # The topic is shared with every other device's discovery.
+            return self.async_abort(reason="not_a_meter")
+        fmt, topic = detected
+        await self.async_set_unique_id(f"meter:{topic}")
+        self._abort_if_unique_id_configured()
+        if meter_in_use(self._async_current_entries(include_ignore=False), topic):
+            return self.async_abort(reason="meter_in_use")
+        self._meter = (fmt, topic)
+        self.context["title_placeholders"] = {"name": topic}
+        return await self.async_step_meter_discovered()
+
+    async def async_step_meter_discovered(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Where the OCPP server listens, and its TLS certificate (profile 2)."""
+        """Choose the place the meter measures."""
+        choice = PlaceChoice.of(self._async_current_entries(include_ignore=False))
+        if not choice:
+            return self.async_abort(reason="no_places")
+        fmt, topic = self._meter
         errors: dict[str, str] = {}
-        placeholders = {"error": ""}
         if user_input is not None:
-            settings = ServerSettings(
-                host=str(user_input[CONF_HOST]).strip(),
-                port=int(user_input[CONF_PORT]),
-                certificate=str(user_input.get(CONF_CERTIFICATE) or "").strip() or None,
-                private_key=str(user_input.get(CONF_PRIVATE_KEY) or "").strip() or None,
-            )
-            errors = settings_errors(
-                settings
-            ) or await self.hass.async_add_executor_job(tls_file_errors, settings)
+            errors = choice.errors(user_input)
             if not errors:
-                try:
-                    if (central := self.hass.data.get(CENTRAL)) is not None:
-                        await central.async_restart(settings)
-                except OSError as err:
-                    errors["base"] = "server_failed"
-                    placeholders["error"] = f" ({err})"
-                else:
-                    await async_save_settings(self.hass, settings)
-                    return self.async_create_entry(data=dict(self.config_entry.options))
-        current = asdict(await async_load_settings(self.hass))
+                place = choice.chosen(user_input)
+                self.hass.config_entries.async_update_entry(
+                    place, options=meter_options(place.options, mqtt_meter(fmt, topic))
+                )
+                return self.async_abort(
+                    reason="meter_added",
+                    description_placeholders={"topic": topic, "place": place.title},
+                )
         return self.async_show_form(
-            step_id="ocpp_server",
+            step_id="meter_discovered",
             data_schema=self.add_suggested_values_to_schema(
-                SERVER_SCHEMA, user_input or current
+                choice.schema, user_input or choice.suggested
             ),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={"topic": topic},
         )

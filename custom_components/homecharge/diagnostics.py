@@ -9,8 +9,9 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 
-from . import HomeChargeConfigEntry, PlaceRuntime
+from . import HomeChargeConfigEntry
 from .const import CONF_PASSWORD
+from .runtime.place import PlaceRuntime
 
 # A place's name is often its street address; a charger's password is a secret.
 TO_REDACT = {CONF_NAME, "title", CONF_PASSWORD}

@@ -9,12 +9,11 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from . import async_update_place
 from .central.session import SessionError
 from .const import DOMAIN
 from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
-from .runtime.place import PlaceCoordinator
+from .runtime.place import PlaceCoordinator, async_update_place
 from .runtime.scheduling import PlaceScheduler
 
 

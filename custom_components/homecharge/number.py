@@ -16,11 +16,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .central.profile import IEC_MIN_AMPS
 from .const import CONF_CIRCUIT_FUSE, CONF_FIXED_PRICE, CONF_MAIN_FUSE, CONF_MAX_CURRENT
 from .entity import ChargerEntity, PlaceEntity
+from .logic.grid import IEC_MIN_AMPS
 from .logic.place import MAX_FIXED_PRICE, MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings
-from .runtime.charger import MAX_CIRCUIT_FUSE, ChargerConfig
+from .runtime.charger_state import MAX_CIRCUIT_FUSE, ChargerConfig
 
 # Settings are written to the config entry; nothing here talks to a device.
 PARALLEL_UPDATES = 0

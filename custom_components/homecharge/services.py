@@ -21,16 +21,18 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonValueType
 
-from .central.profile import IEC_MIN_AMPS
 from .central.session import SessionError
 from .const import DOMAIN
+from .logic.grid import IEC_MIN_AMPS
+from .logic.limits import LimitSource
 from .plan_services import (
     PLAN_SCHEMA,
     READY_BY_SCHEMA,
     async_plan_charging,
     async_set_ready_by,
 )
-from .runtime.charger import MAX_CIRCUIT_FUSE, ChargerCoordinator
+from .runtime.charger import ChargerCoordinator
+from .runtime.charger_state import MAX_CIRCUIT_FUSE
 
 ATTR_HARD = "hard"
 ATTR_CURRENT = "current"
@@ -40,7 +42,6 @@ ATTR_KEYS = "keys"
 ATTR_KEY = "key"
 ATTR_VALUE = "value"
 # The limit an action sets; the lowest of all sources wins.
-ACTION_LIMIT = "action"
 
 DEVICES = vol.All(cv.ensure_list, [cv.string])
 RESTART_SCHEMA = vol.Schema(
@@ -171,9 +172,9 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
         )
     duration: timedelta | None = call.data.get(ATTR_DURATION)
     for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID]):
-        charger.set_limit(ACTION_LIMIT, amps)
+        charger.set_limit(LimitSource.ACTION, amps)
         if duration is not None:
-            charger.expire_limit(ACTION_LIMIT, duration)
+            charger.limits.expire(LimitSource.ACTION, duration)
 
 
 async def _async_unlock(call: ServiceCall) -> None:

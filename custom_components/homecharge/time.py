@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import HomeChargeConfigEntry
 from .const import CONF_CLOSES, CONF_OPENS
 from .entity import ChargerEntity
-from .logic.opening_hours import parse_time
+from .logic.availability import parse_time
 from .logic.plan_settings import CONF_READY_BY, DEFAULT_READY_BY
 
 # Settings are written to the charger's subentry; nothing here talks to it.

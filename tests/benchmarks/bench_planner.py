@@ -60,7 +60,8 @@ import statistics
 import sys
 import time as timer
 
-from custom_components.homecharge.logic.planner.solve import Plan, plan_charging
+from custom_components.homecharge.logic.planner.model import Plan
+from custom_components.homecharge.logic.planner.solve import plan_charging
 
 from ..planner_days import (
     FIXTURE,

@@ -1,16 +1,16 @@
 """
-How a current limit reaches a charger: the one path every limit takes.
+How a current limit is said to a charger: the OCPP charging profile.
 
-The balancer and the planner decide amps; this module decides how to say it to
-a given charger: which OCPP charging profile (purpose, unit, stack level), how
-the value is rounded, when to pause instead, and how long the limit stays valid.
-Pure logic: it builds the SetChargingProfile payloads (wire format, camelCase);
-the OCPP adapter only sends them and reports rejections back.
+The balancer and the planner decide amps and ``logic.limits.effective_limit``
+turns them into the one limit a charger gets (rounded there, once); this
+module decides how to say it to a given charger: which OCPP charging profile
+(purpose, unit, stack level), when to pause instead, and how long the limit
+stays valid. Pure: it builds the SetChargingProfile payloads (wire format,
+camelCase); the charger runtime sends them and reports rejections back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -18,11 +18,8 @@ import math
 import re
 from typing import Any, Final
 
-# IEC 61851: below 6 A a car cannot charge; any limit under it means "off".
-IEC_MIN_AMPS: Final = 6.0
-NOMINAL_VOLTAGE: Final = 230.0
-# No home charger takes more; it also keeps the 0.1 A rounding exact.
-MAX_LIMIT_AMPS: Final = 1000.0
+from ..logic.grid import NOMINAL_VOLTAGE
+
 # A limit expires on the charger by itself, so a charger whose Home Assistant
 # died falls back to its own safe current; we renew it well before that.
 DEFAULT_VALIDITY: Final = timedelta(minutes=3)
@@ -131,51 +128,19 @@ class ChargerCapabilities:
         return replace(self, rejected=self.rejected | {purpose})
 
 
-def round_down_amps(amps: float) -> float:
-    """A limit to 0.1 A (OCPP 1.6's resolution), never above what was decided."""
-    if math.isnan(amps) or amps <= 0:
-        return 0.0
-    tenths = math.floor(min(amps, MAX_LIMIT_AMPS) * 10 + 1e-9)
-    # A charger that checks the schema's multipleOf 0.1 in floats refuses
-    # a third of the tenths (8.2 / 0.1 = 81.999…): step down to one it takes.
-    while tenths > 0 and not _whole((tenths / 10) / 0.1):
-        tenths -= 1
-    return tenths / 10
-
-
-def _whole(quotient: float) -> bool:
-    return int(quotient) == quotient
-
-
-def effective_amps(amps: float) -> float:
-    """The limit a charger gets: 0 (off) or at least the IEC minimum."""
-    rounded = round_down_amps(amps)
-    return rounded if rounded >= IEC_MIN_AMPS else 0.0
-
-
-def combined_limit(circuit_fuse: float, limits: Iterable[float]) -> float:
-    """What a charger may draw, as it gets it.
-
-    The lowest of its circuit fuse and every limit source (user, action, and
-    later the balancer and the planner), then 0 or at least the IEC minimum.
-    """
-    return effective_amps(min([circuit_fuse, *limits]))
-
-
 def plan_steps(
     amps: float, capabilities: ChargerCapabilities, *, paused: bool
 ) -> tuple[Step, ...]:
     """
-    The steps that apply a limit to a charger.
+    The steps that apply an effective limit (0 or 6 A and up) to a charger.
 
     A charger that ignores 0 A is paused (stop or availability change) instead
     and resumed when current is allowed again; its profile still goes out so it
     resumes at the right current.
     """
-    limit = effective_amps(amps)
-    if limit == 0 and not capabilities.honours_zero:
+    if amps == 0 and not capabilities.honours_zero:
         return () if paused else (Step.PAUSE,)
-    if paused and limit > 0:
+    if paused and amps > 0:
         return (Step.SET_PROFILE, Step.RESUME)
     return (Step.SET_PROFILE,)
 
@@ -215,6 +180,7 @@ def build_profile(
     """
     The profile that caps a charger at ``amps`` per phase until it expires.
 
+    ``amps`` is the charger's effective limit (``logic.limits``), sent as it is.
     Kind Absolute with a start schedule (some firmware rejects Relative), our
     fixed id at the highest stack level the charger allows, and a validity
     (validTo and duration). None when no purpose is left to try, or when only
@@ -233,7 +199,7 @@ def build_profile(
             if capabilities.version is OcppVersion.V16
             else str(transaction_id)
         )
-    limit = _schedule_limit(effective_amps(amps), capabilities)
+    limit = _schedule_limit(amps, capabilities)
     seconds = max(int(validity.total_seconds()), 1)
     start = _timestamp(now)
     period = {"startPeriod": 0, "limit": limit, "numberPhases": capabilities.phases}

@@ -9,12 +9,8 @@ owns the charger: its runtime, or discovery while nobody does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 import hmac
-from ipaddress import ip_address
 import logging
-from pathlib import Path
-import ssl
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -22,11 +18,15 @@ from aiohttp import BasicAuth, hdrs, web
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
 from .connection import MAX_FRAME_BYTES, ConnectionClosedError, WebSocketConnection
+from .server_settings import (
+    ServerSettings,
+    async_load_settings,
+    server_ssl_context,
+)
 from .session import BootInfo, ChargerEvents, ChargerSession, StatusReport
 from .v16 import Session16
 from .v201 import Session201
@@ -34,7 +34,6 @@ from .v201 import Session201
 _LOGGER = logging.getLogger(__name__)
 
 CENTRAL: HassKey[CentralSystem] = HassKey(f"{DOMAIN}_central")
-SETTINGS_STORE_KEY = f"{DOMAIN}.server"
 SUBPROTOCOLS: dict[str, type[Session16 | Session201]] = {
     "ocpp1.6": Session16,
     "ocpp2.0.1": Session201,
@@ -43,21 +42,6 @@ SUBPROTOCOLS: dict[str, type[Session16 | Session201]] = {
 MAX_ID_LENGTH = 48
 # The websocket's own ping: finds a dead charger long before its heartbeat.
 PING_INTERVAL_S = 30.0
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ServerSettings:
-    """Where the server listens."""
-
-    host: str = "0.0.0.0"  # noqa: S104 - chargers are on the LAN
-    port: int = 9000
-    certificate: str | None = None
-    private_key: str | None = None
-
-    @property
-    def scheme(self) -> str:
-        """ws, or wss with a certificate (security profile 2)."""
-        return "wss" if self.certificate else "ws"
 
 
 class KnownCharger(Protocol):
@@ -195,7 +179,7 @@ class CentralSystem:
         context = None
         if self.settings.certificate and self.settings.private_key:
             context = await self.hass.async_add_executor_job(
-                _server_ssl_context,
+                server_ssl_context,
                 self.settings.certificate,
                 self.settings.private_key,
             )
@@ -336,61 +320,6 @@ class CentralSystem:
                 del self._sessions[charge_point_id]
             self._events(charge_point_id, protocol).on_disconnected(session)
         return websocket
-
-
-def _server_ssl_context(certificate: str, private_key: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(certificate, private_key)
-    return context
-
-
-def settings_errors(settings: ServerSettings) -> dict[str, str]:
-    """What is wrong with server settings, by field (files not checked)."""
-    errors: dict[str, str] = {}
-    try:
-        ip_address(settings.host)
-    except ValueError:
-        errors["host"] = "invalid_host"
-    if not 1 <= settings.port <= 65535:
-        errors["port"] = "invalid_port"
-    if bool(settings.certificate) != bool(settings.private_key):
-        errors["base"] = "tls_incomplete"
-    return errors
-
-
-def tls_file_errors(settings: ServerSettings) -> dict[str, str]:
-    """Certificate and key files that are missing or unusable (blocking I/O)."""
-    if not settings.certificate or not settings.private_key:
-        return {}
-    for field, path in (
-        ("certificate", settings.certificate),
-        ("private_key", settings.private_key),
-    ):
-        if not Path(path).is_file():
-            return {field: "file_not_found"}
-    try:
-        _server_ssl_context(settings.certificate, settings.private_key)
-    except (ssl.SSLError, ValueError):
-        return {"base": "tls_invalid"}
-    return {}
-
-
-def settings_store(hass: HomeAssistant) -> Store[dict[str, Any]]:
-    """Where the server settings live: one set for the whole Home Assistant."""
-    return Store(hass, 1, SETTINGS_STORE_KEY)
-
-
-async def async_load_settings(hass: HomeAssistant) -> ServerSettings:
-    """The saved server settings, or the defaults."""
-    data = await settings_store(hass).async_load() or {}
-    return ServerSettings(
-        **{k: v for k, v in data.items() if k in ServerSettings.__slots__}
-    )
-
-
-async def async_save_settings(hass: HomeAssistant, settings: ServerSettings) -> None:
-    """Save the server settings (they apply when the server next starts)."""
-    await settings_store(hass).async_save(asdict(settings))
 
 
 async def async_acquire(hass: HomeAssistant, entry_id: str) -> CentralSystem:

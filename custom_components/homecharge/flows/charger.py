@@ -1,15 +1,27 @@
-"""Adding a charger to a place, by hand or from a discovery, and changing it."""
+"""
+Adding a charger to a place, by hand or from a discovery, and changing it.
+
+ChargerSubentryFlow holds the steps of adding one by hand and changing one.
+A discovered charger is confirmed by the config flow (a discovery cannot start
+a subentry flow); the functions here build what both forms show and save.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import suppress
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
 import voluptuous as vol
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import (
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
 from homeassistant.const import (
     CONF_NAME,
     PERCENTAGE,
@@ -30,7 +42,6 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from ..central.profile import IEC_MIN_AMPS
 from ..central.server import CENTRAL, charge_point_id_from_path
 from ..const import (
     CONF_CHARGE_POINT_ID,
@@ -47,6 +58,7 @@ from ..const import (
     SUBENTRY_CHARGER,
 )
 from ..logic.balancer import Priority
+from ..logic.grid import IEC_MIN_AMPS
 from ..logic.place import parse_decimal
 from ..logic.plan_settings import (
     CONF_BATTERY,
@@ -54,7 +66,7 @@ from ..logic.plan_settings import (
     CONF_TARGET_SOC,
     validate_plan_options,
 )
-from ..runtime.charger import MAX_CIRCUIT_FUSE, new_password
+from ..runtime.charger_state import MAX_CIRCUIT_FUSE, new_password
 
 DEFAULT_TARGET_SOC = 100
 
@@ -189,6 +201,58 @@ def charger_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_PHASE: int(user_input.get(CONF_PHASE, 1)),
         CONF_PRIORITY: user_input.get(CONF_PRIORITY, Priority.NORMAL.name.lower()),
     }
+
+
+def _described(info: Mapping[str, Any], *keys: str) -> str:
+    return " ".join(str(info[key]) for key in keys if info.get(key))
+
+
+def discovery_title(info: Mapping[str, Any]) -> str:
+    """How a discovered charger is named in the list of discoveries."""
+    described = _described(info, CONF_MANUFACTURER, CONF_MODEL, CONF_SERIAL)
+    return described or str(info[CONF_CHARGE_POINT_ID])
+
+
+def discovery_suggestion(info: Mapping[str, Any]) -> dict[str, Any]:
+    """What the confirm form suggests for a discovered charger."""
+    return {
+        CONF_NAME: _described(info, CONF_MANUFACTURER, CONF_MODEL)
+        or info[CONF_CHARGE_POINT_ID],
+        CONF_PHASES: "3",
+        CONF_CONNECTORS: 1,
+    }
+
+
+def discovery_placeholders(info: Mapping[str, Any]) -> dict[str, str]:
+    """What the confirm form says about a discovered charger."""
+    return {
+        "charge_point_id": info[CONF_CHARGE_POINT_ID],
+        "manufacturer": info.get(CONF_MANUFACTURER) or "?",
+        "model": info.get(CONF_MODEL) or "?",
+        "serial": info.get(CONF_SERIAL) or "?",
+    }
+
+
+def discovered_charger(
+    info: Mapping[str, Any], user_input: dict[str, Any]
+) -> ConfigSubentry:
+    """The subentry of a discovered charger; it connects without a password."""
+    return ConfigSubentry(
+        data=MappingProxyType(
+            {
+                CONF_CHARGE_POINT_ID: info[CONF_CHARGE_POINT_ID],
+                CONF_PASSWORD: None,
+                **charger_data(user_input),
+                **{
+                    key: info.get(key)
+                    for key in (CONF_MANUFACTURER, CONF_MODEL, CONF_SERIAL)
+                },
+            }
+        ),
+        subentry_type=SUBENTRY_CHARGER,
+        title=str(user_input[CONF_NAME]).strip(),
+        unique_id=info[CONF_CHARGE_POINT_ID],
+    )
 
 
 class ChargerSubentryFlow(ConfigSubentryFlow):

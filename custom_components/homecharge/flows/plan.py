@@ -1,5 +1,5 @@
 """
-The smart-charging step of a place's options.
+A place's smart charging: what the options flow's smart-charging step calls.
 
 Where the spot prices come from (a price sensor, or Home Assistant's own
 Nord Pool integration when none is chosen), the grid company's energy and
@@ -14,8 +14,8 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.const import UnitOfEnergy
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -27,7 +27,6 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
 )
 
-from .. import settings_of
 from ..logic.capacity_tariff import DEFAULT_RULE
 from ..logic.grid_tariff import (
     CONF_GRID_DAY_PRICE,
@@ -178,44 +177,7 @@ def smart_charging_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class PlanOptionsFlow(OptionsFlow):
-    """Options step for how a place plans its charging."""
-
-    async def async_step_smart_charging(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Prices, grid tariff, capacity tariff and plan rules, on one form."""
-        settings = settings_of(self.config_entry)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = smart_charging_errors(user_input)
-            entity_id = user_input.get(CONF_PRICE_ENTITY)
-            if entity_id and not self._is_price_sensor(entity_id):
-                errors[CONF_PRICE_ENTITY] = "unknown_price_entity"
-            if not errors:
-                return self.async_create_entry(
-                    data={
-                        **self.config_entry.options,
-                        **smart_charging_options(user_input),
-                    }
-                )
-        currency = self.hass.config.currency
-        suggested = user_input or current_values(
-            self.config_entry.options, settings.country
-        )
-        return self.async_show_form(
-            step_id="smart_charging",
-            data_schema=self.add_suggested_values_to_schema(
-                smart_charging_schema(currency), suggested
-            ),
-            errors=errors,
-            description_placeholders={
-                "currency": currency,
-                "price_area": settings.price_area,
-            },
-        )
-
-    def _is_price_sensor(self, entity_id: str) -> bool:
-        """Whether the entity's attributes hold prices in a format we read."""
-        state = self.hass.states.get(entity_id)
-        return state is not None and detect_format(state.attributes) is not None
+def is_price_sensor(hass: HomeAssistant, entity_id: str) -> bool:
+    """Whether the entity's attributes hold prices in a format we read."""
+    state = hass.states.get(entity_id)
+    return state is not None and detect_format(state.attributes) is not None

@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Final
 
-from ..central.profile import IEC_MIN_AMPS, round_down_amps
+from .grid import IEC_MIN_AMPS, LINES as PHASES, house_load
+from .limits import round_down_amps
 
-PHASES: Final = 3
 # A car drawing within this of its offer is held by the offer (it follows it).
 FOLLOWS_OFFER_A: Final = 1.0
 # Shares below this are float noise, not current.
@@ -103,13 +103,11 @@ def headroom(
     A phase the meter does not report (a 1-phase grid's L2 and L3) has no
     headroom: nothing may be put on it.
     """
-    own = own_total(chargers)
-    room = [0.0] * PHASES
-    for phase in range(PHASES):
-        amps = measured[phase] if phase < len(measured) else None
-        if amps is not None:
-            house = max(amps - own[phase], 0.0)
-            room[phase] = max(main_fuse - house - margin, 0.0)
+    lines = [*measured[:PHASES], *[None] * (PHASES - len(measured))]
+    house = house_load(lines, own_total(chargers))
+    room = [
+        0.0 if amps is None else max(main_fuse - amps - margin, 0.0) for amps in house
+    ]
     return (room[0], room[1], room[2])
 
 
@@ -206,7 +204,9 @@ def allocate(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> dict[str, floa
             amps[charger.charger_id] = standby
             for phase in charger.phases:
                 left[phase] -= standby
-    # Down to the 0.1 A a charger is told: never above what was allocated.
+    # The share is decided in the 0.1 A steps a charger is told (never above
+    # what was allocated): a change smaller than that is no change, which
+    # keeps limits and events from following the meter's noise.
     return {
         c.charger_id: round_down_amps(amps.get(c.charger_id, 0.0)) for c in chargers
     }
@@ -328,26 +328,6 @@ def fail_safe(
                 )
             )
     return new_tracks, changes
-
-
-def house_phases(
-    charger_phases: int, phase: int, *, grid_phases: int, it_grid: bool
-) -> frozenset[int]:
-    """
-    The house phases (0–2) a charger loads.
-
-    A 3-phase charger loads all three; a 1-phase one the phase it is wired to
-    (``phase`` 1–3), and on an IT grid, where it sits between two lines, that
-    line and the next. On a 1-phase grid everything is on L1.
-    """
-    if grid_phases == 1:
-        return frozenset({0})
-    if charger_phases >= PHASES:
-        return frozenset(range(PHASES))
-    first = (phase - 1) % PHASES
-    if it_grid:
-        return frozenset({first, (first + 1) % PHASES})
-    return frozenset({first})
 
 
 def own_draw(

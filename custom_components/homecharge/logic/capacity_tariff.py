@@ -2,7 +2,8 @@
 The Norwegian capacity tariff (kapasitetsledd): which monthly step a place pays.
 
 Meter readings become kWh per clock hour; the month's highest hours, one per
-day, pick the step; the planner learns what an hour's energy adds to the cost.
+day, pick the step; the planner learns what an hour's energy adds to the cost,
+and chooses between step options (``StepOption``, made by grid_tariff.py).
 Pure logic. Hours are keyed and compared by their UTC start: Python compares
 datetimes of one zone as wall times, ignoring ``fold``, which would merge the
 two 02:00 hours of the autumn night.
@@ -69,6 +70,24 @@ class CapacityRule:
 
 
 DEFAULT_RULE: Final = CapacityRule()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepOption:
+    """
+    A capacity step a plan may end up in.
+
+    ``extra_cost`` is its monthly cost over the month's base step; a plan
+    keeps to it while every slot's house plus charging power stays under
+    ``max_kw`` (None: no limit, the top option).
+    """
+
+    extra_cost: float
+    max_kw: float | None
+
+
+# No capacity tariff: one option, free and without a limit.
+NO_TARIFF: Final = (StepOption(extra_cost=0.0, max_kw=None),)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -22,10 +22,10 @@ from .capacity_tariff import (
     DEFAULT_RULE,
     CapacityRule,
     HourEnergy,
+    StepOption,
     capacity_state,
 )
 from .place import parse_decimal, parse_price
-from .planner.solve import StepOption
 
 CONF_GRID_DAY_PRICE: Final = "grid_day_price"
 CONF_GRID_NIGHT_PRICE: Final = "grid_night_price"

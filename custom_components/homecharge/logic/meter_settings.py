@@ -11,8 +11,8 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Final, Self
 
-from ..central.profile import IEC_MIN_AMPS
 from .balancer import BalancerSettings
+from .grid import IEC_MIN_AMPS
 from .meter_formats import MeterFormat
 from .place import parse_decimal
 

@@ -18,10 +18,10 @@ from datetime import datetime
 import math
 from typing import Final
 
+from .grid import amps_from_watts, house_load, watts_from_amps
 from .meter_formats import InvalidPayload, MeterReading, complete_phases
 from .place import GridType
 
-NOMINAL_PHASE_VOLTAGE: Final = 230.0
 # Watts per unit of a power sensor; a phase sensor in amps is a current.
 _WATTS: Final = {"W": 1.0, "kW": 1000.0, "MW": 1_000_000.0}
 _MAX_AMPS: Final = 1000.0
@@ -43,7 +43,7 @@ def _per_phase[A, B](
 
 def own_power_w(own: Sequence[float]) -> float:
     """Our chargers' power from their per-phase currents (nominal voltage)."""
-    return sum(own) * NOMINAL_PHASE_VOLTAGE
+    return watts_from_amps(sum(own))
 
 
 def net_power(reading_import: float | None, reading_export: float | None) -> float:
@@ -62,7 +62,7 @@ def estimate_currents(
     A rise in power since then that our chargers do not explain is the house:
     put on every phase (the worst case), until currents are measured again.
     """
-    extra = max(power_rise_w, 0.0) / NOMINAL_PHASE_VOLTAGE
+    extra = amps_from_watts(max(power_rise_w, 0.0))
     return (
         None if house[0] is None else house[0] + own[0] + extra,
         None if house[1] is None else house[1] + own[1] + extra,
@@ -91,7 +91,7 @@ def entity_reading(phase: int | None, state: str, unit: str | None) -> MeterRead
             raise InvalidPayload("out_of_range")
         if phase is None:
             return MeterReading(import_w=max(watts, 0.0), export_w=max(-watts, 0.0))
-        value = abs(watts) / NOMINAL_PHASE_VOLTAGE
+        value = amps_from_watts(abs(watts))
     elif unit != "A":
         raise InvalidPayload("wrong_unit")
     if abs(value) > _MAX_AMPS:
@@ -140,13 +140,7 @@ class MeterState:
             lambda old, new: old if new is None else new, self.raw_a, reading.current_a
         )
         self.measured_a = complete_phases(MeterReading(current_a=self.raw_a), self.grid)
-        self.house_a = _per_phase(
-            lambda measured, ours: None
-            if measured is None
-            else max(measured - ours, 0.0),
-            self.measured_a,
-            own,
-        )
+        self.house_a = house_load(self.measured_a, own)
         self.measured_power_w = self.net_power_w
         self.own_power_w = own_power_w(own)
         self.currents_at = now

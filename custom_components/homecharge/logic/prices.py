@@ -10,6 +10,9 @@ the planner uses; ``slots_from_attributes`` does both for a price sensor.
 
 Pure logic. Instants are compared in UTC: Python compares datetimes of one
 zone as wall times, which merges the two 02:00 hours of an autumn night.
+One module past 400 lines on purpose: the parsers share the tolerant
+readers of times, prices and units, and a new source is one more parser
+beside the others (the adapters that fetch them are in feeds/prices.py).
 """
 
 from __future__ import annotations

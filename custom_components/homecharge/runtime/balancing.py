@@ -33,22 +33,21 @@ from ..logic.balancer import (
     balance,
     fail_safe,
     headroom,
-    house_phases,
     own_draw,
     own_total,
 )
 from ..logic.capacity_tariff import CapacityState, HourlyEnergy, capacity_state
+from ..logic.grid import grid_lines
 from ..logic.house_profile import HouseProfile
+from ..logic.limits import LimitSource
 from ..logic.meter_formats import MeterReading
 from ..logic.meter_settings import MeterSettings
 from ..logic.meter_state import MeterState, Phases
-from ..logic.place import GridType, PlaceSettings
+from ..logic.place import PlaceSettings
 from .charger import ChargerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
-# The name the balancer's limit goes by among a charger's limit sources.
-BALANCER: Final = "balancer"
 EVENT_LOAD_LIMITED: Final = "homecharge_load_limited"
 # One warning about refused meter payloads per this long, with a count.
 WARN_EVERY: Final = timedelta(minutes=10)
@@ -130,7 +129,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         if self.active:
             # Until the first reading (after a restart, say) nobody gets more.
             for charger in self.chargers.values():
-                charger.set_limit(BALANCER, self.meter.safe_current)
+                charger.set_limit(LimitSource.BALANCER, self.meter.safe_current)
         self._arm_watchdog()
 
     @callback
@@ -200,11 +199,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         if reading.import_kwh is not None:
             self.hourly.add_register(local, reading.import_kwh)
         if self._state.currents_at is not None:
-            house = self._state.house_a
-            if self.place.grid_type.phases == 1:
-                # Lines a 1-phase grid lacks carry nothing, they are not unknown.
-                house = (house[0], 0.0, 0.0)
-            self.house.add(local, house)
+            self.house.add(local, grid_lines(self.place.grid_type, self._state.house_a))
         self.data.hour_kwh = self.hourly.current_hour(local).kwh
         if self._capacity_at is None or now - self._capacity_at >= CAPACITY_EVERY:
             self._capacity_at = now
@@ -222,18 +217,13 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                 # Not ours to steer now: what it draws counts as the house's.
                 continue
             data, config = charger.data, charger.config
-            phases = house_phases(
-                config.phases,
-                config.phase,
-                grid_phases=grid.phases,
-                it_grid=grid is GridType.THREE_PHASE_230_IT,
-            )
+            phases = charger.lines(grid)
             charging = data.transaction_id is not None and not data.paused
             loads.append(
                 ChargerLoad(
                     charger_id=charger.subentry_id,
                     phases=phases,
-                    max_amps=charger.limit_without(BALANCER),
+                    max_amps=charger.limits.without(LimitSource.BALANCER),
                     draw=own_draw(
                         phases,
                         data.current_a,
@@ -275,7 +265,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
     def _apply(self, changes: list[Change]) -> None:
         for change in changes:
             charger = self.chargers[change.charger_id]
-            charger.set_limit(BALANCER, change.to_amps)
+            charger.set_limit(LimitSource.BALANCER, change.to_amps)
             if change.from_amps is None and change.reason is Reason.RAISED:
                 # The first decision after a start is no news to automations.
                 continue
@@ -307,7 +297,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         self._tracks = {}
         self.data.headroom = None
         for charger in self.chargers.values():
-            charger.set_limit(BALANCER, None)
+            charger.set_limit(LimitSource.BALANCER, None)
 
     # Fail-safe
 

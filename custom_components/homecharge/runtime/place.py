@@ -1,15 +1,29 @@
-"""The place's live state, pushed to its entities."""
+"""A place at runtime: what a loaded config entry holds, and how it is read.
+
+``PlaceRuntime`` is the config entry's runtime data (the place's controller:
+its settings coordinator, chargers, balancer and scheduler); the readers turn
+the entry's data and options into the pure settings the logic takes.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
-from ..const import DOMAIN
-from ..logic.place import PlaceSettings
+from ..central.server import CentralSystem
+from ..const import CONF_CHARGE_POINT_ID, DOMAIN, STORAGE_VERSION, SUBENTRY_CHARGER
+from ..logic.meter_settings import MeterSettings
+from ..logic.place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
+from ..logic.plan_settings import PlanSettings
+from .balancing import PlaceBalancer
+from .charger import ChargerCoordinator
+from .scheduling import PlaceScheduler
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,3 +46,74 @@ class PlaceCoordinator(DataUpdateCoordinator[PlaceSettings]):
             hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} {settings.name}"
         )
         self.data = settings
+
+
+@dataclass(slots=True)
+class PlaceRuntime:
+    """Everything a loaded place holds while it runs."""
+
+    coordinator: PlaceCoordinator
+    subentry_ids: frozenset[str]
+    central: CentralSystem
+    # By subentry id.
+    chargers: dict[str, ChargerCoordinator]
+    store: Store[dict[str, object]]
+    balancer: PlaceBalancer
+    scheduler: PlaceScheduler
+
+    def stored(self) -> dict[str, object]:
+        """What the place keeps across restarts."""
+        return {
+            "chargers": {
+                charger.config.charge_point_id: charger.data.stored()
+                for charger in self.chargers.values()
+            },
+            "hourly_energy": self.balancer.hourly.stored(),
+            "house_profile": self.balancer.house.stored(),
+        }
+
+
+def place_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, object]]:
+    """The place's persistent storage (chargers, sessions, learned data)."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}", private=True)
+
+
+def settings_of(entry: ConfigEntry) -> PlaceSettings:
+    """The place's settings as its config entry holds them now."""
+    return PlaceSettings.from_config(dict(entry.data), dict(entry.options))
+
+
+def meter_of(entry: ConfigEntry) -> MeterSettings:
+    """The place's meter and balancing settings as its options hold them now."""
+    return MeterSettings.from_options(dict(entry.options))
+
+
+def plan_settings_of(entry: ConfigEntry) -> PlanSettings:
+    """The place's smart-charging options as they are now."""
+    return PlanSettings.from_options(dict(entry.options), entry.data["country"])
+
+
+def charger_ids(entry: ConfigEntry) -> dict[str, str]:
+    """Charge point id of every charger subentry, by subentry id."""
+    return {
+        subentry_id: subentry.data[CONF_CHARGE_POINT_ID]
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_CHARGER
+    }
+
+
+async def async_update_place(
+    hass: HomeAssistant, entry: ConfigEntry, changes: dict[str, object]
+) -> None:
+    """Change place settings from an entity; refused when the result is invalid."""
+    data = {**entry.data, **changes}
+    if errors := validate_place(data, complete=True):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=next(iter(errors.values())),
+            translation_placeholders={
+                "min_fuse": str(MIN_MAIN_FUSE),
+                "max_fuse": str(MAX_MAIN_FUSE),
+            },
+        )
+    hass.config_entries.async_update_entry(entry, data=data)

@@ -17,8 +17,7 @@ import logging
 import math
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import (
     CALLBACK_TYPE,
     Event,
@@ -26,7 +25,6 @@ from homeassistant.core import (
     HomeAssistant,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import (
     async_track_state_change_event,
@@ -35,10 +33,13 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from ..logic.balancer import house_phases
+from ..feeds.prices import NORDPOOL, async_nordpool_prices, read_price_entity
+from ..logic.availability import parse_time
+from ..logic.capacity_tariff import NO_TARIFF, StepOption
+from ..logic.grid import fuse_kw
 from ..logic.grid_tariff import step_options
-from ..logic.opening_hours import parse_time
-from ..logic.place import CostBasis, GridType, PlaceSettings
+from ..logic.limits import LimitSource
+from ..logic.place import CostBasis, PlaceSettings
 from ..logic.plan_settings import (
     CONF_BATTERY,
     CONF_READY_BY,
@@ -49,43 +50,29 @@ from ..logic.plan_settings import (
     DEFAULT_READY_BY,
     PlanSettings,
 )
+from ..logic.planner.model import Plan, PlanProblem
 from ..logic.planner.problem import (
     MAX_HORIZON,
     SLOT,
     CarInput,
     ChargerPlan,
-    PlanStatus,
-    SlotPrice,
     build_problem,
     energy_need,
-    house_kw,
+    house_peaks_by_day,
     kwh_per_amp,
     ready_moment,
     slot_start,
     summarize,
+    unplanned_status,
 )
-from ..logic.planner.solve import (
-    NO_TARIFF,
-    Plan,
-    PlanProblem,
-    StepOption,
-    plan_charging,
-)
-from ..logic.prices import (
-    InvalidPrices,
-    PriceSlot,
-    forecast_slots,
-    parse_nordpool,
-    slots_from_attributes,
-    to_quarter_slots,
-)
-from .balancing import BALANCER, PlaceBalancer
+from ..logic.planner.solve import plan_charging
+from ..logic.prices import InvalidPrices, PriceSlot
+from ..logic.slot_prices import SlotPrice, slot_prices
+from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
-PLANNER: Final = "planner"
-NORDPOOL: Final = "nordpool"
 # Nord Pool publishes tomorrow's prices around 12:45–13:00 CET.
 TOMORROW_FROM: Final = time(13, 0)
 REPLAN_COOLDOWN_S: Final = 1.0
@@ -174,8 +161,8 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
             self._unsubscribe.pop()()
         self._replan.async_shutdown()
         for charger in self.chargers.values():
-            if PLANNER in charger.data.limits:
-                charger.set_limit(PLANNER, None)
+            if LimitSource.PLANNER in charger.data.limits:
+                charger.set_limit(LimitSource.PLANNER, None)
 
     def apply_settings(self, place: PlaceSettings, settings: PlanSettings) -> None:
         """New options: plan again (a new price entity needs a reload)."""
@@ -240,11 +227,10 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
 
     def _read_price_entity(self) -> None:
         entity_id = self.settings.price_entity
-        state = self.hass.states.get(entity_id) if entity_id else None
-        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        if not entity_id:
             return
         try:
-            self._known = slots_from_attributes(state.attributes)
+            slots = read_price_entity(self.hass, entity_id)
         except InvalidPrices as err:
             _LOGGER.warning(
                 "%s: prices of %s not read (%s); planning with what is known",
@@ -253,43 +239,18 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                 err.reason,
             )
             return
-        self.data.price_source = entity_id
+        if slots is not None:
+            self._known = slots
+            self.data.price_source = entity_id
 
     async def _async_load_nordpool(self) -> None:
         """Today's and tomorrow's prices from Home Assistant's Nord Pool."""
-        entry = next(
-            (
-                entry
-                for entry in self.hass.config_entries.async_entries(NORDPOOL)
-                if entry.state is ConfigEntryState.LOADED
-                and self.place.price_area in entry.data.get("areas", ())
-            ),
-            None,
-        )
-        if entry is None:
-            return
-        slots: list[PriceSlot] = []
         today = dt_util.now().date()
-        for day in (today, today + timedelta(days=1)):
-            try:
-                response = await self.hass.services.async_call(
-                    NORDPOOL,
-                    "get_prices_for_date",
-                    {
-                        "config_entry": entry.entry_id,
-                        "date": day.isoformat(),
-                        "areas": [self.place.price_area],
-                    },
-                    blocking=True,
-                    return_response=True,
-                )
-                slots += parse_nordpool(response or {}, self.place.price_area)
-            except (HomeAssistantError, InvalidPrices) as err:
-                _LOGGER.debug(
-                    "%s: no Nord Pool prices for %s: %s", self.place.name, day, err
-                )
+        slots = await async_nordpool_prices(
+            self.hass, self.place.price_area, (today, today + timedelta(days=1))
+        )
         if slots:
-            self._known = to_quarter_slots(slots)
+            self._known = slots
             self.data.price_source = NORDPOOL
 
     # Planning
@@ -323,17 +284,14 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
             )
             for key, charger in self.chargers.items():
                 if key not in schedule.chargers:
-                    schedule.chargers[key] = ChargerPlan(status=self._idle(charger))
+                    schedule.chargers[key] = ChargerPlan(
+                        status=unplanned_status(
+                            plugged_in=charger.data.plugged_in,
+                            smart_charging=charger.data.smart_charging,
+                        )
+                    )
             self.async_set_updated_data(schedule)
             self._apply(schedule)
-
-    @staticmethod
-    def _idle(charger: ChargerCoordinator) -> PlanStatus:
-        if not charger.data.plugged_in:
-            return PlanStatus.NO_CAR
-        if not charger.data.smart_charging:
-            return PlanStatus.CHARGE_NOW
-        return PlanStatus.DONE
 
     def _apply(self, schedule: Schedule) -> None:
         """
@@ -346,8 +304,8 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         for key, charger in self.chargers.items():
             planned = schedule.chargers.get(key)
             amps = 0.0 if planned is not None and planned.amps_now == 0 else None
-            if charger.data.limits.get(PLANNER) != amps:
-                charger.set_limit(PLANNER, amps)
+            if charger.data.limits.get(LimitSource.PLANNER) != amps:
+                charger.set_limit(LimitSource.PLANNER, amps)
 
     def _cars(self, now: datetime) -> list[CarInput]:
         """Every plugged-in charger under smart charging, with its need."""
@@ -358,12 +316,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
             if not (data.plugged_in and data.smart_charging and data.enabled):
                 continue
             subentry = self.config_entry.subentries[key].data
-            lines = house_phases(
-                charger.config.phases,
-                charger.config.phase,
-                grid_phases=grid.phases,
-                it_grid=grid is GridType.THREE_PHASE_230_IT,
-            )
+            lines = charger.lines(grid)
             delivered = (data.session_energy_kwh or 0.0) if data.transaction_id else 0.0
             need, source = energy_need(
                 soc=self._soc(subentry.get(CONF_SOC_ENTITY)),
@@ -378,8 +331,14 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                     key=key,
                     name=charger.config.name,
                     lines=lines,
-                    kwh_per_amp=kwh_per_amp(grid, len(lines) if len(lines) == 3 else 1),
-                    max_a=math.floor(planning_limit(charger)),
+                    kwh_per_amp=kwh_per_amp(grid, lines),
+                    # What the charger's own settings allow, not the
+                    # balancer's share now: the plan looks ahead.
+                    max_a=math.floor(
+                        charger.limits.without(
+                            LimitSource.PLANNER, LimitSource.BALANCER
+                        )
+                    ),
                     need_kwh=need,
                     need_source=source,
                     ready_by=ready_by_of(subentry, now),
@@ -396,40 +355,18 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         return value if 0 <= value <= 100 else None
 
     def _prices(self, now: datetime, cars: list[CarInput]) -> list[SlotPrice]:
-        """
-        All-in prices from the slot now to the last ready-by.
-
-        Forecast past what is published; a place without prices plans on a
-        flat price, which charges at once.
-        """
+        """All-in prices from the slot now to the last ready-by (48 h at most)."""
         start = slot_start(dt_util.as_utc(now))
         end = max((car.ready_by for car in cars), default=start + timedelta(hours=24))
         end = min(max(dt_util.as_utc(end), start + SLOT), start + MAX_HORIZON)
-        zone = dt_util.get_default_time_zone()
-        known = [slot for slot in self._known if start <= slot.start < end]
-        spot: dict[datetime, tuple[float | None, bool]] = {
-            slot.start: (slot.price, False) for slot in known
-        }
-        if not self._fixed and self._known:
-            for slot in forecast_slots(self._known, start, end, zone):
-                spot.setdefault(slot.start, (slot.price, True))
-        prices = []
-        moment = start
-        while moment < end:
-            value, forecast = spot.get(moment, (None, True))
-            energy = self.place.energy_price(value)
-            if self._fixed:
-                forecast = False
-            tariff = self.settings.energy_tariff.price_at(moment.astimezone(zone))
-            prices.append(
-                SlotPrice(
-                    start=moment,
-                    price=(energy or 0.0) + tariff,
-                    forecast=forecast,
-                )
-            )
-            moment += SLOT
-        return prices
+        return slot_prices(
+            known=self._known,
+            start=start,
+            end=end,
+            place=self.place,
+            tariff=self.settings.energy_tariff,
+            zone=dt_util.get_default_time_zone(),
+        )
 
     def _house(self, start: datetime) -> tuple[float, float, float]:
         return self.balancer.house.forecast(dt_util.as_local(start))
@@ -439,31 +376,18 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         if rule is None or not self.balancer.active or not prices:
             return NO_TARIFF
         local = dt_util.as_local(now)
-        peaks: dict[date, float] = {}
-        for slot in prices:
-            day = dt_util.as_local(slot.start).date()
-            peaks[day] = max(
-                peaks.get(day, 0.0),
-                house_kw(self.place.grid_type, self._house(slot.start)),
-            )
+        grid = self.place.grid_type
+        peaks = house_peaks_by_day(
+            grid,
+            [
+                (dt_util.as_local(slot.start).date(), self._house(slot.start))
+                for slot in prices
+            ],
+        )
         hourly = self.balancer.hourly
         known = [*hourly.hours(), hourly.current_hour(local)]
-        phases = self.place.grid_type.phases
-        most_kw = house_kw(self.place.grid_type, [self.place.main_fuse] * phases)
+        most_kw = fuse_kw(grid, self.place.main_fuse)
         return step_options(known, sorted(peaks), peaks, local, most_kw, rule)
-
-
-def planning_limit(charger: ChargerCoordinator) -> float:
-    """The most a charger may draw by its own settings (not the balancer's now)."""
-    config = charger.config
-    limits = [
-        amps
-        for source, amps in charger.data.limits.items()
-        if source not in (PLANNER, BALANCER)
-    ]
-    if config.max_current is not None:
-        limits.append(float(config.max_current))
-    return min([config.circuit_fuse, *limits])
 
 
 def ready_by_of(subentry: Any, now: datetime) -> datetime:

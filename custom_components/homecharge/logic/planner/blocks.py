@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import math
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .solve import CarNeed
+from .model import CarNeed
 
 
 def blocks(

@@ -1,12 +1,13 @@
 """The plan of one group of cars, exact where it can prove it.
 
-The relaxation (``planner_relax``) allows any current up to the cap; its
-plan bounds every whole plan and, once ``planner_repair`` has traded the
-few cells under the minimum between cars, usually is one: then it is the
-optimum. Otherwise:
+The relaxation (``relax.py``) allows any current up to the cap; its plan
+bounds every whole plan and, once ``repair.py`` has traded the few cells
+under the minimum between cars, usually is one: then it is the optimum.
+Otherwise:
 
 - reduced costs of the relaxation give every empty or full slot a penalty,
-  the least a plan that changes the slot's total pays over the bound;
+  the least a plan that changes the slot's total pays over the bound
+  (``fixing.py``);
 - one car alone: dynamic programming over the slots with small penalties,
   exact (the others cannot change in a plan better than the one found);
 - several cars: a dive (one decision at a time, down the better branch)
@@ -23,10 +24,11 @@ optimum. Otherwise:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 import heapq
 import math
 
+from .fixing import SlotFixing, slot_penalties
 from .relax import (
     Amps,
     Bounds,
@@ -34,18 +36,18 @@ from .relax import (
     SearchBudget,
     Value,
     better,
-    fill,
+    cells_under_minimum,
+    fill_relaxation,
     least_minimum,
-    pieces,
     plan_value,
-    short_slots,
+    slots_under_minimum,
 )
-from .repair import Effort, repair
+from .repair import Effort, repair, whole_plan_near
 
 # Slots a lone car's first dynamic program leaves open (beyond the partial).
-_ALONE_SLOTS = 16
+_LONE_CAR_OPEN_SLOTS = 16
 # Branch-and-bound nodes allowed even with the budget spent.
-_MIN_NODES = 4
+_NODES_PAST_BUDGET = 4
 # How hard a repair tries: at the root, on a dive, in branch and bound
 # (where most nodes are no plan anyway and should stay cheap).
 _ROOT_EFFORT = Effort(sheds=60, chains=True)
@@ -64,7 +66,7 @@ class GroupSolver:
             prices=problem.prices,
             room=problem.room,
             need=[
-                _most_alone(caps, least, need)
+                _most_in_whole_cells(caps, least, need)
                 for caps, least, need in zip(
                     problem.caps, problem.min_a, problem.need, strict=True
                 )
@@ -73,16 +75,18 @@ class GroupSolver:
             caps=problem.caps,
         )
         slots = len(problem.room)
-        self._order = sorted(
+        self._cheapest_first = sorted(
             (slot for slot in range(slots) if problem.room[slot] > 0),
             key=lambda slot: (problem.prices[slot], slot),
         )
-        self._root = Bounds(
+        self._root_bounds = Bounds(
             [list(row) for row in problem.caps],
             [[0] * slots for _ in problem.caps],
             [0] * slots,
         )
-        relaxed = fill(self._problem, self._root, self._order)
+        relaxed = fill_relaxation(
+            self._problem, self._root_bounds, self._cheapest_first
+        )
         if relaxed is None:  # pragma: no cover - no floors at the root
             raise RuntimeError("the relaxation has no plan")
         self._relaxed = relaxed
@@ -90,15 +94,15 @@ class GroupSolver:
 
     def solve(self, budget: SearchBudget) -> tuple[Amps, bool]:
         """The best plan, and whether it is proven optimal; spends ``budget``."""
-        problem, root, relaxed = self._problem, self._root, self._relaxed
-        if not short_slots(problem, root, relaxed):
+        problem, root, relaxed = self._problem, self._root_bounds, self._relaxed
+        if not slots_under_minimum(problem, root, relaxed):
             plan = [list(row) for row in relaxed]
             if repair(problem, root, plan, _ROOT_EFFORT, budget):
                 return plan, True
-        penalties = _slot_penalties(problem, root, relaxed)
+        penalties = slot_penalties(problem, root, relaxed)
         active = [car for car, need in enumerate(problem.need) if need > 0]
         if len(active) == 1:
-            return self._solve_alone(active[0], penalties), True
+            return self._solve_lone_car(active[0], penalties), True
         return self._dive_and_search(penalties, budget)
 
     def _dive_and_search(
@@ -107,11 +111,11 @@ class GroupSolver:
         """A plan by a dive, then branch and bound over the slots it leaves open."""
         problem, root, order, relaxed = (
             self._problem,
-            self._root,
-            self._order,
+            self._root_bounds,
+            self._cheapest_first,
             self._relaxed,
         )
-        best = _patch(problem, root, relaxed, order)
+        best = whole_plan_near(problem, root, relaxed, order)
         dived = _dive(problem, root, order, relaxed, budget)
         if dived is not None and better(
             plan_value(problem, dived), plan_value(problem, best)
@@ -119,16 +123,21 @@ class GroupSolver:
             best = dived
         if not better(self.bound, plan_value(problem, best)):
             return best, True
-        fixing = _Fixing(self.bound, relaxed, penalties)
-        core = fixing.apply(root, plan_value(problem, best))
+        fixing = SlotFixing(self.bound, relaxed, penalties)
+        fixed_bounds = fixing.fix_for_best(root, plan_value(problem, best))
         # The slots fixed empty drop out of every relaxation below.
-        open_order = [slot for slot in order if any(row[slot] for row in core.caps)]
-        return _search(problem, core, open_order, best, budget, fixing)
+        open_order = [
+            slot for slot in order if any(row[slot] for row in fixed_bounds.caps)
+        ]
+        return _branch_and_bound(
+            problem, fixed_bounds, open_order, best, budget, fixing
+        )
 
-    def _gap(self, value: Value) -> Value:
+    def _gap_to_bound(self, value: Value) -> Value:
+        """How far a plan's value is from the relaxation's bound."""
         return (value[0] - self.bound[0], value[1] - self.bound[1])
 
-    def _solve_alone(self, car: int, penalties: Sequence[Value | None]) -> Amps:
+    def _solve_lone_car(self, car: int, penalties: Sequence[Value | None]) -> Amps:
         """
         One car's optimum: dynamic programming over the slots that may change.
 
@@ -136,103 +145,29 @@ class GroupSolver:
         gap); if the plan found misses the bound by more than that guess, once
         more with the gap it showed, which it cannot miss.
         """
-        fixing = _Fixing(self.bound, self._relaxed, penalties)
+        fixing = SlotFixing(self.bound, self._relaxed, penalties)
         known = sorted(
             penalty
             for penalty in penalties
             if penalty is not None and penalty > (0, 0.0)
         )
-        guess = known[min(len(known), _ALONE_SLOTS) - 1] if known else (0, 0.0)
-        plan = _single_car(self._problem, fixing.within(self._root, guess), car)
-        gap = self._gap(plan_value(self._problem, plan))
+        guess = known[min(len(known), _LONE_CAR_OPEN_SLOTS) - 1] if known else (0, 0.0)
+        plan = _lone_car_optimum(
+            self._problem, fixing.fix_within_gap(self._root_bounds, guess), car
+        )
+        gap = self._gap_to_bound(plan_value(self._problem, plan))
         if better(guess, gap):
-            plan = _single_car(self._problem, fixing.within(self._root, gap), car)
+            plan = _lone_car_optimum(
+                self._problem, fixing.fix_within_gap(self._root_bounds, gap), car
+            )
         return plan
 
 
-def _most_alone(caps: Sequence[int], least: int, need: int) -> int:
+def _most_in_whole_cells(caps: Sequence[int], least: int, need: int) -> int:
     """The most amp-slots a car can take in whole cells of at least ``least``."""
     usable = sorted((cap for cap in caps if cap >= least > 0), reverse=True)
     cells = min(len(usable), need // least) if least > 0 else len(usable)
     return min(need, sum(usable[:cells]))
-
-
-def _patch(
-    problem: GroupProblem, bounds: Bounds, amps: Amps, order: Sequence[int]
-) -> Amps:
-    """
-    A whole plan near a relaxation's: its cells under the minimum dropped.
-
-    What they held goes back where it fits, cheapest slots first: on top of
-    cells that charge anyway, else in a new cell of at least the minimum
-    (the car that must be ready soonest first).
-    """
-    mins = problem.min_a
-    plan = [
-        [current if current >= least else 0 for current in row]
-        for row, least in zip(amps, mins, strict=True)
-    ]
-    left = [need - sum(row) for need, row in zip(problem.need, plan, strict=True)]
-    free = [
-        room - sum(column)
-        for room, column in zip(problem.room, zip(*plan, strict=True), strict=True)
-    ]
-    last = [
-        max((slot for slot, cap in enumerate(row) if cap), default=0)
-        for row in bounds.caps
-    ]
-    cars = sorted(range(len(plan)), key=lambda car: last[car])
-    for slot in order:
-        for opening in (False, True):
-            for car in cars:
-                current = plan[car][slot]
-                if bool(current) == opening or free[slot] <= 0 or left[car] <= 0:
-                    continue
-                amount = min(bounds.caps[car][slot] - current, left[car], free[slot])
-                if opening and amount < max(mins[car], bounds.floors[car][slot]):
-                    continue
-                plan[car][slot] += amount
-                left[car] -= amount
-                free[slot] -= amount
-    for car in cars:
-        if 0 < left[car] < mins[car]:
-            _open_with_own(problem, bounds, plan, car, left[car], free, order)
-    return plan
-
-
-def _open_with_own(
-    problem: GroupProblem,
-    bounds: Bounds,
-    plan: Amps,
-    car: int,
-    left: int,
-    free: list[int],
-    order: Sequence[int],
-) -> None:
-    """
-    Give a car the last few amps it lacks (fewer than its minimum).
-
-    A new cell at the minimum, in the cheapest slot with room for it; the
-    difference comes off the car's own dearest cells.
-    """
-    least = problem.min_a[car]
-    row, caps, floors = plan[car], bounds.caps[car], bounds.floors[car]
-    spare = {slot: row[slot] - max(least, floors[slot]) for slot in order if row[slot]}
-    if sum(value for value in spare.values() if value > 0) < least - left:
-        return
-    for slot in order:
-        if row[slot] or caps[slot] < least or free[slot] < least:
-            continue
-        wanted = least - left
-        for donor in reversed(order):
-            if wanted and spare.get(donor, 0) > 0:
-                taken = min(spare[donor], wanted)
-                row[donor] -= taken
-                free[donor] += taken
-                wanted -= taken
-        row[slot] = least
-        free[slot] -= least
-        return
 
 
 def _dive(
@@ -253,14 +188,14 @@ def _dive(
     stop = budget.work // 4
     value = plan_value(problem, amps)
     while budget.work > stop:
-        if not short_slots(problem, bounds, amps):
+        if not slots_under_minimum(problem, bounds, amps):
             plan = [list(row) for row in amps]
             if repair(problem, bounds, plan, _DIVE_EFFORT, budget):
                 return plan
         best: tuple[Bounds, Amps, Value] | None = None
         for child in reversed(_branch(problem, bounds, amps)):
             budget.work -= len(problem.room) * len(problem.need)
-            found = fill(problem, child, order, budget)
+            found = fill_relaxation(problem, child, order, budget)
             if found is None:
                 continue
             found_value = plan_value(problem, found)
@@ -274,162 +209,13 @@ def _dive(
     return None
 
 
-# Proof ----------------------------------------------------------------------
-
-
-class _Fixing:
-    """
-    The slots that cannot change in a plan better than the best one so far.
-
-    A change of a slot's total costs at least its reduced cost per amp (the
-    cheapest cycle through the slot in the relaxation's residual graph),
-    times the least change: the minimum for an empty slot, one amp for a full
-    one (``_slot_penalties``). Where that is no less than the best plan's gap
-    to the bound, the slot keeps its total; the better the plan, the more
-    slots that holds for.
-    """
-
-    def __init__(
-        self, bound: Value, amps: Amps, penalties: Sequence[Value | None]
-    ) -> None:
-        self._bound = bound
-        self._totals = [sum(column) for column in zip(*amps, strict=True)]
-        self._by_penalty = sorted(
-            (penalty, slot)
-            for slot, penalty in enumerate(penalties)
-            if penalty is not None
-        )
-
-    def apply(self, bounds: Bounds, best: Value) -> Bounds:
-        """The bounds with the slots fixed that a plan better than ``best`` keeps."""
-        return self.within(bounds, (best[0] - self._bound[0], best[1] - self._bound[1]))
-
-    def within(self, bounds: Bounds, gap: Value) -> Bounds:
-        """The bounds with every slot fixed whose penalty is no less than ``gap``."""
-        fixed = bounds.copy()
-        for penalty, slot in reversed(self._by_penalty):
-            if better(penalty, gap):
-                break
-            if self._totals[slot]:
-                fixed.slot_floors[slot] = max(
-                    fixed.slot_floors[slot], self._totals[slot]
-                )
-            else:
-                for row in fixed.caps:
-                    row[slot] = 0
-        return fixed
-
-
-def _slot_penalties(
-    problem: GroupProblem, bounds: Bounds, amps: Amps
-) -> list[Value | None]:
-    """Least (amp-slots, cost) that moving an empty or full slot would cost."""
-    count = len(amps)
-    slots = len(problem.room)
-    caps, floors = bounds.caps, bounds.floors
-    totals = [sum(row[slot] for row in amps) for slot in range(slots)]
-    # Nodes: 0 the source and sink, 1.. the cars, then the slots.
-    arcs: list[tuple[int, int, int, float]] = []
-    for car in range(count):
-        used, base = sum(amps[car]), sum(floors[car])
-        if used < problem.need[car]:
-            arcs.append((0, 1 + car, 0, 0.0))
-        if used > base:
-            arcs.append((1 + car, 0, 0, 0.0))
-        for slot in range(slots):
-            node = 1 + count + slot
-            if amps[car][slot] < caps[car][slot]:
-                arcs.append((1 + car, node, -1, problem.prices[slot]))
-            if amps[car][slot] > floors[car][slot]:
-                arcs.append((node, 1 + car, 1, -problem.prices[slot]))
-    for slot in range(slots):
-        if totals[slot] < problem.room[slot]:
-            arcs.append((1 + count + slot, 0, 0, 0.0))
-        if totals[slot] > bounds.slot_floors[slot]:
-            arcs.append((0, 1 + count + slot, 0, 0.0))
-    into = _distances(arcs, 1 + count + slots, reverse=False)
-    out = _distances(arcs, 1 + count + slots, reverse=True)
-    penalties: list[Value | None] = [None] * slots
-    for slot in range(slots):
-        users = [
-            car for car in range(count) if caps[car][slot] >= max(problem.min_a[car], 1)
-        ]
-        if not users:
-            continue
-        least = min(problem.min_a[car] for car in users)
-        total = totals[slot]
-        if total == 0 and not bounds.slot_floors[slot]:
-            # Up: a path into the slot (it has no other way in).
-            distance, step = into[1 + count + slot], least
-        elif total > bounds.slot_floors[slot] and (
-            total == problem.room[slot]
-            or all(amps[car][slot] >= caps[car][slot] for car in range(count))
-        ):
-            # Down: out through a car that charges here (not straight back).
-            distance = _least(
-                (out[1 + car], (1, -problem.prices[slot]))
-                for car in range(count)
-                if amps[car][slot] > floors[car][slot]
-            )
-            step = 1 if total > least else total
-        else:
-            continue
-        penalties[slot] = (
-            (distance[0] * step, distance[1] * step)
-            if distance is not None
-            else (1 << 40, 0.0)
-        )
-    return penalties
-
-
-def _least(
-    paths: Iterable[tuple[Value | None, Value]],
-) -> Value | None:
-    """The shortest of some known distances, each plus one more arc."""
-    best: Value | None = None
-    for known, arc in paths:
-        if known is not None:
-            length = (known[0] + arc[0], known[1] + arc[1])
-            if best is None or length < best:
-                best = length
-    return best
-
-
-def _distances(
-    arcs: list[tuple[int, int, int, float]], count: int, *, reverse: bool
-) -> list[Value | None]:
-    """Shortest (amps, cost) from node 0, or to it (Bellman-Ford; no negative cycles)."""
-    distance: list[Value | None] = [None] * count
-    distance[0] = (0, 0.0)
-    if reverse:
-        arcs = [(head, tail, amps, cost) for tail, head, amps, cost in arcs]
-    for _ in range(count):
-        changed = False
-        for tail, head, amps, cost in arcs:
-            known = distance[tail]
-            if known is None:
-                continue
-            candidate = (known[0] + amps, known[1] + cost)
-            current = distance[head]
-            if (
-                current is None
-                or candidate[0] < current[0]
-                or (candidate[0] == current[0] and candidate[1] < current[1] - 1e-12)
-            ):
-                distance[head] = candidate
-                changed = True
-        if not changed:
-            break
-    return distance
-
-
-def _search(
+def _branch_and_bound(
     problem: GroupProblem,
     root: Bounds,
     order: Sequence[int],
     best: Amps,
     budget: SearchBudget,
-    fixing: _Fixing,
+    fixing: SlotFixing,
 ) -> tuple[Amps, bool]:
     """
     Branch and bound from ``best``: the best plan, and whether it is proven.
@@ -440,37 +226,42 @@ def _search(
     when ``budget`` is spent (after a few nodes at least).
     """
     best_value = plan_value(problem, best)
-    plans = 0
-    queue: list[tuple[Value, int, int, Bounds]] = [((-(1 << 60), 0.0), 0, plans, root)]
-    count = 0
+    plans_found = 0
+    # (parent's value, −push number: newest first on a tie, plans found when
+    # pushed, bounds)
+    queue: list[tuple[Value, int, int, Bounds]] = [
+        ((-(1 << 60), 0.0), 0, plans_found, root)
+    ]
+    pushed = 0
     solved = 0
     while queue:
-        parent_value, _, found_by, bounds = heapq.heappop(queue)
+        parent_value, _, plans_when_pushed, bounds = heapq.heappop(queue)
         if not better(parent_value, best_value):
             continue
-        if budget.work <= 0 and solved >= _MIN_NODES:
+        if budget.work <= 0 and solved >= _NODES_PAST_BUDGET:
             return best, False
         solved += 1
-        # Copying bounds, finding pieces, branching: a pass over every cell.
+        # Copying bounds, finding cells under the minimum, branching: a pass
+        # over every cell.
         budget.work -= len(problem.room) * len(problem.need)
-        if found_by != plans:
-            bounds = fixing.apply(bounds, best_value)
-        amps = fill(problem, bounds, order, budget)
+        if plans_when_pushed != plans_found:
+            bounds = fixing.fix_for_best(bounds, best_value)
+        amps = fill_relaxation(problem, bounds, order, budget)
         if amps is None or not better(value := plan_value(problem, amps), best_value):
             continue
-        if not short_slots(problem, bounds, amps):
+        if not slots_under_minimum(problem, bounds, amps):
             plan = [list(row) for row in amps]
             if repair(problem, bounds, plan, _NODE_EFFORT, budget):
                 best, best_value = plan, value
-                plans += 1
+                plans_found += 1
                 continue
-        patched = _patch(problem, bounds, amps, order)
+        patched = whole_plan_near(problem, bounds, amps, order)
         if better(patched_value := plan_value(problem, patched), best_value):
             best, best_value = patched, patched_value
-            plans += 1
+            plans_found += 1
         for child in _branch(problem, bounds, amps):
-            count += 1
-            heapq.heappush(queue, (value, -count, plans, child))
+            pushed += 1
+            heapq.heappush(queue, (value, -pushed, plans_found, child))
     return best, True
 
 
@@ -482,7 +273,7 @@ def _branch(problem: GroupProblem, bounds: Bounds, amps: Amps) -> list[Bounds]:
     dominates; or at least the least minimum of the cars allowed there),
     else the dearest cell under its car's minimum.
     """
-    if short := short_slots(problem, bounds, amps):
+    if short := slots_under_minimum(problem, bounds, amps):
         slot = max(short, key=lambda slot: problem.prices[slot])
         off = bounds.copy()
         for other in range(len(problem.room)):
@@ -493,12 +284,13 @@ def _branch(problem: GroupProblem, bounds: Bounds, amps: Amps) -> list[Bounds]:
         on.slot_floors[slot] = least_minimum(problem, bounds, slot)
         return [off, on]
     car, slot = max(
-        pieces(problem, bounds, amps), key=lambda cell: problem.prices[cell[1]]
+        cells_under_minimum(problem, bounds, amps),
+        key=lambda cell: problem.prices[cell[1]],
     )
     return _split_cell(problem, bounds, amps, car, slot)
 
 
-def _single_car(problem: GroupProblem, core: Bounds, car: int) -> Amps:
+def _lone_car_optimum(problem: GroupProblem, bounds: Bounds, car: int) -> Amps:
     """
     One car's best plan by dynamic programming over the slots left open.
 
@@ -506,12 +298,12 @@ def _single_car(problem: GroupProblem, core: Bounds, car: int) -> Amps:
     every total (a window minimum per slot makes each slot linear).
     """
     least = problem.min_a[car]
-    caps = core.caps[car]
+    caps = bounds.caps[car]
     fixed = [0] * len(caps)
     open_slots = []
     for slot, cap in enumerate(caps):
-        if core.slot_floors[slot]:
-            fixed[slot] = core.slot_floors[slot]
+        if bounds.slot_floors[slot]:
+            fixed[slot] = bounds.slot_floors[slot]
         elif cap >= least:
             open_slots.append(slot)
     target = problem.need[car] - sum(fixed)

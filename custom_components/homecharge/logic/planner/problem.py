@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 import math
 import statistics
 from typing import Any, Final
 
+from ..capacity_tariff import StepOption
+from ..grid import house_kw, kw_per_amp
 from ..place import GridType
-from .solve import SLOT_MINUTES, CarNeed, Plan, PlanProblem, StepOption
+from ..slot_prices import SlotPrice
+from .model import SLOT_MINUTES, SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
 
 SLOT: Final = timedelta(minutes=SLOT_MINUTES)
 MAX_HORIZON: Final = timedelta(hours=48)
-LINE_VOLTS: Final = 230.0
 # Energy from the grid that ends up in the battery (charger and car losses).
 CHARGE_EFFICIENCY: Final = 0.9
 TYPICAL_SESSIONS: Final = 14
@@ -56,15 +58,6 @@ class SlotReason(StrEnum):
     NOT_NEEDED = "not_needed"
     PRICE_CAP = "price_cap"
     AFTER_READY_BY = "after_ready_by"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SlotPrice:
-    """The all-in price of one 15-minute slot; forecast when not yet published."""
-
-    start: datetime
-    price: float
-    forecast: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -148,26 +141,24 @@ def energy_need(
     return max(default_kwh - delivered_kwh, 0.0), NeedSource.DEFAULT
 
 
-def kwh_per_amp(grid: GridType, lines: int) -> float:
-    """Energy one amp gives in one slot, for a charger loading ``lines`` lines."""
-    hours = SLOT_MINUTES / 60
-    if grid is GridType.THREE_PHASE_230_IT and lines == 3:
-        watts = math.sqrt(3) * LINE_VOLTS
-    elif grid is GridType.THREE_PHASE_230_IT:
-        watts = LINE_VOLTS
-    else:
-        watts = LINE_VOLTS * lines
-    return watts * hours / 1000
+def kwh_per_amp(grid: GridType, lines: frozenset[int]) -> float:
+    """Energy one amp gives in one slot, for a charger loading ``lines``."""
+    return kw_per_amp(grid, lines) / SLOTS_PER_HOUR
 
 
-def house_kw(grid: GridType, amps: Sequence[float]) -> float:
-    """House power from its current per line (balanced on IT grids)."""
-    total = math.fsum(amps)
-    if grid is GridType.THREE_PHASE_230_IT:
-        return total * LINE_VOLTS / math.sqrt(3) / 1000
-    if grid is GridType.ONE_PHASE_230:
-        return amps[0] * LINE_VOLTS / 1000
-    return total * LINE_VOLTS / 1000
+def house_peaks_by_day(
+    grid: GridType, slots: Sequence[tuple[date, Sequence[float]]]
+) -> dict[date, float]:
+    """
+    The house's highest forecast power on each local day of a plan, kW.
+
+    ``slots`` are (local day, the house's current per line) per slot: what the
+    capacity tariff's step options start from.
+    """
+    peaks: dict[date, float] = {}
+    for day, amps in slots:
+        peaks[day] = max(peaks.get(day, 0.0), house_kw(grid, amps))
+    return peaks
 
 
 def slot_start(moment: datetime) -> datetime:
@@ -224,6 +215,15 @@ def build_problem(
         price_cap=price_cap,
         continuous=continuous,
     )
+
+
+def unplanned_status(*, plugged_in: bool, smart_charging: bool) -> PlanStatus:
+    """What smart charging shows for a charger the plan does not hold."""
+    if not plugged_in:
+        return PlanStatus.NO_CAR
+    if not smart_charging:
+        return PlanStatus.CHARGE_NOW
+    return PlanStatus.DONE
 
 
 def summarize(

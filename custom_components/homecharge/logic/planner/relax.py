@@ -5,8 +5,8 @@ a slot's cost depends only on its total. The problem, in whole amps: per car
 and slot 0 or between the car's minimum and its cap, per slot at most the
 group's room, per car at most its need; the most amp-slots first, then the
 least cost. Without the minimum the slot totals a group can reach form a
-polymatroid, and ``fill`` solves it exactly and fast: its plan bounds every
-whole plan from below and usually is one, or nearly.
+polymatroid, and ``fill_relaxation`` solves it exactly and fast: its plan
+bounds every whole plan from below and usually is one, or nearly.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def plan_value(problem: GroupProblem, amps: Amps) -> Value:
     return (-delivered, cost)
 
 
-def fill(
+def fill_relaxation(
     problem: GroupProblem,
     bounds: Bounds,
     order: Sequence[int],
@@ -110,7 +110,7 @@ def fill(
         value > limit for value, limit in zip(total, room, strict=True)
     ):
         return None
-    exchange = _Exchange(amps, caps, floors)
+    hand_overs = _HandOverIndex(amps, caps, floors)
     if budget is not None:
         budget.work -= len(order)
     pending = sum(left)
@@ -131,7 +131,7 @@ def fill(
                     amps[taker][slot] += amount
                     left[taker] -= amount
                 else:
-                    amount = exchange.chain(slot, left, want)
+                    amount = hand_overs.push_along_chain(slot, left, want)
                     if budget is not None:
                         budget.work -= 3
                     if not amount:
@@ -141,11 +141,11 @@ def fill(
                 total[slot] += amount
             if targets is bounds.slot_floors and total[slot] < targets[slot]:
                 return None
-            exchange.finish(slot)
+            hand_overs.finish(slot)
     return amps
 
 
-class _Exchange:
+class _HandOverIndex:
     """
     Where, among the finished slots, one car can hand amps to another.
 
@@ -159,8 +159,10 @@ class _Exchange:
         cars = range(len(amps))
         self._between: list[list[set[int]]] = [[set() for _ in cars] for _ in cars]
         self._finished = [False] * (len(amps[0]) if amps else 0)
+        # Slots finished before the first chain, not yet indexed (None: all are).
         self._waiting: list[int] | None = []
-        self._alive: set[int] | None = None
+        # Cars that can pass amps on to one with need left (None: to be found).
+        self._reaching_need: set[int] | None = None
 
     def finish(self, slot: int) -> None:
         """The slot has been filled: its cars may trade amps from now on."""
@@ -172,7 +174,7 @@ class _Exchange:
             return
         for car in range(len(self._amps)):
             if self._amps[car][slot]:
-                self._update(car, slot)
+                self._recheck_cell(car, slot)
 
     def _catch_up(self) -> None:
         """Index the slots finished before the first chain."""
@@ -181,7 +183,7 @@ class _Exchange:
             self._finished[slot] = False
             self.finish(slot)
 
-    def _update(self, car: int, slot: int) -> None:
+    def _recheck_cell(self, car: int, slot: int) -> None:
         """Recheck the pairs with ``car`` in a finished slot whose cell changed."""
         amps, caps, floors, between = (
             self._amps,
@@ -205,27 +207,32 @@ class _Exchange:
                 elif slot not in slots:
                     if not slots:
                         # A new way between two cars: more may reach need.
-                        self._alive = None
+                        self._reaching_need = None
                     slots.add(slot)
 
-    def _via(self, giver: int, taker: int, skip: int) -> int:
+    def _slot_between(self, giver: int, taker: int, skip: int) -> int:
+        """
+        A finished slot, not ``skip``, where ``giver`` can hand ``taker`` amps.
+
+        -1 where there is none.
+        """
         for slot in self._between[giver][taker]:
             if slot != skip:
                 return slot
         return -1
 
-    def chain(self, slot: int, left: list[int], want: int) -> int:
+    def push_along_chain(self, slot: int, left: list[int], want: int) -> int:
         """Push amps into ``slot`` along the shortest chain of cars; how many."""
         if self._waiting is not None:
             self._catch_up()
         amps, caps, floors = self._amps, self._caps, self._floors
         cars = range(len(amps))
-        if self._alive is None:
-            self._alive = self._reaching(left)
+        if self._reaching_need is None:
+            self._reaching_need = self._cars_reaching_need(left)
         start = [
             car
             for car in cars
-            if car in self._alive and amps[car][slot] < caps[car][slot]
+            if car in self._reaching_need and amps[car][slot] < caps[car][slot]
         ]
         parent: dict[int, tuple[int, int] | None] = dict.fromkeys(start)
         queue = list(start)
@@ -234,7 +241,7 @@ class _Exchange:
             for taker in cars:
                 if taker in parent:
                     continue
-                via = self._via(giver, taker, slot)
+                via = self._slot_between(giver, taker, slot)
                 if via < 0:
                     continue
                 parent[taker] = (giver, via)
@@ -261,16 +268,16 @@ class _Exchange:
             )
         amps[car][slot] += amount
         if self._finished[slot]:
-            self._update(car, slot)
+            self._recheck_cell(car, slot)
         for giver, via, taker in links:
             amps[giver][via] -= amount
             amps[taker][via] += amount
-            self._update(giver, via)
-            self._update(taker, via)
+            self._recheck_cell(giver, via)
+            self._recheck_cell(taker, via)
         left[end] -= amount
         return amount
 
-    def _reaching(self, left: list[int]) -> set[int]:
+    def _cars_reaching_need(self, left: list[int]) -> set[int]:
         """
         Cars that can pass an amp on, car to car, to one with need left.
 
@@ -291,7 +298,9 @@ class _Exchange:
         return alive
 
 
-def pieces(problem: GroupProblem, bounds: Bounds, amps: Amps) -> list[tuple[int, int]]:
+def cells_under_minimum(
+    problem: GroupProblem, bounds: Bounds, amps: Amps
+) -> list[tuple[int, int]]:
     """Cells under their car's minimum."""
     return [
         (car, slot)
@@ -301,7 +310,7 @@ def pieces(problem: GroupProblem, bounds: Bounds, amps: Amps) -> list[tuple[int,
     ]
 
 
-def short_slots(problem: GroupProblem, bounds: Bounds, amps: Amps) -> list[int]:
+def slots_under_minimum(problem: GroupProblem, bounds: Bounds, amps: Amps) -> list[int]:
     """Used slots whose total is under the least minimum of the cars allowed there."""
     mins = problem.min_a
     most = max(mins, default=0)
@@ -325,7 +334,7 @@ def least_minimum(problem: GroupProblem, bounds: Bounds, slot: int) -> int:
     )
 
 
-def fits(
+def cell_allows(
     problem: GroupProblem, bounds: Bounds, car: int, slot: int, current: int
 ) -> bool:
     """Whether the cell may take ``current`` amps: off, or within its bounds."""

@@ -1,8 +1,10 @@
 """Whole plans from the relaxation: trading cells under the minimum away.
 
-The relaxation leaves a few cells between 0 and the car's minimum. Moving
-amps between cars inside a slot keeps every slot's total and so the cost:
-``repair`` tries that, and succeeds more often than not.
+The relaxation leaves a few cells between 0 and the car's minimum (a
+*piece*). Moving amps between cars inside a slot keeps every slot's total
+and so the cost: ``repair`` tries that, and succeeds more often than not.
+Where it does not, ``whole_plan_near`` drops the pieces and puts their amps
+back where they fit: a whole plan, if not always as cheap or as full.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .relax import Amps, Bounds, GroupProblem, SearchBudget, fits, pieces
+from .relax import (
+    Amps,
+    Bounds,
+    GroupProblem,
+    SearchBudget,
+    cell_allows,
+    cells_under_minimum,
+)
 
 # A trade of `amount` amps from one car to another in a slot:
 # (giver, taker, slot, amount).
@@ -29,7 +38,7 @@ def repair(
 
     True: ``amps`` (changed in place) is a whole plan as cheap as before.
     """
-    trader = _Repair(problem, bounds, amps, effort)
+    trader = _PieceTrader(problem, bounds, amps, effort)
     done = trader.run()
     if budget is not None:
         # A search for a car to shed amps to scans cars and their slots.
@@ -46,7 +55,7 @@ class Effort:
     chains: bool
 
 
-class _Repair:
+class _PieceTrader:
     """
     Clears cells under the minimum by trades between cars in a slot.
 
@@ -71,15 +80,17 @@ class _Repair:
         progress = True
         while progress and self.sheds_left > 0:
             progress = False
-            for car, slot in pieces(problem, self._bounds, amps):
-                if 0 < amps[car][slot] < problem.min_a[car] and self._clear(car, slot):
+            for car, slot in cells_under_minimum(problem, self._bounds, amps):
+                piece = amps[car][slot]
+                if 0 < piece < problem.min_a[car] and self._clear_piece(car, slot):
                     progress = True
-        return not pieces(problem, self._bounds, amps)
+        return not cells_under_minimum(problem, self._bounds, amps)
 
     def _allows(self, car: int, slot: int, current: int) -> bool:
-        return fits(self._problem, self._bounds, car, slot, current)
+        return cell_allows(self._problem, self._bounds, car, slot, current)
 
-    def _clear(self, car: int, slot: int) -> bool:
+    def _clear_piece(self, car: int, slot: int) -> bool:
+        """Whether a trade with another car in the slot cleared the piece."""
         amps, used, need = self._amps, self._used, self._problem.need
         piece = amps[car][slot]
         lift = self._problem.min_a[car] - piece
@@ -101,7 +112,8 @@ class _Repair:
         trades.sort(key=lambda trade: used[trade[1]] + trade[0][3] > need[trade[1]])
         return any(self._trade(move, gainer, slot) for move, gainer in trades)
 
-    def _apply(self, moves: Sequence[Move], sign: int = 1) -> None:
+    def _apply_moves(self, moves: Sequence[Move], sign: int = 1) -> None:
+        """Make the moves (``sign`` -1: undo them)."""
         amps, used = self._amps, self._used
         for giver, taker, slot, amount in moves:
             amps[giver][slot] -= sign * amount
@@ -111,16 +123,16 @@ class _Repair:
 
     def _trade(self, move: Move, gainer: int, slot: int) -> bool:
         """Make the move; a gainer over its need sheds the rest."""
-        self._apply((move,))
+        self._apply_moves((move,))
         over = self._used[gainer] - self._problem.need[gainer]
         if over <= 0:
             return True
         if self.sheds_left > 0:
             self.sheds_left -= 1
             if (chain := self._shed(gainer, over, slot)) is not None:
-                self._apply(chain)
+                self._apply_moves(chain)
                 return True
-        self._apply((move,), -1)
+        self._apply_moves((move,), -1)
         return False
 
     def _shed(self, car: int, over: int, avoid: int) -> list[Move] | None:
@@ -230,3 +242,81 @@ class _Repair:
                                 (taker, giver, other, amount - net),
                             ]
         return None
+
+
+def whole_plan_near(
+    problem: GroupProblem, bounds: Bounds, amps: Amps, order: Sequence[int]
+) -> Amps:
+    """
+    A whole plan near a relaxation's: its cells under the minimum dropped.
+
+    What they held goes back where it fits, cheapest slots first: on top of
+    cells that charge anyway, else in a new cell of at least the minimum
+    (the car that must be ready soonest first).
+    """
+    mins = problem.min_a
+    plan = [
+        [current if current >= least else 0 for current in row]
+        for row, least in zip(amps, mins, strict=True)
+    ]
+    left = [need - sum(row) for need, row in zip(problem.need, plan, strict=True)]
+    free = [
+        room - sum(column)
+        for room, column in zip(problem.room, zip(*plan, strict=True), strict=True)
+    ]
+    last = [
+        max((slot for slot, cap in enumerate(row) if cap), default=0)
+        for row in bounds.caps
+    ]
+    cars = sorted(range(len(plan)), key=lambda car: last[car])
+    for slot in order:
+        for opening in (False, True):
+            for car in cars:
+                current = plan[car][slot]
+                if bool(current) == opening or free[slot] <= 0 or left[car] <= 0:
+                    continue
+                amount = min(bounds.caps[car][slot] - current, left[car], free[slot])
+                if opening and amount < max(mins[car], bounds.floors[car][slot]):
+                    continue
+                plan[car][slot] += amount
+                left[car] -= amount
+                free[slot] -= amount
+    for car in cars:
+        if 0 < left[car] < mins[car]:
+            _top_up_from_own_cells(problem, bounds, plan, car, left[car], free, order)
+    return plan
+
+
+def _top_up_from_own_cells(
+    problem: GroupProblem,
+    bounds: Bounds,
+    plan: Amps,
+    car: int,
+    left: int,
+    free: list[int],
+    order: Sequence[int],
+) -> None:
+    """
+    Give a car the last few amps it lacks (fewer than its minimum).
+
+    A new cell at the minimum, in the cheapest slot with room for it; the
+    difference comes off the car's own dearest cells.
+    """
+    least = problem.min_a[car]
+    row, caps, floors = plan[car], bounds.caps[car], bounds.floors[car]
+    spare = {slot: row[slot] - max(least, floors[slot]) for slot in order if row[slot]}
+    if sum(value for value in spare.values() if value > 0) < least - left:
+        return
+    for slot in order:
+        if row[slot] or caps[slot] < least or free[slot] < least:
+            continue
+        wanted = least - left
+        for donor in reversed(order):
+            if wanted and spare.get(donor, 0) > 0:
+                taken = min(spare[donor], wanted)
+                row[donor] -= taken
+                free[donor] += taken
+                wanted -= taken
+        row[slot] = least
+        free[slot] -= least
+        return

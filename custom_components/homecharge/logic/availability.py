@@ -1,4 +1,12 @@
-"""When a charger may be used: its opening hours (a shop's or a cooperative's)."""
+"""
+When a charger may be used: enabled, within its opening hours, not paused.
+
+Pure logic. A charger is told one thing (OCPP ChangeAvailability on the whole
+charger): operative or not. Three things decide it, and this module is where
+they meet, so that no one of them undoes another: the user's enable switch,
+the opening hours (a shop's or a cooperative's), and a pause for a charger
+that keeps charging when told 0 A.
+"""
 
 from __future__ import annotations
 
@@ -24,3 +32,8 @@ def parse_time(value: object) -> time:
         return time.fromisoformat(str(value))
     except ValueError:
         return time(0, 0)
+
+
+def operative(*, enabled: bool, open_now: bool, paused: bool) -> bool:
+    """Whether cars may use the charger now."""
+    return enabled and open_now and not paused

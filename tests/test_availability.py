@@ -1,4 +1,4 @@
-"""Opening hours: the rule, and a charger closed and opened by it."""
+"""Availability: opening hours, the rule that joins them with enable and pause, and a charger closed and opened by it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.homecharge.central.server import CENTRAL
-from custom_components.homecharge.logic.opening_hours import is_open, parse_time
+from custom_components.homecharge.logic.availability import (
+    is_open,
+    operative,
+    parse_time,
+)
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -98,3 +102,20 @@ async def test_charger_closes_outside_its_hours(
     await _set(hass, "time.garage_opens", (now - timedelta(hours=1)).time())
     await _until(hass, lambda: charger.availability == "Operative")
     await _until(hass, lambda: _state(hass, STATUS) == "ready")
+
+
+@pytest.mark.parametrize(
+    ("enabled", "open_now", "paused", "expected"),
+    [
+        (True, True, False, True),
+        (False, True, False, False),
+        (True, False, False, False),
+        (True, True, True, False),
+        (False, False, True, False),
+    ],
+)
+def test_operative_needs_all_three(
+    enabled: bool, open_now: bool, paused: bool, expected: bool
+) -> None:
+    """Enabled, open and not paused: none of the three undoes another."""
+    assert operative(enabled=enabled, open_now=open_now, paused=paused) is expected

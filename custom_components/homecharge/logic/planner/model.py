@@ -1,0 +1,81 @@
+"""The smart-charging planner's model: the problem it solves and the plan it gives.
+
+The problem, in whole amps so that the plan is exact:
+
+- a car may charge in slots ``0 … ready - 1`` at 0 A or between ``min_a`` and
+  ``max_a`` amps; it needs ``ceil(need_kwh / kwh_per_amp)`` amp-slots;
+- per slot and line, the amps of all cars loading that line stay within the
+  line's ``headroom`` (main fuse minus margin minus the forecast house load);
+- with a capacity-tariff step chosen, a slot's forecast house power plus the
+  charging power stays under the step's ``max_kw`` (no charging at all in a
+  slot where the house alone is above it);
+- first as much energy as possible is delivered, then at the least cost:
+  energy price per slot plus the monthly cost of the chosen step.
+
+The step options (``StepOption``) are the capacity tariff's, in
+``capacity_tariff.py``. How the plan is found: ``solve.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+import math
+
+from ..capacity_tariff import NO_TARIFF, StepOption
+
+SLOT_MINUTES = 15
+SLOTS_PER_HOUR = 60 // SLOT_MINUTES
+# Float noise ignored where energy or power is rounded to whole amps.
+ROUNDING_NOISE = 1e-9
+
+
+@dataclass(frozen=True, kw_only=True)
+class CarNeed:
+    """One plugged-in car as the planner sees it."""
+
+    key: str
+    lines: frozenset[int]
+    kwh_per_amp: float
+    max_a: int
+    need_kwh: float
+    ready: int
+    min_a: int = 6
+
+    @property
+    def need_amps(self) -> int:
+        """Amp-slots that cover the energy (at least one slot at the minimum)."""
+        if self.need_kwh <= 0:
+            return 0
+        amps = math.ceil(self.need_kwh / self.kwh_per_amp - ROUNDING_NOISE)
+        return max(amps, self.min_a)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanProblem:
+    """Everything the planner needs, one entry per slot."""
+
+    prices: Sequence[float]
+    headroom: Sequence[Sequence[int]]
+    house_kw: Sequence[float]
+    cars: Sequence[CarNeed]
+    steps: Sequence[StepOption] = NO_TARIFF
+    price_cap: float | None = None
+    continuous: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """Amps per car per slot and what they cost."""
+
+    currents: dict[str, tuple[int, ...]]
+    delivered_kwh: dict[str, float]
+    energy_cost: float
+    step: int
+    step_cost: float
+    exact: bool = field(default=True)
+
+    @property
+    def cost(self) -> float:
+        """Energy plus the capacity step the plan causes."""
+        return self.energy_cost + self.step_cost
