@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -411,6 +412,54 @@ async def test_charger_that_ignores_zero_is_paused(
     await _until(hass, lambda: charger.availability == "Operative")
     assert not runtime.data.paused
     assert runtime.data.offered_a == 32
+
+
+async def test_availability_has_one_owner(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    simulator: Callable[..., SimulatedCharger],
+) -> None:
+    """Pause and the enable switch meet in one decision: neither undoes the other.
+
+    A charger paused for ignoring 0 A and then disabled stays unavailable when
+    current is allowed again, until it is enabled; each change is told once,
+    on the whole charger (connector 0).
+    """
+    charger = simulator(ignores_zero=True)
+    await charger.start()
+    charger.plug_in()
+    await charger.start_transaction()
+    runtime = next(iter(place.runtime_data.chargers.values()))
+    await _until(hass, lambda: runtime.data.transaction_id is not None)
+    await _until(hass, lambda: runtime.data.capabilities is not None)
+    runtime.data.honours_zero = False
+    runtime.data.capabilities = replace(runtime.data.capabilities, honours_zero=False)
+
+    runtime.set_limit(LimitSource.BALANCER, 0)
+    await _until(hass, lambda: runtime.data.paused)
+    await _until(hass, lambda: charger.availability == "Inoperative")
+    told = len(charger.received_calls("ChangeAvailability"))
+    # Disabling a paused charger changes nothing it must be told.
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: "switch.garage_enabled"}, blocking=True
+    )
+    assert len(charger.received_calls("ChangeAvailability")) == told
+    assert not runtime.data.enabled
+
+    # Current is allowed again, but the user's "off" still holds.
+    runtime.set_limit(LimitSource.BALANCER, None)
+    await _until(hass, lambda: not runtime.data.paused)
+    await hass.async_block_till_done()
+    assert charger.availability == "Inoperative"
+    assert len(charger.received_calls("ChangeAvailability")) == told
+
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.garage_enabled"}, blocking=True
+    )
+    await _until(hass, lambda: charger.availability == "Operative")
+    calls = charger.received_calls("ChangeAvailability")
+    assert len(calls) == told + 1
+    assert {call["connector_id"] for call in calls} == {0}
 
 
 async def test_tx_profile_when_nothing_else_is_accepted(

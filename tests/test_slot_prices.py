@@ -9,8 +9,8 @@ import pytest
 
 from custom_components.homecharge.logic.grid_tariff import EnergyTariff
 from custom_components.homecharge.logic.place import CostBasis, GridType, PlaceSettings
-from custom_components.homecharge.logic.prices import PriceSlot
-from custom_components.homecharge.logic.slot_prices import SLOT, slot_prices
+from custom_components.homecharge.logic.prices import QUARTER as SLOT, PriceSlot
+from custom_components.homecharge.logic.slot_prices import slot_prices
 
 OSLO = ZoneInfo("Europe/Oslo")
 # Monday 7 Dec 2026, 20:00 in Oslo.

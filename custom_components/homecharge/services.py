@@ -41,7 +41,6 @@ ATTR_CONNECTOR = "connector"
 ATTR_KEYS = "keys"
 ATTR_KEY = "key"
 ATTR_VALUE = "value"
-# The limit an action sets; the lowest of all sources wins.
 
 DEVICES = vol.All(cv.ensure_list, [cv.string])
 RESTART_SCHEMA = vol.Schema(
@@ -174,7 +173,7 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
     for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID]):
         charger.set_limit(LimitSource.ACTION, amps)
         if duration is not None:
-            charger.limits.expire(LimitSource.ACTION, duration)
+            charger.limit_path.expire(LimitSource.ACTION, duration)
 
 
 async def _async_unlock(call: ServiceCall) -> None:

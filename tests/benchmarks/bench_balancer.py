@@ -70,16 +70,14 @@ import aiohttp
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
-from custom_components.homecharge.central.profile import (
-    IEC_MIN_AMPS,
-    round_down_amps,
-)
 from custom_components.homecharge.logic.balancer import (
     BalancerSettings,
     ChargerLoad,
     Track,
     balance,
 )
+from custom_components.homecharge.logic.grid import IEC_MIN_AMPS
+from custom_components.homecharge.logic.limits import round_down_amps
 from custom_components.homecharge.logic.meter_formats import MeterFormat, parse_message
 
 from ..ha_process import HomeAssistantProcess, free_port, place_entry, write_config

@@ -51,6 +51,7 @@ from ..logic.plan_settings import (
     validate_plan_options,
 )
 from ..logic.prices import detect_format
+from .place import as_text
 
 NORWAY: Final = "NO"
 _TARIFF_FIELDS: Final = (
@@ -62,10 +63,6 @@ _TARIFF_FIELDS: Final = (
 _PLAN_FIELDS: Final = (CONF_CAPACITY_PEAKS, CONF_PRICE_CAP, CONF_DEFAULT_ENERGY)
 # validate_tariff's keys are shared with the fixed price; the grid's has its own text.
 _TARIFF_ERRORS: Final = {"invalid_price": "invalid_grid_price"}
-
-
-def _text(value: float | None) -> str | None:
-    return None if value is None else f"{value:g}"
 
 
 def _blank(value: object) -> bool:
@@ -118,8 +115,8 @@ def current_values(options: Mapping[str, Any], country: str) -> dict[str, Any]:
         tariff = EnergyTariff()
     return {
         CONF_PRICE_ENTITY: plan.price_entity,
-        CONF_GRID_DAY_PRICE: _text(tariff.day_price),
-        CONF_GRID_NIGHT_PRICE: _text(tariff.night_price),
+        CONF_GRID_DAY_PRICE: as_text(tariff.day_price),
+        CONF_GRID_NIGHT_PRICE: as_text(tariff.night_price),
         CONF_GRID_NIGHT_START: tariff.night_start,
         CONF_GRID_NIGHT_END: tariff.night_end,
         CONF_GRID_WEEKEND_NIGHT: tariff.weekend_is_night,
@@ -127,8 +124,8 @@ def current_values(options: Mapping[str, Any], country: str) -> dict[str, Any]:
         # Kept while the capacity tariff is off, for when it is turned on.
         CONF_CAPACITY_PEAKS: int(options.get(CONF_CAPACITY_PEAKS, DEFAULT_RULE.peaks)),
         CONF_CONTINUOUS: plan.continuous,
-        CONF_PRICE_CAP: _text(plan.price_cap),
-        CONF_DEFAULT_ENERGY: _text(plan.default_energy_kwh),
+        CONF_PRICE_CAP: as_text(plan.price_cap),
+        CONF_DEFAULT_ENERGY: as_text(plan.default_energy_kwh),
     }
 
 

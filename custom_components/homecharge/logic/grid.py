@@ -21,7 +21,6 @@ NOMINAL_VOLTAGE: Final = 230.0
 IEC_MIN_AMPS: Final = 6.0
 LINES: Final = 3
 
-type LineAmps = tuple[float, float, float]
 type MeasuredLines = tuple[float | None, float | None, float | None]
 
 

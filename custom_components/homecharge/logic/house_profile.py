@@ -13,11 +13,12 @@ from datetime import datetime
 import math
 from typing import Any, Final
 
+from .grid import LINES as PHASES
+
 SLOTS_PER_DAY: Final = 96
 SLOTS_PER_WEEK: Final = 7 * SLOTS_PER_DAY
 # Weight of the newest week in a slot's forecast.
 LEARNING_RATE: Final = 0.3
-PHASES: Final = 3
 
 type PhaseAmps = tuple[float, float, float]
 

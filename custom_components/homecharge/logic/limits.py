@@ -5,7 +5,11 @@ Pure logic. Several sources may limit a charger at once (its maximum current
 setting, an action, the load balancer, the planner); it gets the lowest of them
 and of its circuit fuse, rounded down to what a charger can be told (0.1 A),
 and 0 (off) when that is below the IEC minimum. ``effective_limit`` is the one
-function that says so, for the charger runtime, the balancer and the planner.
+function that says so: the charger's limit path sends what it returns, and
+the same function (with ``ignoring``) gives the balancer the most it may share
+out and the planner the most it may plan with. The balancer decides its shares
+in the same 0.1 A steps (``round_down_amps``), so that a change smaller than a
+charger can be told is no change; rounding again changes nothing.
 """
 
 from __future__ import annotations

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from typing import Final
+from datetime import datetime, tzinfo
 
 from .grid_tariff import EnergyTariff
 from .place import CostBasis, PlaceSettings
-from .prices import PriceSlot, forecast_slots
-
-SLOT: Final = timedelta(minutes=15)
+from .prices import QUARTER, PriceSlot, forecast_slots
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,5 +63,5 @@ def slot_prices(
                 forecast=forecast and not fixed,
             )
         )
-        moment += SLOT
+        moment += QUARTER
     return prices

@@ -223,7 +223,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                 ChargerLoad(
                     charger_id=charger.subentry_id,
                     phases=phases,
-                    max_amps=charger.limits.without(LimitSource.BALANCER),
+                    max_amps=charger.limit_path.without(LimitSource.BALANCER),
                     draw=own_draw(
                         phases,
                         data.current_a,

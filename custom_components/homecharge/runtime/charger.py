@@ -75,10 +75,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self._session: ChargerSession | None = None
         self._offline_timer: CALLBACK_TYPE | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.limits = ChargerLimits(self)
+        self.limit_path = ChargerLimits(self)
         self.availability = ChargerAvailability(self)
-        if self.config.max_current is not None:
-            state.limits[LimitSource.USER] = self.config.max_current
+        self.limit_path.store(LimitSource.USER, self.config.max_current)
 
     # KnownCharger, for the central system
 
@@ -133,7 +132,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     @property
     def limit_a(self) -> float:
         """The current this charger may draw now: the lowest of every source."""
-        return self.limits.amps
+        return self.limit_path.amps
 
     def lines(self, grid: GridType) -> frozenset[int]:
         """The lines of the place's grid this charger loads."""
@@ -144,13 +143,13 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     @callback
     def async_start(self) -> None:
         """Renew the limit while HA runs (so it never lapses); watch the hours."""
-        self.limits.async_start()
+        self.limit_path.async_start()
         self.availability.async_start()
 
     async def async_shutdown(self) -> None:
         """Stop timers and tasks; the charger's socket stays open."""
         await super().async_shutdown()
-        self.limits.async_stop()
+        self.limit_path.async_stop()
         self.availability.async_stop()
         if self._offline_timer:
             self._offline_timer()
@@ -180,10 +179,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         before = (self.limit_a, self.config.phases)
         self.config = config
         self.availability.async_check()
-        if config.max_current is None:
-            self.data.limits.pop(LimitSource.USER, None)
-        else:
-            self.data.limits[LimitSource.USER] = config.max_current
+        self.limit_path.store(LimitSource.USER, config.max_current)
         self.changed()
         # Device details changing (from a boot) is no reason to send a limit.
         if (self.limit_a, config.phases) != before:
@@ -262,7 +258,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     ) -> None:
         """Readings in: energy, power, currents; the 0 A check counts currents."""
         for currents in record_samples(self.data, samples, dt_util.utcnow()):
-            self.limits.check_zero_honoured(currents)
+            self.limit_path.check_zero_honoured(currents)
         self.changed(persist=True)
 
     def on_transaction_started(
@@ -299,8 +295,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     async def _async_after_connect(self) -> None:
         """Secure the connection, give the charger its limit, open or close it."""
         await async_ensure_password(self)
-        await self.limits.async_apply()
+        # Unknown what it was told before; a pause in the first limit tells it.
         self.availability.forget()
+        await self.limit_path.async_apply()
         self.availability.async_check()
 
     def update_subentry(self, changes: Mapping[str, Any]) -> None:
@@ -313,11 +310,11 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
 
     def set_limit(self, source: LimitSource, amps: float | None) -> None:
         """Set or clear one source's limit and apply the lowest of them."""
-        self.limits.set(source, amps)
+        self.limit_path.set(source, amps)
 
     async def async_apply_limit(self) -> bool:
         """Send the current limit again (the one path: charger_limits.py)."""
-        return await self.limits.async_apply()
+        return await self.limit_path.async_apply()
 
     async def async_start_charging(self) -> bool:
         """Start (or resume) charging."""

@@ -3,11 +3,12 @@
 The enable switch, the opening hours and a pause (for a charger that ignores
 0 A) all end here; ``logic.availability.operative`` joins them and the charger
 is told the result as one ChangeAvailability on the whole charger (connector /
-EVSE 0), only when it changes.
+EVSE 0), only when that changes, one change at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 import logging
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ class ChargerAvailability:
         # What the charger was last told; None until we know.
         self._told: bool | None = None
         self._unsub: CALLBACK_TYPE | None = None
+        # One change at a time: a pause and the enable switch never cross.
+        self._lock = asyncio.Lock()
 
     @property
     def open_now(self) -> bool:
@@ -78,11 +81,16 @@ class ChargerAvailability:
         data = self._charger.data
         wanted = self._wanted(enabled=data.enabled, paused=data.paused)
         if wanted != self._told and self._charger.session is not None:
-            self._charger.run(self._async_tell_logged(wanted))
+            self._charger.run(self._async_tell_now())
 
-    async def _async_tell_logged(self, wanted: bool) -> None:
+    async def _async_tell_now(self) -> None:
+        """Tell what is wanted once it is our turn (it may have changed)."""
+        data = self._charger.data
         try:
-            await self._async_tell(wanted)
+            async with self._lock:
+                await self._async_tell(
+                    self._wanted(enabled=data.enabled, paused=data.paused)
+                )
         except SessionError as err:
             _LOGGER.warning(
                 "Charger %s: availability not changed: %s",
@@ -91,6 +99,9 @@ class ChargerAvailability:
             )
 
     async def _async_tell(self, wanted: bool) -> bool:
+        """Tell the charger, unless it was told so already; whether it accepted."""
+        if wanted == self._told:
+            return True
         accepted = await self._charger.require_session().change_availability(
             WHOLE_CHARGER, operative=wanted
         )
@@ -101,15 +112,17 @@ class ChargerAvailability:
     async def async_set_enabled(self, enabled: bool) -> bool:
         """The user lets cars use the charger (within its hours), or not at all."""
         data = self._charger.data
-        accepted = await self._async_tell(
-            self._wanted(enabled=enabled, paused=data.paused)
-        )
-        if accepted:
-            data.enabled = enabled
+        async with self._lock:
+            accepted = await self._async_tell(
+                self._wanted(enabled=enabled, paused=data.paused)
+            )
+            if accepted:
+                data.enabled = enabled
         return accepted
 
     async def async_set_paused(self, paused: bool) -> None:
         """Pause a charger that ignores 0 A, or let it charge again."""
         data = self._charger.data
-        await self._async_tell(self._wanted(enabled=data.enabled, paused=paused))
-        data.paused = paused
+        async with self._lock:
+            await self._async_tell(self._wanted(enabled=data.enabled, paused=paused))
+            data.paused = paused

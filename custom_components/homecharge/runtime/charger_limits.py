@@ -78,13 +78,18 @@ class ChargerLimits:
         while self._unsubs:
             self._unsubs.pop()()
 
+    def store(self, source: LimitSource, amps: float | None) -> None:
+        """Set or clear one source's limit; the caller applies it."""
+        limits = self._charger.data.limits
+        if amps is None:
+            limits.pop(source, None)
+        else:
+            limits[source] = amps
+
     def set(self, source: LimitSource, amps: float | None) -> None:
         """Set or clear one source's limit and apply the lowest of them."""
         charger = self._charger
-        if amps is None:
-            charger.data.limits.pop(source, None)
-        else:
-            charger.data.limits[source] = amps
+        self.store(source, amps)
         charger.changed()
         charger.run(self.async_apply())
 

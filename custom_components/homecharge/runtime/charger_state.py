@@ -54,11 +54,6 @@ class ChargerConfig:
     priority: Priority = Priority.NORMAL
     phase: int = 1
 
-    @property
-    def hours(self) -> dict[str, str | None]:
-        """Opening hours as stored."""
-        return {"opens": self.opens, "closes": self.closes}
-
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> ChargerConfig:
         """Read a charger subentry."""

@@ -335,7 +335,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                     # What the charger's own settings allow, not the
                     # balancer's share now: the plan looks ahead.
                     max_a=math.floor(
-                        charger.limits.without(
+                        charger.limit_path.without(
                             LimitSource.PLANNER, LimitSource.BALANCER
                         )
                     ),

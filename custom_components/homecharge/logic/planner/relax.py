@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_EPSILON = 1e-9
+from .model import ROUNDING_NOISE
+
 # (amp-slots short of the most, cost): lexicographic, smaller is better.
 type Value = tuple[int, float]
 type Amps = list[list[int]]
@@ -68,7 +69,7 @@ def better(value: Value, other: Value | None) -> bool:
         return True
     if value[0] != other[0]:
         return value[0] < other[0]
-    return value[1] < other[1] - _EPSILON * max(1.0, abs(other[1]))
+    return value[1] < other[1] - ROUNDING_NOISE * max(1.0, abs(other[1]))
 
 
 def plan_value(problem: GroupProblem, amps: Amps) -> Value:
