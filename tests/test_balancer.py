@@ -120,10 +120,11 @@ def test_idle_chargers_get_a_standby_only_from_what_is_left() -> None:
 def test_shares_are_rounded_down_to_a_tenth() -> None:
     """The charger is told 0.1 A steps; rounding never goes above the room.
 
-    20/3 = 6.67 A: 6.6 fails a float multipleOf-0.1 check (66.0000…01), so 6.5.
+    20/3 = 6.67 A: 6.6 each, the tenth below (in decimal: 6.6 is a tenth).
     """
     shares = allocate((20.0, 20.0, 20.0), [charger(n) for n in "abc"])
-    assert shares == {"a": 6.5, "b": 6.5, "c": 6.5}
+    assert shares == {"a": 6.6, "b": 6.6, "c": 6.6}
+    assert sum(shares.values()) <= 20.0
 
 
 def test_follow_cuts_at_once_and_raises_after_the_window() -> None:

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import socket
 from typing import Any
 
 import aiohttp
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
+from custom_components.homecharge.central.identity import (
+    charge_point_id_from_path,
+    valid_charge_point_id,
+)
 from custom_components.homecharge.central.server import (
     CENTRAL,
-    charge_point_id_from_path,
+    IDLE_STOP_S,
     choose_subprotocol,
     password_matches,
 )
 from custom_components.homecharge.const import DOMAIN
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .conftest import PLACE_DATA
+from .simulators.raw import RawCharger
 
 PASSWORD = "0123456789abcdef0123456789abcdef01234567"  # noqa: S105
 
@@ -118,7 +128,42 @@ async def test_server_shared_and_stopped_with_the_last_place(
     assert await hass.config_entries.async_unload(first.entry_id)
     assert hass.data[CENTRAL] is central
     assert await hass.config_entries.async_unload(second.entry_id)
+    # No place uses it: it stops a while later, unless one comes back.
+    assert hass.data[CENTRAL] is central
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=IDLE_STOP_S + 1))
+    await hass.async_block_till_done()
     assert CENTRAL not in hass.data
+
+
+async def test_a_reload_disconnects_no_charger(hass: HomeAssistant) -> None:
+    """Reloading the only place (a charger added, an entity enabled) keeps the server.
+
+    The charger's socket stays open through the reload, and the reloaded
+    place takes it over without a reconnect.
+    """
+    entry = place_with_charger("RAW-1")
+    url = await _setup(hass, entry)
+    central = hass.data[CENTRAL]
+    raw = RawCharger(url, "RAW-1", PASSWORD)
+    await raw.connect()
+    try:
+        await raw.boot()
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert hass.data[CENTRAL] is central
+        assert not raw.closed
+        # The reloaded place has the charger, live, on the same socket.
+        charger = next(iter(entry.runtime_data.chargers.values()))
+        await raw.wait_for(lambda: charger.session is not None)
+        assert (await raw.call("Heartbeat", {}) or [None])[0] == 3
+        async_fire_time_changed(
+            hass, dt_util.utcnow() + timedelta(seconds=IDLE_STOP_S + 1)
+        )
+        await hass.async_block_till_done()
+        assert hass.data[CENTRAL] is central
+        assert not raw.closed
+    finally:
+        await raw.close()
 
 
 async def test_busy_port_retries_setup(
@@ -163,11 +208,32 @@ def test_choose_subprotocol(header: str | None, protocol: str | None) -> None:
         ("/", None),
         ("/" + "x" * 49, None),
         ("/bad%0Aid", None),
+        # Decoded once: an encoded slash is a slash, and refused.
+        ("/CP%2F1", None),
+        ("/ocpp/CP%252F1", "CP%2F1"),
+        ("/CP%5C1", None),
+        # A dot segment anywhere is a traversal attempt, not a charger.
+        ("/ocpp/../../etc/passwd", None),
+        ("/ocpp/%2E%2E/passwd", None),
+        ("/..", None),
+        ("/CP-1?x=1", "CP-1"),
+        ("/%20CP-1", None),
     ],
 )
 def test_charge_point_id_from_path(path: str, identity: str | None) -> None:
-    """The last path segment, decoded; too long or unprintable is refused."""
+    """The last raw path segment, decoded once; anything path-like refused."""
     assert charge_point_id_from_path(path) == identity
+    if identity is not None:
+        assert valid_charge_point_id(identity)
+
+
+@pytest.mark.parametrize(
+    "identity",
+    ["CP/1", "CP\\1", "..", ".", "", " CP", "CP\t1", "x" * 49, "CP\x7f"],
+)
+def test_invalid_identities(identity: str) -> None:
+    """One rule for the URL, the add form and discovery."""
+    assert not valid_charge_point_id(identity)
 
 
 def test_password_matches() -> None:

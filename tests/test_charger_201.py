@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.homecharge.central.profile import PROFILE_ID
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.central.v201 import variable
 from homeassistant.const import ATTR_ENTITY_ID
@@ -42,7 +43,11 @@ async def test_station_charges(hass: HomeAssistant, station: SimulatedCharger) -
     """Boot, station-wide limit, remote start, energy, remote stop."""
     await _until(hass, lambda: _state(hass, STATUS) == "ready")
     await _until(hass, lambda: _state(hass, "sensor.garage_offered_current") == "32.0")
-    (call,) = station.received_calls("SetChargingProfile")
+    (call,) = [
+        call
+        for call in station.received_calls("SetChargingProfile")
+        if call["charging_profile"]["id"] == PROFILE_ID
+    ]
     assert call["evse_id"] == 0
     assert (
         call["charging_profile"]["charging_profile_purpose"]
@@ -61,7 +66,8 @@ async def test_station_charges(hass: HomeAssistant, station: SimulatedCharger) -
         "switch", "turn_off", {ATTR_ENTITY_ID: "switch.garage_charging"}, blocking=True
     )
     await _until(hass, lambda: _state(hass, "switch.garage_charging") == "off")
-    await _until(hass, lambda: _state(hass, STATUS) in {"complete", "preparing"})
+    # Stopped by the user with the car plugged in: not "complete".
+    await _until(hass, lambda: _state(hass, STATUS) == "stopped")
     place = hass.config_entries.async_entries("homecharge")[0]
     runtime = next(iter(place.runtime_data.chargers.values()))
     assert runtime.data.energy_wh == pytest.approx(station.energy_wh, abs=1)

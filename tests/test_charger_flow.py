@@ -10,10 +10,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.flows.charger import discovery_suggestion
 from custom_components.homecharge.logic.balancer import Priority
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .conftest import PLACE_DATA
@@ -51,6 +52,11 @@ async def test_add_charger_by_hand(hass: HomeAssistant) -> None:
         (place.entry_id, "charger"), context={"source": "user"}
     )
     assert result["type"] is FlowResultType.FORM
+    # A common home circuit, never 0 (which the form refuses); 3 phases.
+    suggested = _suggested(result)
+    assert suggested["circuit_fuse"] == 16
+    assert suggested["phases"] == "3"
+    assert suggested["connectors"] == 1
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], CHARGER_FORM
     )
@@ -360,3 +366,97 @@ async def test_discovery_form_errors(hass: HomeAssistant) -> None:
         },
     )
     assert result["errors"] == {"circuit_fuse": "circuit_fuse_out_of_range"}
+
+
+async def _accepting_place(hass: HomeAssistant) -> MockConfigEntry:
+    return await _loaded(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title="Home",
+            data={**PLACE_DATA, "accept_new_chargers": True},
+        ),
+    )
+
+
+async def test_discovered_one_phase_charger_is_added_as_it_reports(
+    hass: HomeAssistant,
+) -> None:
+    """A 1-phase charger that says 20 A: submitting the suggestions adds it so."""
+    place = await _accepting_place(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={**DISCOVERY, "phases": 1, "max_current": 20.0},
+    )
+    suggested = _suggested(result)
+    assert suggested["phases"] == "1"
+    assert suggested["circuit_fuse"] == 20
+    assert suggested["name"] == "EVBox Elvi"
+    form = {key: value for key, value in suggested.items() if value is not None}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    assert result["reason"] == "charger_added"
+    await hass.async_block_till_done()
+    (subentry,) = place.subentries.values()
+    assert subentry.data["phases"] == 1
+    assert subentry.data["circuit_fuse"] == 20.0
+    assert subentry.data["phase"] == 1
+    assert subentry.data["priority"] == "normal"
+
+
+async def test_discovery_that_reports_nothing_asks_for_the_phases(
+    hass: HomeAssistant,
+) -> None:
+    """Phases unknown: none chosen, the form needs one; the fuse is 16 A."""
+    place = await _accepting_place(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"charge_point_id": "X1"},
+    )
+    suggested = _suggested(result)
+    assert suggested["phases"] is None
+    assert suggested["circuit_fuse"] == 16
+    assert suggested["name"] == "X1"
+    form = {key: value for key, value in suggested.items() if value is not None}
+    with pytest.raises(InvalidData) as refused:
+        await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    assert set(refused.value.schema_errors) == {"phases"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**form, "phases": "3"}
+    )
+    assert result["reason"] == "charger_added"
+    await hass.async_block_till_done()
+    (subentry,) = place.subentries.values()
+    assert subentry.data["phases"] == 3
+    assert subentry.data["circuit_fuse"] == 16.0
+
+
+@pytest.mark.parametrize(
+    ("reported", "phases", "fuse"),
+    [
+        ({}, None, 16),
+        ({"phases": 1}, "1", 16),
+        ({"phases": 3.0, "max_current": 32.0}, "3", 32),
+        # 11 kW on 3 phases at 230 V is 15.9 A: a 16 A circuit.
+        ({"phases": 3, "max_current": 11000 / 690}, "3", 16),
+        ({"phases": "1", "max_current": "10"}, "1", 10),
+        # Out of a circuit fuse's range: the nearest it may be.
+        ({"max_current": 125.0}, None, 80),
+        ({"max_current": 4.0}, None, 6),
+        # Nothing sensible: not guessed.
+        ({"phases": 2, "max_current": 0}, None, 16),
+        ({"phases": True, "max_current": True}, None, 16),
+        ({"phases": None, "max_current": None}, None, 16),
+        ({"phases": "three", "max_current": float("nan")}, None, 16),
+        ({"phases": [3], "max_current": float("inf")}, None, 16),
+    ],
+)
+def test_discovery_suggestion(
+    reported: dict[str, Any], phases: str | None, fuse: int
+) -> None:
+    """Phases only as reported; the fuse from the reported current, else 16 A."""
+    suggestion = discovery_suggestion({"charge_point_id": "X1", **reported})
+    assert suggestion.get("phases") == phases
+    assert suggestion["circuit_fuse"] == fuse
+    assert suggestion["connectors"] == 1

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.homecharge.central.profile import PROFILE_ID
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.limits import LimitSource
@@ -496,8 +497,17 @@ async def test_limit_is_renewed_before_it_expires(
     await charger.start()
     runtime = next(iter(place.runtime_data.chargers.values()))
     await _until(hass, lambda: runtime.data.limit_sent_at is not None)
-    assert len(charger.received_calls("SetChargingProfile")) == 1
+    await _until(hass, lambda: len(_expiring(charger)) == 1)
     assert runtime.data.limit_sent_at is not None
     runtime.data.limit_sent_at -= timedelta(minutes=2)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=1))
-    await _until(hass, lambda: len(charger.received_calls("SetChargingProfile")) == 2)
+    await _until(hass, lambda: len(_expiring(charger)) == 2)
+
+
+def _expiring(charger: SimulatedCharger) -> list[dict[str, Any]]:
+    """Our expiring limits (not the lasting safe-current profile beneath)."""
+    return [
+        call
+        for call in charger.received_calls("SetChargingProfile")
+        if call["cs_charging_profiles"]["charging_profile_id"] == PROFILE_ID
+    ]

@@ -181,7 +181,7 @@ def test_faulted_beats_hold_and_full_car() -> None:
 
 
 def test_enum_values() -> None:
-    """The translation keys are exactly these nine."""
+    """The translation keys are exactly these eleven."""
     assert [s.value for s in ChargerStatus] == [
         "ready",
         "preparing",
@@ -192,6 +192,8 @@ def test_enum_values() -> None:
         "charging",
         "error",
         "restarting",
+        "restart_scheduled",
+        "stopped",
     ]
 
 

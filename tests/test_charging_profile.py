@@ -7,6 +7,7 @@ ships, the same ones it validates real calls with.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 import json
 import math
 from pathlib import Path
@@ -43,10 +44,17 @@ SCHEMAS = Path(ocpp.__file__).parent
 
 
 def _validate_16(request: Any) -> None:
-    schema = json.loads((SCHEMAS / "v16/schemas/SetChargingProfile.json").read_text())
+    """As the charger receives it: the JSON text, numbers read in decimal.
+
+    OCPP 1.6's multipleOf 0.1 is a decimal rule; the ``ocpp`` package (a
+    charger built on it) parses schema and payload with Decimal to check it.
+    """
+    schema = json.loads(
+        (SCHEMAS / "v16/schemas/SetChargingProfile.json").read_text(),
+        parse_float=Decimal,
+    )
     payload = {"connectorId": request.target_id, "csChargingProfiles": request.profile}
-    # The schema's multipleOf 0.1 is checked with float arithmetic; so are chargers.
-    jsonschema.validate(payload, schema)
+    jsonschema.validate(json.loads(json.dumps(payload), parse_float=Decimal), schema)
 
 
 def _validate_201(request: Any) -> None:

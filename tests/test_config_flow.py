@@ -10,7 +10,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
@@ -345,3 +350,41 @@ async def test_options_errors(
     assert_form_translated(result, "options")
     assert result["errors"] == errors
     assert place_entry.options == {}
+
+
+@pytest.mark.parametrize(
+    ("reported", "phases", "fuse"),
+    [
+        # Nothing known: no phases chosen for the user, a 16 A circuit.
+        ({}, None, 16),
+        # A 1-phase charger is offered as one, never as 3 phases.
+        ({"phases": 1}, "1", 16),
+        ({"phases": 1, "max_current": 7400 / 230}, "1", 32),
+        ({"phases": 3, "max_current": 20.0}, "3", 20),
+        ({"max_current": 200.0}, None, 80),
+    ],
+)
+async def test_discovery_confirm_suggests_what_the_charger_reports(
+    hass: HomeAssistant,
+    reported: dict[str, Any],
+    phases: str | None,
+    fuse: int,
+) -> None:
+    """The confirm form's phases and circuit fuse come from the charger."""
+    place = MockConfigEntry(
+        domain=DOMAIN, title="Home", data={**PLACE_DATA, "accept_new_chargers": True}
+    )
+    place.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(place.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"charge_point_id": "CP-NEW", **reported},
+    )
+    assert result["step_id"] == "discovery_confirm"
+    assert_form_translated(result)
+    assert _suggested(result, "phases") == phases
+    assert _suggested(result, "circuit_fuse") == fuse
+    assert _suggested(result, "place") == place.entry_id
+    assert _suggested(result, "connectors") == 1

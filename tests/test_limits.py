@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from hypothesis import given, strategies as st
 import pytest
 
@@ -75,11 +77,17 @@ def test_never_above_a_source_never_under_the_minimum(
 
 @given(st.floats(min_value=0, max_value=1000))
 def test_rounding_is_down_to_a_tenth(amps: float) -> None:
-    """Rounding never adds current, loses under 0.3 A, and passes a float check.
-
-    Two tenths in a row can fail a float ``multipleOf 0.1`` check, never three.
-    """
+    """Never adds current, loses less than a tenth, and is a decimal tenth."""
     rounded = round_down_amps(amps)
     assert rounded <= amps + 1e-9
-    assert amps - rounded < 0.3 + 1e-9
-    assert int(rounded / 0.1) == rounded / 0.1
+    assert amps - rounded < 0.1 + 1e-9
+    assert Decimal(repr(rounded)) % Decimal("0.1") == 0
+
+
+def test_every_tenth_goes_out_as_asked() -> None:
+    """6.0 … 80.0 A: each tenth is sent as itself (8.2 is 8.2, not 8.0)."""
+    tenths = [Decimal(n) / 10 for n in range(60, 801)]
+    assert [round_down_amps(float(t)) for t in tenths] == [float(t) for t in tenths]
+    # Arithmetic noise a hair under a tenth is that tenth.
+    assert round_down_amps(8.2 - 1e-12) == 8.2
+    assert round_down_amps(0.1 + 0.2) == 0.3

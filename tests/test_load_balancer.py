@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.runtime import overload
 from custom_components.homecharge.runtime.balancing import EVENT_LOAD_LIMITED
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
@@ -142,6 +143,15 @@ async def chargers(
                 c.data.transaction_id is not None for c in runtime.chargers.values()
             ),
         )
+        # The cars draw, and the chargers have said so (a reading from before
+        # the car ramped up would read 0 A until the next one).
+        await _until(
+            hass,
+            lambda: all(
+                not c.currents_stale and max(a or 0.0 for a in c.data.current_a) >= 6.0
+                for c in runtime.chargers.values()
+            ),
+        )
         return sims
 
     yield start
@@ -182,6 +192,50 @@ async def test_overload_cuts_pauses_and_recovers(
     async_fire_mqtt_message(hass, TOPIC, list2((20.0, 20.0, 20.0)))
     await _until(hass, lambda: all(s.current_limit_a == 9.5 for s in sims.values()))
     assert events[-1].data["reason"] == "raised"
+
+
+async def test_an_overload_nothing_can_cut_is_reported(
+    hass: HomeAssistant,
+    mqtt_mock: Any,
+    chargers: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the fuse with every charger paused: an event and a repair issue."""
+    monkeypatch.setattr(overload, "OVERLOAD_REPORT_AFTER", timedelta(0))
+    entry = balanced_place()
+    sims = await chargers(entry)
+    events = async_capture_events(hass, overload.EVENT_OVERLOAD)
+    async_fire_mqtt_message(hass, TOPIC, list2((26.0, 32.0, 32.0)))
+    await _until(hass, lambda: sims["CP-1"].current_limit_a == 9.5)
+    assert not events
+    # 45 A on L1 with both cars already paused: nothing of ours to cut.
+    async_fire_mqtt_message(hass, TOPIC, list2((45.0, 60.0, 30.0)))
+    await _until(hass, lambda: all(s.current_limit_a == 0 for s in sims.values()))
+    async_fire_mqtt_message(hass, TOPIC, list2((45.0, 60.0, 30.0)))
+    await _until(hass, lambda: len(events) == 1)
+    assert events[0].data["lines"] == {"L1": 45.0, "L2": 60.0}
+    assert events[0].data["main_fuse"] == 40.0
+    assert events[0].data["chargers_not_connected"] == []
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"overload_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "place": "Home",
+        "amps": "60.0",
+        "lines": "L1, L2",
+        "fuse": "40",
+        "seconds": "0",
+    }
+    # Still over: told once, not at every reading.
+    async_fire_mqtt_message(hass, TOPIC, list2((45.0, 60.0, 30.0)))
+    await hass.async_block_till_done()
+    assert len(events) == 1
+    # Under the fuse: the issue goes.
+    async_fire_mqtt_message(hass, TOPIC, list2((20.0, 20.0, 20.0)))
+    await _until(
+        hass,
+        lambda: ir.async_get(hass).async_get_issue(DOMAIN, f"overload_{entry.entry_id}")
+        is None,
+    )
 
 
 async def test_power_alone_cuts_before_the_currents_come(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+import logging
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.const import Platform
@@ -17,12 +18,15 @@ from homeassistant.helpers import (
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
+from .central.charger_facts import ChargerFacts
 from .central.server import CENTRAL, async_acquire, async_release
 from .central.session import BootInfo
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_MANUFACTURER,
+    CONF_MAX_CURRENT,
     CONF_MODEL,
+    CONF_PHASES,
     CONF_SERIAL,
     DOMAIN,
 )
@@ -42,6 +46,8 @@ from .runtime.place import (
 )
 from .runtime.scheduling import PlaceScheduler
 from .services import async_setup_services
+
+_LOGGER = logging.getLogger(__name__)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -68,11 +74,30 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+# Pending "new charger" discoveries at once; more are not offered (a flood of
+# made-up ids while a place accepts new chargers stays out of the UI).
+MAX_PENDING_DISCOVERIES = 10
+
+
 @callback
 def _async_offer_charger(
-    hass: HomeAssistant, charge_point_id: str, boot: BootInfo, version: str
+    hass: HomeAssistant,
+    charge_point_id: str,
+    boot: BootInfo,
+    version: str,
+    facts: ChargerFacts,
 ) -> None:
     """Show an unknown charger as a discovery ("New charger … — add it?")."""
+    pending = hass.config_entries.flow.async_progress_by_handler(
+        DOMAIN, match_context={"source": SOURCE_INTEGRATION_DISCOVERY}
+    )
+    if len(pending) >= MAX_PENDING_DISCOVERIES:
+        _LOGGER.warning(
+            "Charger %s not offered: %d new chargers wait to be added already",
+            charge_point_id,
+            len(pending),
+        )
+        return
     discovery_flow.async_create_flow(
         hass,
         DOMAIN,
@@ -83,6 +108,33 @@ def _async_offer_charger(
             CONF_MODEL: boot.model or None,
             CONF_SERIAL: boot.serial,
             "version": version,
+            # What the charger said of its supply: the form's suggestions.
+            CONF_PHASES: facts.phases,
+            CONF_MAX_CURRENT: facts.max_current,
+        },
+    )
+
+
+@callback
+def _async_report_guessing(
+    hass: HomeAssistant, address: str, charge_point_id: str, failures: int
+) -> None:
+    """Wrong passwords keep coming from an address: tell the user (0: over)."""
+    issue_id = f"password_guessing_{address}"
+    if not failures:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="password_guessing",
+        translation_placeholders={
+            "address": address,
+            "charger": charge_point_id,
+            "count": str(failures),
         },
     )
 
@@ -99,6 +151,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
             translation_placeholders={"error": str(err)},
         ) from err
     central.on_discovery = partial(_async_offer_charger, hass)
+    central.on_guessing = partial(_async_report_guessing, hass)
     store = place_store(hass, entry.entry_id)
     stored = await store.async_load() or {}
     saved_chargers = stored.get("chargers")
@@ -166,10 +219,14 @@ async def _async_entry_updated(
     """Apply changed settings live; reload when subentries came or went."""
     runtime = entry.runtime_data
     if frozenset(entry.subentries) != runtime.subentry_ids:
-        # A removed charger is refused from now on, even while connected.
+        # A removed charger stops charging, loses our profiles and is refused
+        # from now on (central/server.py async_forget).
         for subentry_id, charger in runtime.chargers.items():
             if subentry_id not in entry.subentries:
-                await runtime.central.async_forget(charger.config.charge_point_id)
+                await charger.async_shutdown()
+                await runtime.central.async_forget(
+                    charger.config.charge_point_id, charger.data.transaction_id
+                )
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     settings = settings_of(entry)
@@ -216,10 +273,19 @@ async def async_remove_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) 
     """Forget everything stored for a removed place.
 
     Home Assistant removes the devices and entities itself; our own storage
-    (chargers registered to this place, sessions) goes with it, and its
-    chargers are disconnected, so one that reconnects is unknown and refused.
+    (chargers registered to this place, sessions) goes with it. Its chargers
+    stop charging, lose our profiles and are disconnected, so one that
+    reconnects is unknown and refused.
     """
+    store = place_store(hass, entry.entry_id)
     if (central := hass.data.get(CENTRAL)) is not None:
+        stored = await store.async_load() or {}
+        saved = stored.get("chargers")
+        chargers = saved if isinstance(saved, dict) else {}
         for charge_point_id in charger_ids(entry).values():
-            await central.async_forget(charge_point_id)
-    await place_store(hass, entry.entry_id).async_remove()
+            state = chargers.get(charge_point_id)
+            running = state.get("transaction_id") if isinstance(state, dict) else None
+            await central.async_forget(
+                charge_point_id, str(running) if running is not None else None
+            )
+    await store.async_remove()

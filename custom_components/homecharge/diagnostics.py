@@ -64,6 +64,9 @@ async def async_get_config_entry_diagnostics(
                     "status": charger.status,
                     "online": charger.online,
                     "limit_a": charger.limit_a,
+                    # What it falls to by itself if Home Assistant dies.
+                    "fallback": charger.data.fallback,
+                    "fallback_a": charger.data.fallback_a,
                     "state": {
                         **charger.data.stored(),
                         "limits": charger.data.limits,

@@ -1,4 +1,4 @@
-"""Benchmark: 100 OCPP 1.6J chargers on one Home Assistant.
+"""Benchmark: N OCPP 1.6J chargers on one Home Assistant, a replay, a reload.
 
 A real Home Assistant process runs homecharge with one place of N chargers.
 This process connects N lean websocket clients that boot, report status, and
@@ -6,7 +6,17 @@ send MeterValues every 10 s plus heartbeats, timing every MeterValues round
 trip. HA's CPU and memory are read from /proc. The baseline, measured in the
 same run, is the same Home Assistant idle with no charger connected.
 
+Then, with the N chargers still reporting:
+
+- a replay: one more charger reconnects and replays ``--replay`` queued
+  MeterValues the way firmware does (each waits for its answer), while its
+  maximum current is changed ``--limit-changes`` times through Home
+  Assistant's API; figures: how long the queue took, and the time from each
+  change until the SetChargingProfile reaches the charger;
+- a reload of the place: how many chargers lost their socket.
+
     scripts/bench ocpp [--chargers 100] [--minutes 10] [--idle-minutes 1]
+                       [--replay 1000] [--limit-changes 20]
 """
 
 from __future__ import annotations
@@ -30,12 +40,15 @@ METER_INTERVAL_S = 10.0
 HEARTBEAT_INTERVAL_S = 60.0
 
 
+PLACE_ID = "01BENCHPLACE0000000000000"
+
+
 def bench_place(chargers: int) -> dict[str, Any]:
-    """One place that owns every charger."""
+    """One place that owns every charger, and the replaying one."""
     return place_entry(
-        entry_id="01BENCHPLACE0000000000000",
+        entry_id=PLACE_ID,
         name="Bench",
-        main_fuse=400.0,
+        main_fuse=10_000.0,
         grid_type="3p_400_tn",
         chargers=[
             {
@@ -46,6 +59,15 @@ def bench_place(chargers: int) -> dict[str, Any]:
                 "password": None,
             }
             for number in range(chargers)
+        ]
+        + [
+            {
+                "charge_point_id": "REPLAY-000",
+                "title": "Replay",
+                "circuit_fuse": 32.0,
+                "phases": 3,
+                "password": None,
+            }
         ],
     )
 
@@ -104,6 +126,10 @@ class Client:
         self._pending: dict[str, tuple[asyncio.Future[Any], float]] = {}
         self._ids = 0
         self.energy_wh = 1_000_000.0 + number
+        self.disconnects = 0
+        # Arrival times of our SetChargingProfile calls, with their limit.
+        self.profiles: list[tuple[float, float]] = []
+        self.prefix = "BENCH"
 
     async def _call(
         self,
@@ -119,10 +145,20 @@ class Client:
         return await asyncio.wait_for(future, 30)
 
     async def _receive(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
+        await self._answer_all(websocket)
+        # The server closed the socket (we cancel this task when we close it).
+        self.disconnects += 1
+
+    async def _answer_all(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
         async for message in websocket:
             frame = json.loads(message.data)
             if frame[0] == 2:  # the server asks: answer like a compliant charger
                 action = frame[2]
+                if action == "SetChargingProfile":
+                    profile = frame[3]["csChargingProfiles"]
+                    if profile["chargingProfileId"] == 4242:
+                        period = profile["chargingSchedule"]["chargingSchedulePeriod"]
+                        self.profiles.append((time.perf_counter(), period[0]["limit"]))
                 if action == "GetConfiguration":
                     answer: dict[str, Any] = {
                         "configurationKey": [
@@ -157,7 +193,7 @@ class Client:
         measuring: asyncio.Event,
     ) -> None:
         async with session.ws_connect(
-            f"{self.url}/BENCH-{self.number:03}", protocols=("ocpp1.6",)
+            f"{self.url}/{self.prefix}-{self.number:03}", protocols=("ocpp1.6",)
         ) as websocket:
             receiver = asyncio.create_task(self._receive(websocket))
             try:
@@ -206,6 +242,90 @@ class Client:
                 with suppress(asyncio.CancelledError):
                     await receiver
 
+    async def replay(
+        self, session: aiohttp.ClientSession, queued: int, done: asyncio.Event
+    ) -> float:
+        """Boot, then send ``queued`` MeterValues one after another; seconds taken."""
+        async with session.ws_connect(
+            f"{self.url}/{self.prefix}-{self.number:03}", protocols=("ocpp1.6",)
+        ) as websocket:
+            receiver = asyncio.create_task(self._receive(websocket))
+            try:
+                await self._call(
+                    websocket,
+                    "BootNotification",
+                    {"chargePointVendor": "Bench", "chargePointModel": "B-1"},
+                )
+                await asyncio.sleep(2)  # its first limit and the questions after
+                started = time.perf_counter()
+                for _ in range(queued):
+                    self.energy_wh += 10
+                    await self._call(
+                        websocket, "MeterValues", meter_values(0, self.energy_wh, None)
+                    )
+                took = time.perf_counter() - started
+                done.set()
+                await asyncio.sleep(2)  # the last limit change lands
+                return took
+            finally:
+                receiver.cancel()
+                with suppress(asyncio.CancelledError):
+                    await receiver
+
+
+async def replay_with_limit_changes(
+    process: HomeAssistantProcess,
+    session: aiohttp.ClientSession,
+    port: int,
+    queued: int,
+    changes: int,
+) -> tuple[int, float, list[float]]:
+    """A charger replays its queue; its maximum current changes meanwhile.
+
+    Each change goes through Home Assistant's API (the number entity, as a
+    user's dashboard does); its delay is until the charger has the limit.
+    """
+    client = Client(f"ws://127.0.0.1:{port}", 0, [])
+    client.prefix = "REPLAY"
+    done = asyncio.Event()
+    replaying = asyncio.create_task(client.replay(session, queued, done))
+    entity_id = "number.replay_max_current"
+    for _ in range(200):
+        if entity_id in await process.states():
+            break
+        await asyncio.sleep(0.1)
+    delays: list[float] = []
+    await asyncio.sleep(2.5)  # booted, replaying
+    for change in range(changes):
+        if done.is_set():
+            break
+        amps = 10.0 + change % 15
+        seen = len(client.profiles)
+        asked = time.perf_counter()
+        await process.request(
+            "POST",
+            "/api/services/number/set_value",
+            {"entity_id": entity_id, "value": amps},
+        )
+        while not any(limit == amps for _, limit in client.profiles[seen:]):
+            if time.perf_counter() - asked > 60:
+                break
+            await asyncio.sleep(0.001)
+        else:
+            arrived = next(at for at, limit in client.profiles[seen:] if limit == amps)
+            delays.append(arrived - asked)
+        await asyncio.sleep(0.05)
+    took = await replaying
+    return queued, took, delays
+
+
+async def reload_place(process: HomeAssistantProcess, clients: list[Client]) -> int:
+    """Reload the place; how many of its chargers lost their socket."""
+    before = sum(client.disconnects for client in clients)
+    await process.request("POST", f"/api/config/config_entries/entry/{PLACE_ID}/reload")
+    await asyncio.sleep(METER_INTERVAL_S * 2)
+    return sum(client.disconnects for client in clients) - before
+
 
 def percentile(values: list[float], fraction: float) -> float:
     """The value below which ``fraction`` of them lie."""
@@ -219,6 +339,8 @@ async def main() -> None:
     parser.add_argument("--chargers", type=int, default=100)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--idle-minutes", type=float, default=1)
+    parser.add_argument("--replay", type=int, default=1000, help="queued messages")
+    parser.add_argument("--limit-changes", type=int, default=20)
     args = parser.parse_args()
     args.minutes = max(args.minutes, 1.0)  # memory is compared with minute 1
     directory = Path(tempfile.mkdtemp(prefix="homecharge-bench-"))
@@ -228,7 +350,6 @@ async def main() -> None:
         ocpp_port=port,
         http_port=http_port,
         places=[bench_place(args.chargers)],
-        with_auth=False,
     )
     process = HomeAssistantProcess(directory, http_port=http_port, ocpp_port=port)
     process.start()
@@ -261,6 +382,10 @@ async def main() -> None:
             minutes = (time.monotonic() - started) / 60
             load_cpu = (process.cpu_seconds() - cpu_start) / minutes
             rss_end = process.rss_mib()
+            replay = await replay_with_limit_changes(
+                process, session, port, args.replay, args.limit_changes
+            )
+            reload_lost = await reload_place(process, clients)
             stop.set()
             results = await asyncio.gather(*tasks, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
@@ -280,6 +405,15 @@ async def main() -> None:
         print(f"rss_after_1_min: {rss_1:.1f} MiB")
         print(f"rss_after_{args.minutes:g}_min: {rss_end:.1f} MiB")
         print(f"rss_growth: {rss_end - rss_1:.1f} MiB")
+        queued, took, delays = replay
+        print(f"replay_queued_messages: {queued} count")
+        print(f"replay_drained_in: {took:.2f} s")
+        print(f"replay_limit_changes: {len(delays)} count")
+        if delays:
+            print(f"replay_limit_delay_p50: {1000 * statistics.median(delays):.1f} ms")
+            print(f"replay_limit_delay_p99: {1000 * percentile(delays, 0.99):.1f} ms")
+            print(f"replay_limit_delay_max: {1000 * max(delays):.1f} ms")
+        print(f"reload_chargers_disconnected: {reload_lost} of {args.chargers}")
     finally:
         process.stop()
         shutil.rmtree(directory, ignore_errors=True)

@@ -27,6 +27,8 @@ RENEW_AFTER_FRACTION: Final = 0.5
 # One fixed profile id: a new limit with the same id and stack level replaces
 # the previous one instead of piling up profiles on the charger.
 PROFILE_ID: Final = 4242
+# The lasting safe-current profile beneath it (build_fallback_profile).
+FALLBACK_PROFILE_ID: Final = 4241
 
 
 class OcppVersion(StrEnum):
@@ -225,6 +227,46 @@ def build_profile(
     if transaction:
         profile.update(transaction)
         return ProfileRequest(purpose=purpose, target_id=connector_id, profile=profile)
+    return ProfileRequest(purpose=purpose, target_id=0, profile=profile)
+
+
+def build_fallback_profile(
+    amps: float, capabilities: ChargerCapabilities, *, now: datetime
+) -> ProfileRequest | None:
+    """
+    A lasting profile at the safe current, one stack level below our limits.
+
+    Our limits expire by themselves (so a charger is never held by a dead
+    Home Assistant); beneath them this one stays, so that the charger falls
+    to the place's safe current rather than to its own maximum. None where
+    the charger has a single stack level, or only TxProfiles left (they end
+    with the session).
+    """
+    purpose = capabilities.purpose
+    if purpose is None or purpose is Purpose.TX or capabilities.max_stack_level < 1:
+        return None
+    start = _timestamp(now)
+    period = {
+        "startPeriod": 0,
+        "limit": _schedule_limit(amps, capabilities),
+        "numberPhases": capabilities.phases,
+    }
+    schedule: dict[str, Any] = {
+        "startSchedule": start,
+        "chargingRateUnit": capabilities.unit.value,
+        "chargingSchedulePeriod": [period],
+    }
+    profile: dict[str, Any] = {
+        "stackLevel": capabilities.max_stack_level - 1,
+        "chargingProfilePurpose": purpose.value,
+        "chargingProfileKind": "Absolute",
+    }
+    if capabilities.version is OcppVersion.V16:
+        profile = {"chargingProfileId": FALLBACK_PROFILE_ID, **profile}
+        profile["chargingSchedule"] = schedule
+    else:
+        profile = {"id": FALLBACK_PROFILE_ID, **profile}
+        profile["chargingSchedule"] = [{"id": FALLBACK_PROFILE_ID, **schedule}]
     return ProfileRequest(purpose=purpose, target_id=0, profile=profile)
 
 

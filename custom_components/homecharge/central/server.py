@@ -8,26 +8,39 @@ owns the charger: its runtime, or discovery while nobody does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import datetime
 import hmac
 import logging
+import time
 from typing import Any, Protocol
-from urllib.parse import unquote
 
 from aiohttp import BasicAuth, hdrs, web
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers.event import async_call_later
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import DOMAIN
+from .charger_facts import FACT_KEYS, ChargerFacts, facts_from_configuration
 from .connection import MAX_FRAME_BYTES, ConnectionClosedError, WebSocketConnection
+from .guard import REPORT_AFTER, LoginGuard
+from .identity import charge_point_id_from_path
+from .profile import FALLBACK_PROFILE_ID, PROFILE_ID
 from .server_settings import (
     ServerSettings,
     async_load_settings,
     server_ssl_context,
 )
-from .session import BootInfo, ChargerEvents, ChargerSession, StatusReport
+from .session import (
+    BootInfo,
+    ChargerEvents,
+    ChargerSession,
+    SessionError,
+    StatusReport,
+)
 from .v16 import Session16
 from .v201 import Session201
 
@@ -38,10 +51,16 @@ SUBPROTOCOLS: dict[str, type[Session16 | Session201]] = {
     "ocpp1.6": Session16,
     "ocpp2.0.1": Session201,
 }
-# OCPP 1.6 security whitepaper: identities are at most 48 printable characters.
-MAX_ID_LENGTH = 48
 # The websocket's own ping: finds a dead charger long before its heartbeat.
 PING_INTERVAL_S = 30.0
+# While a place accepts new chargers: at most this many unknown chargers
+# connected at once (each may hold a socket open without a password).
+MAX_UNKNOWN_SOCKETS = 10
+# How long a removed charger gets to stop charging and drop our profiles.
+LET_GO_TIMEOUT_S = 10.0
+# With no place left using it, the server stops this much later (a place's
+# reload takes it again long before: no charger is disconnected).
+IDLE_STOP_S = 60.0
 
 
 class KnownCharger(Protocol):
@@ -58,8 +77,17 @@ class KnownCharger(Protocol):
 class DiscoveryHandler(Protocol):
     """Told when a charger nobody knows boots while a place accepts new ones."""
 
-    def __call__(self, charge_point_id: str, boot: BootInfo, version: str) -> None:
+    def __call__(
+        self, charge_point_id: str, boot: BootInfo, version: str, facts: ChargerFacts
+    ) -> None:
         """Offer the charger to the user."""
+
+
+class GuessingHandler(Protocol):
+    """Told when an address keeps giving wrong passwords."""
+
+    def __call__(self, address: str, charge_point_id: str, failures: int) -> None:
+        """Tell the user (a repair issue); 0 failures: it is over."""
 
 
 class _Unknown:
@@ -132,17 +160,6 @@ def choose_subprotocol(header: str | None) -> str | None:
     return None
 
 
-def charge_point_id_from_path(path: str) -> str | None:
-    """The charger's identity: the last segment of the URL it connects to.
-
-    Chargers that want a base URL append their id to it (``/ocpp/CP-1``).
-    """
-    identity = unquote(path.rstrip("/").rsplit("/", 1)[-1])
-    if not identity or len(identity) > MAX_ID_LENGTH or not identity.isprintable():
-        return None
-    return identity
-
-
 def password_matches(header: str | None, charge_point_id: str, password: str) -> bool:
     """HTTP Basic auth with the charger's identity as user name."""
     if not header:
@@ -167,10 +184,20 @@ class CentralSystem:
         self._known: dict[str, KnownCharger] = {}
         self._sessions: dict[str, ChargerSession] = {}
         self._accepting: set[str] = set()
-        # Places using the server; the last one to leave stops it.
+        # Places using the server; once none has for a while, it stops.
         self.users: set[str] = set()
         self.on_discovery: DiscoveryHandler | None = None
+        self.on_guessing: GuessingHandler | None = None
+        self._guard = LoginGuard()
         self.cancel_stop_listener: Callable[[], None] = lambda: None
+        # Set while no place uses the server: it stops when this fires.
+        self.idle_stop: Callable[[], None] | None = None
+
+    def cancel_idle_stop(self) -> None:
+        """A place uses the server (again): it keeps running."""
+        if self.idle_stop is not None:
+            self.idle_stop()
+            self.idle_stop = None
 
     # Lifetime
 
@@ -246,11 +273,33 @@ class CentralSystem:
 
         return unregister
 
-    async def async_forget(self, charge_point_id: str) -> None:
-        """A removed charger: drop its connection; it is unknown from now on."""
+    async def async_forget(
+        self, charge_point_id: str, transaction_id: str | None = None
+    ) -> None:
+        """
+        A removed charger: let go of it safely, then it is unknown from now on.
+
+        Its running session is stopped and our profiles are cleared first, so
+        it is not left charging at our last limit — or at its own maximum once
+        that limit expires — with nobody watching. A charger that does not
+        answer within ``LET_GO_TIMEOUT_S`` is disconnected all the same.
+        """
         self._known.pop(charge_point_id, None)
-        if (session := self._sessions.get(charge_point_id)) is not None:
-            await session.close()
+        if (session := self._sessions.get(charge_point_id)) is None:
+            return
+        try:
+            async with asyncio.timeout(LET_GO_TIMEOUT_S):
+                if transaction_id is not None:
+                    await session.remote_stop(transaction_id)
+                for profile_id in (PROFILE_ID, FALLBACK_PROFILE_ID):
+                    await session.clear_profile(profile_id)
+        except (SessionError, TimeoutError) as err:
+            _LOGGER.warning(
+                "Removed charger %s was not let go cleanly (%s); disconnected",
+                charge_point_id,
+                err,
+            )
+        await session.close()
 
     def set_accepting(self, entry_id: str, accepting: bool) -> None:
         """Whether a place lets unknown chargers connect and be discovered."""
@@ -259,10 +308,70 @@ class CentralSystem:
         else:
             self._accepting.discard(entry_id)
 
+    def _unknown_sockets(self) -> int:
+        return sum(1 for known in self._sessions if known not in self._known)
+
+    def _check_password(
+        self, request: web.Request, charge_point_id: str, password: str
+    ) -> None:
+        """The right password, and no back-off pending; else 401."""
+        header = request.headers.get(hdrs.AUTHORIZATION)
+        if header is None:
+            # No guess made: the challenge some chargers wait for first.
+            raise web.HTTPUnauthorized(
+                headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="OCPP"'}
+            )
+        address = request.remote or "?"
+        now = time.monotonic()
+        waiting = self._guard.wait_s(charge_point_id, address, now) > 0
+        right = password_matches(header, charge_point_id, password)
+        if right and not waiting:
+            self._guard.succeeded(charge_point_id)
+            if self._guard.failures_from(address) and self.on_guessing is not None:
+                # The right password from there: what was reported is over.
+                self.on_guessing(address, charge_point_id, 0)
+            return
+        if not right:
+            # Every wrong try counts, also while backing off: a guesser that
+            # keeps trying keeps waiting.
+            failures = self._guard.failed(charge_point_id, address, now)
+            _LOGGER.warning(
+                "Charger %s gave a wrong password from %s (%d in a row)",
+                charge_point_id,
+                address,
+                failures,
+            )
+            if failures >= REPORT_AFTER and self.on_guessing is not None:
+                self.on_guessing(address, charge_point_id, failures)
+        raise web.HTTPUnauthorized(
+            headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="OCPP"'}
+        )
+
     def discovered(self, charge_point_id: str, boot: BootInfo, version: str) -> None:
-        """An unknown charger booted; offer it if a place still accepts."""
+        """An unknown charger booted; offer it if a place still accepts.
+
+        First its supply is read from its configuration (it waits, Pending,
+        until it is added), so the form can suggest it.
+        """
         if self._accepting and self.on_discovery is not None:
-            self.on_discovery(charge_point_id, boot, version)
+            self.hass.async_create_background_task(
+                self._async_offer(charge_point_id, boot, version),
+                f"homecharge discovery {charge_point_id}",
+            )
+
+    async def _async_offer(
+        self, charge_point_id: str, boot: BootInfo, version: str
+    ) -> None:
+        facts = ChargerFacts()
+        session = self._sessions.get(charge_point_id)
+        if session is not None:
+            try:
+                config = await session.get_configuration(FACT_KEYS[session.version])
+            except SessionError:
+                config = {}
+            facts = facts_from_configuration(config)
+        if self._accepting and self.on_discovery is not None:
+            self.on_discovery(charge_point_id, boot, version, facts)
 
     def _events(self, charge_point_id: str, version: str) -> ChargerEvents:
         if (known := self._known.get(charge_point_id)) is not None:
@@ -272,24 +381,22 @@ class CentralSystem:
     # Connections
 
     async def _async_handle(self, request: web.Request) -> web.StreamResponse:
-        charge_point_id = charge_point_id_from_path(request.path)
+        charge_point_id = charge_point_id_from_path(request.raw_path)
         if charge_point_id is None:
             raise web.HTTPNotFound
         known = self._known.get(charge_point_id)
         if known is None and not self._accepting:
             _LOGGER.info("Refused unknown charger %s", charge_point_id)
             raise web.HTTPNotFound
-        if (
-            known is not None
-            and known.password
-            and not password_matches(
-                request.headers.get(hdrs.AUTHORIZATION), charge_point_id, known.password
+        if known is not None and known.password:
+            self._check_password(request, charge_point_id, known.password)
+        elif known is None and self._unknown_sockets() >= MAX_UNKNOWN_SOCKETS:
+            _LOGGER.warning(
+                "Refused unknown charger %s: %d unknown chargers connected already",
+                charge_point_id,
+                MAX_UNKNOWN_SOCKETS,
             )
-        ):
-            _LOGGER.warning("Charger %s gave a wrong password", charge_point_id)
-            raise web.HTTPUnauthorized(
-                headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="OCPP"'}
-            )
+            raise web.HTTPServiceUnavailable
         header = request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL)
         protocol = choose_subprotocol(header)
         if protocol is None:
@@ -316,6 +423,7 @@ class CentralSystem:
         except ConnectionClosedError:
             pass
         finally:
+            session.cancel_calls()
             if self._sessions.get(charge_point_id) is session:
                 del self._sessions[charge_point_id]
             self._events(charge_point_id, protocol).on_disconnected(session)
@@ -331,6 +439,7 @@ async def async_acquire(hass: HomeAssistant, entry_id: str) -> CentralSystem:
         hass.data[CENTRAL] = central
 
         async def _async_stop(_event: Event) -> None:
+            central.cancel_idle_stop()
             if hass.data.get(CENTRAL) is central:
                 del hass.data[CENTRAL]
                 await central.async_stop()
@@ -339,18 +448,35 @@ async def async_acquire(hass: HomeAssistant, entry_id: str) -> CentralSystem:
         central.cancel_stop_listener = hass.bus.async_listen_once(
             EVENT_HOMEASSISTANT_STOP, _async_stop
         )
+    # A place reloading (a charger added, an entity enabled) comes straight back.
+    central.cancel_idle_stop()
     central.users.add(entry_id)
     return central
 
 
 async def async_release(hass: HomeAssistant, entry_id: str) -> None:
-    """A place no longer needs the server; the last one stops it."""
+    """
+    A place no longer needs the server.
+
+    The server outlives a place's reload: only when no place has taken it
+    again within ``IDLE_STOP_S`` (the last place was removed, or the
+    integration is gone) does it stop. Chargers stay connected across reloads.
+    """
     central = hass.data.get(CENTRAL)
     if central is None:
         return
     central.users.discard(entry_id)
     central.set_accepting(entry_id, False)
-    if not central.users:
+    if central.users:
+        return
+
+    async def _async_idle_stop(_now: datetime) -> None:
+        central.idle_stop = None
+        if central.users or hass.data.get(CENTRAL) is not central:
+            return
         del hass.data[CENTRAL]
         central.cancel_stop_listener()
         await central.async_stop()
+
+    central.cancel_idle_stop()
+    central.idle_stop = async_call_later(hass, IDLE_STOP_S, _async_idle_stop)

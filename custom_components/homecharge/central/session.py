@@ -7,15 +7,20 @@ runtime (runtime/charger.py) sees only these, whichever version the charger spea
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+import time
+from typing import Any, Final, Protocol
 
+from aiohttp import WSCloseCode
 from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 
+from .charger_log import ChargerLog
 from .connection import ConnectionClosedError, WebSocketConnection
+from .frames import BadFrame, MessageType, Violation, call_error, inspect_frame
 from .meter_values import MeterSample
 from .profile import (
     ChargerCapabilities,
@@ -24,6 +29,7 @@ from .profile import (
     parse_rate_units,
     parse_stack_level,
 )
+from .rate_limit import TokenBucket
 
 
 class SessionError(Exception):
@@ -51,6 +57,13 @@ def clean_text(value: object) -> str | None:
 
 
 RESPONSE_TIMEOUT_S = 30
+# A charger's own calls: sustained per second, and the burst of a replayed
+# offline queue (1,000 messages go through at once).
+CALL_RATE: Final = 20.0
+CALL_BURST: Final = 1200.0
+# Malformed frames within a minute before the socket is closed (1008).
+MAX_VIOLATIONS: Final = 10
+VIOLATION_WINDOW_S: Final = 60.0
 
 
 class SessionBase:
@@ -73,20 +86,77 @@ class SessionBase:
         events: Callable[[], ChargerEvents],
     ) -> None:
         """A session on a connected charger's socket."""
+        self.log = ChargerLog(charge_point_id)
         super().__init__(  # type: ignore[call-arg]  # ChargePoint's
-            charge_point_id, connection, response_timeout=RESPONSE_TIMEOUT_S
+            charge_point_id,
+            connection,
+            response_timeout=RESPONSE_TIMEOUT_S,
+            logger=self.log,
         )
         self._connection = connection
         self._events = events
+        self._bucket = TokenBucket(rate=CALL_RATE, burst=CALL_BURST)
+        self._violations: list[float] = []
+        self._calls: set[asyncio.Task[Any]] = set()
+        self._closed = False
 
     async def route_message(self, raw_msg: str) -> None:
-        """Every frame is a sign of life, even one we cannot use."""
+        """
+        Route a frame; every CALL gets exactly one answer.
+
+        Answers to our calls always go through. A charger's CALL over the
+        rate limit is answered with a CallError (a charger retries its
+        transaction messages), a broken CALL with the OCPP-J error for what is
+        wrong; a frame without a readable id cannot be answered. Every frame
+        is a sign of life, even one we cannot use.
+        """
         self._events().on_frame()
+        frame = inspect_frame(raw_msg)
+        if isinstance(frame, BadFrame):
+            await self._refuse(frame)
+            if frame.violation is not Violation.FLOOD:
+                await self._count_violation(frame)
+            return
+        if frame.message_type is MessageType.CALL and not self._bucket.take(
+            time.monotonic()
+        ):
+            await self._refuse(BadFrame(Violation.FLOOD, frame.message_id))
+            return
         await super().route_message(raw_msg)  # type: ignore[misc]
+
+    async def _refuse(self, frame: BadFrame) -> None:
+        self.log.warning("refused a frame (%s)", frame.violation.value)
+        if frame.message_id is not None:
+            await self._connection.send(
+                call_error(self.version, frame.message_id, frame.violation)
+            )
+
+    async def _count_violation(self, frame: BadFrame) -> None:
+        now = time.monotonic()
+        self._violations = [
+            at for at in self._violations if now - at < VIOLATION_WINDOW_S
+        ] + [now]
+        if len(self._violations) >= MAX_VIOLATIONS:
+            self.log.warning(
+                "%d malformed frames within a minute; closing", len(self._violations)
+            )
+            await self._connection.close(WSCloseCode.POLICY_VIOLATION)
+            raise ConnectionClosedError(frame.violation.value)
 
     async def close(self) -> None:
         """Drop the connection."""
         await self._connection.close()
+
+    @property
+    def closed(self) -> bool:
+        """The socket closed; no call of ours can be answered any more."""
+        return self._closed
+
+    def cancel_calls(self) -> None:
+        """The socket closed: our calls waiting for an answer end now."""
+        self._closed = True
+        for task in self._calls:
+            task.cancel()
 
     async def read_capabilities(self, phases: int) -> ChargerCapabilities:
         """How the charger takes limits; the OCPP defaults if it will not say."""
@@ -109,12 +179,24 @@ class SessionBase:
         )
 
     async def _call(self, payload: Any) -> Any:
+        """One of our calls; it ends at once when the socket closes."""
+        name = type(payload).__name__
+        if self.closed:
+            raise SessionError(f"{name}: disconnected")
+        task = asyncio.ensure_future(self.call(payload, suppress=False))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
         try:
-            return await self.call(payload, suppress=False)
+            return await task
         except OCPPError as err:
-            raise SessionError(f"{type(payload).__name__}: {err}") from err
+            raise SessionError(f"{name}: {err}") from err
         except (TimeoutError, ConnectionClosedError) as err:
-            raise SessionError(f"{type(payload).__name__}: no answer") from err
+            raise SessionError(f"{name}: no answer") from err
+        except asyncio.CancelledError as err:
+            if caller_cancelled():
+                raise
+            # Not our caller's cancellation: the socket closed (cancel_calls).
+            raise SessionError(f"{name}: disconnected") from err
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -205,8 +287,14 @@ class ChargerSession(Protocol):
     async def change_availability(self, connector_id: int, operative: bool) -> bool:
         """Enable or disable a connector (0: the whole charger)."""
 
-    async def reset(self, hard: bool) -> bool:
-        """Restart the charger."""
+    async def reset(self, hard: bool) -> str:
+        """Restart the charger; its answer (Accepted, Scheduled or Rejected)."""
+
+    async def trigger(self, message: str, connector_id: int | None) -> bool:
+        """Ask for a StatusNotification or MeterValues now (None: every connector)."""
+
+    async def clear_profile(self, profile_id: int) -> bool:
+        """Remove one of our charging profiles."""
 
     async def unlock(self, connector_id: int) -> bool:
         """Release the cable."""
@@ -229,3 +317,9 @@ def handles[F: Callable[..., Any]](
         action, skip_schema_validation=skip_schema_validation
     )
     return decorator
+
+
+def caller_cancelled() -> bool:
+    """Whether the running task itself is being cancelled (not what it awaits)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

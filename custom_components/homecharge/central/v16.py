@@ -186,11 +186,23 @@ class Session16(SessionBase, ChargePoint):  # type: ignore[misc]
         )
         return result.status in {"Accepted", "Scheduled"}
 
-    async def reset(self, hard: bool) -> bool:
-        """Restart the charger."""
+    async def reset(self, hard: bool) -> str:
+        """Restart the charger; its answer (Accepted or Rejected)."""
         result = await self._call(
             call.Reset(type=ResetType.hard if hard else ResetType.soft)
         )
+        return str(result.status)
+
+    async def trigger(self, message: str, connector_id: int | None) -> bool:
+        """Ask the charger to send a message now (status, meter values)."""
+        result = await self._call(
+            call.TriggerMessage(requested_message=message, connector_id=connector_id)
+        )
+        return bool(result.status == "Accepted")
+
+    async def clear_profile(self, profile_id: int) -> bool:
+        """Remove one of our charging profiles; False when it had none."""
+        result = await self._call(call.ClearChargingProfile(id=profile_id))
         return bool(result.status == "Accepted")
 
     async def unlock(self, connector_id: int) -> bool:

@@ -252,12 +252,32 @@ class Session201(SessionBase, ChargePoint):  # type: ignore[misc]
         )
         return result.status in {"Accepted", "Scheduled"}
 
-    async def reset(self, hard: bool) -> bool:
-        """Restart now (hard) or when idle (soft)."""
+    async def reset(self, hard: bool) -> str:
+        """Restart now (hard) or when idle (soft); Scheduled: after the session."""
         result = await self._call(
             call.Reset(type=ResetEnumType.immediate if hard else ResetEnumType.on_idle)
         )
-        return result.status in {"Accepted", "Scheduled"}
+        return str(result.status)
+
+    async def trigger(self, message: str, connector_id: int | None) -> bool:
+        """Ask the station to send a message now (status, meter values)."""
+        evse: dict[str, int] | None = None
+        if message == "StatusNotification":
+            # 2.0.1 reports status per connector: name one (EVSE 1's, by default).
+            evse = {"id": connector_id or 1, "connectorId": 1}
+        elif connector_id is not None:
+            evse = {"id": connector_id}
+        result = await self._call(
+            call.TriggerMessage(requested_message=message, evse=evse)
+        )
+        return bool(result.status == "Accepted")
+
+    async def clear_profile(self, profile_id: int) -> bool:
+        """Remove one of our charging profiles; False when it had none."""
+        result = await self._call(
+            call.ClearChargingProfile(charging_profile_id=profile_id)
+        )
+        return bool(result.status == "Accepted")
 
     async def unlock(self, connector_id: int) -> bool:
         """Release the cable of an EVSE."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
+import math
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
@@ -42,12 +43,14 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from ..central.server import CENTRAL, charge_point_id_from_path
+from ..central.identity import valid_charge_point_id
+from ..central.server import CENTRAL
 from ..const import (
     CONF_CHARGE_POINT_ID,
     CONF_CIRCUIT_FUSE,
     CONF_CONNECTORS,
     CONF_MANUFACTURER,
+    CONF_MAX_CURRENT,
     CONF_MODEL,
     CONF_PASSWORD,
     CONF_PHASE,
@@ -69,6 +72,9 @@ from ..logic.plan_settings import (
 from ..runtime.charger_state import MAX_CIRCUIT_FUSE, new_password
 
 DEFAULT_TARGET_SOC = 100
+# The circuit fuse suggested when the charger does not say what it can take: a
+# common home circuit, and never 0 (which the form refuses).
+DEFAULT_CIRCUIT_FUSE = 16
 
 CHARGER_FIELDS = vol.Schema(
     {
@@ -213,14 +219,52 @@ def discovery_title(info: Mapping[str, Any]) -> str:
     return described or str(info[CONF_CHARGE_POINT_ID])
 
 
+def _reported_number(value: Any) -> float | None:
+    """A positive, finite number the charger reported; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def suggested_circuit_fuse(max_current: Any = None) -> int:
+    """The circuit fuse to suggest, in the whole amps the field takes.
+
+    The most the charger says it can take (rounded to the nearest amp: 11 kW
+    on 3 phases is 15.9 A, a 16 A circuit), within what a circuit fuse may be;
+    16 A, a common home circuit, when it says nothing.
+    """
+    amps = _reported_number(max_current)
+    if amps is None:
+        return DEFAULT_CIRCUIT_FUSE
+    whole = math.floor(amps + 0.5)
+    return int(min(max(whole, IEC_MIN_AMPS), MAX_CIRCUIT_FUSE))
+
+
+def _reported_phases(value: Any) -> str | None:
+    """The charger's own "1" or "3" phases as the form's option; None if unsure."""
+    number = _reported_number(value)
+    return str(int(number)) if number in {1.0, 3.0} else None
+
+
 def discovery_suggestion(info: Mapping[str, Any]) -> dict[str, Any]:
-    """What the confirm form suggests for a discovered charger."""
-    return {
+    """What the confirm form suggests for a discovered charger.
+
+    Phases only as the charger reports them (no guess: the user chooses), and
+    the circuit fuse from the current it reports, else 16 A.
+    """
+    suggestion: dict[str, Any] = {
         CONF_NAME: _described(info, CONF_MANUFACTURER, CONF_MODEL)
         or info[CONF_CHARGE_POINT_ID],
-        CONF_PHASES: "3",
+        CONF_CIRCUIT_FUSE: suggested_circuit_fuse(info.get(CONF_MAX_CURRENT)),
         CONF_CONNECTORS: 1,
     }
+    if (phases := _reported_phases(info.get(CONF_PHASES))) is not None:
+        suggestion[CONF_PHASES] = phases
+    return suggestion
 
 
 def discovery_placeholders(info: Mapping[str, Any]) -> dict[str, str]:
@@ -274,7 +318,7 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             charge_point_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
             errors = charger_errors(user_input)
-            if charge_point_id_from_path(charge_point_id) != charge_point_id:
+            if not valid_charge_point_id(charge_point_id):
                 errors[CONF_CHARGE_POINT_ID] = "invalid_charge_point_id"
             elif charger_in_use(self.hass, charge_point_id):
                 errors[CONF_CHARGE_POINT_ID] = "charger_exists"
@@ -289,7 +333,13 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
-                schema, user_input or {CONF_PHASES: "3", CONF_CONNECTORS: 1}
+                schema,
+                user_input
+                or {
+                    CONF_CIRCUIT_FUSE: suggested_circuit_fuse(),
+                    CONF_PHASES: "3",
+                    CONF_CONNECTORS: 1,
+                },
             ),
             errors=errors,
             description_placeholders={"max_fuse": f"{MAX_CIRCUIT_FUSE:g}"},

@@ -294,6 +294,17 @@ def balance(
     return new_tracks, targets, changes
 
 
+def overloaded_lines(
+    measured: Sequence[float | None], main_fuse: float
+) -> dict[int, float]:
+    """The lines (0–2) the meter measures above the main fuse, with their amps."""
+    return {
+        line: amps
+        for line, amps in enumerate(measured[:PHASES])
+        if amps is not None and amps > main_fuse
+    }
+
+
 def _reason(before: float | None, after: float) -> Reason:
     if after == 0:
         return Reason.PAUSED

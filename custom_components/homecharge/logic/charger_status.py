@@ -35,6 +35,8 @@ class ChargerStatus(StrEnum):
     CHARGING = "charging"
     ERROR = "error"
     RESTARTING = "restarting"
+    RESTART_SCHEDULED = "restart_scheduled"
+    STOPPED = "stopped"
 
 
 _SEPARATORS = re.compile(r"[\s_-]+")
@@ -94,6 +96,18 @@ def status_from_ocpp201(
     return None
 
 
+def charger_wide_status(station: str | None, connector: str | None) -> str | None:
+    """
+    The status that counts: the charger's own (connector 0) and its connector's.
+
+    A charger-wide fault wins until connector 0 reports anything else; a
+    charger that reports only connector 0 is read from it.
+    """
+    if _key(station) == "faulted":
+        return station
+    return connector if connector is not None else station
+
+
 def charger_status(
     *,
     online: bool,
@@ -101,6 +115,8 @@ def charger_status(
     ocpp_status: str | None,
     planner_holding: bool = False,
     ev_full: bool = False,
+    restart_scheduled: bool = False,
+    stopped: bool = False,
 ) -> ChargerStatus:
     """
     The one status to show for a charger.
@@ -108,13 +124,18 @@ def charger_status(
     ``ocpp_status`` is an OCPP 1.6 ChargePointStatus (2.0.1 chargers go through
     ``status_from_ocpp201`` first). ``planner_holding`` is true while our
     planner keeps a plugged-in car from charging for cheaper power; ``ev_full``
-    while the car reports a full battery.
+    while the car reports a full battery; ``stopped`` when the session was
+    stopped by someone (from Home Assistant or at the charger), so that a
+    car still plugged in is not called fully charged.
     """
     if restarting:
         # A reset drops the connection on purpose: say so, not "no internet".
         return ChargerStatus.RESTARTING
     if not online:
         return ChargerStatus.NEEDS_INTERNET
+    if restart_scheduled and _key(ocpp_status) != "faulted":
+        # A 2.0.1 reset answered "Scheduled": after the running session.
+        return ChargerStatus.RESTART_SCHEDULED
     match _key(ocpp_status):
         case "faulted":
             return ChargerStatus.ERROR
@@ -124,6 +145,8 @@ def charger_status(
         case "unavailable":
             # We (or the owner) disabled it, e.g. outside opening hours.
             return ChargerStatus.WAITING
+        case "finishing" | "suspendedev" if stopped:
+            return ChargerStatus.STOPPED
         case "finishing":
             return ChargerStatus.COMPLETE
         case "suspendedev" | "suspendedevse" if ev_full:

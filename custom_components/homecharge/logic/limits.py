@@ -15,14 +15,16 @@ charger can be told is no change; rounding again changes nothing.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 import math
 from typing import Final
 
 from .grid import IEC_MIN_AMPS
 
-# No home charger takes more; it also keeps the 0.1 A rounding exact.
+# No home charger takes more.
 MAX_LIMIT_AMPS: Final = 1000.0
+TENTH: Final = Decimal("0.1")
 
 
 class LimitSource(StrEnum):
@@ -37,19 +39,18 @@ class LimitSource(StrEnum):
 
 
 def round_down_amps(amps: float) -> float:
-    """A limit to 0.1 A (OCPP 1.6's resolution), never above what was decided."""
+    """
+    A limit to 0.1 A (OCPP 1.6's resolution), never above what was decided.
+
+    In decimal, so that 8.2 stays 8.2 (``math.floor(8.2 * 10)`` is 81 in
+    binary floating point); float noise from arithmetic (8.199999999999999)
+    counts as the tenth it misses by a hair. The ``ocpp`` package, as OCPP
+    asks, checks the schema's ``multipleOf`` 0.1 in decimal too.
+    """
     if math.isnan(amps) or amps <= 0:
         return 0.0
-    tenths = math.floor(min(amps, MAX_LIMIT_AMPS) * 10 + 1e-9)
-    # A charger that checks the schema's multipleOf 0.1 in floats refuses
-    # a third of the tenths (8.2 / 0.1 = 81.999…): step down to one it takes.
-    while tenths > 0 and not _whole((tenths / 10) / 0.1):
-        tenths -= 1
-    return tenths / 10
-
-
-def _whole(quotient: float) -> bool:
-    return int(quotient) == quotient
+    exact = Decimal(f"{min(amps, MAX_LIMIT_AMPS):.9f}")
+    return float(exact.quantize(TENTH, rounding=ROUND_FLOOR))
 
 
 def effective_limit(

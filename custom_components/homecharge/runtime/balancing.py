@@ -9,7 +9,7 @@ and the place's entities.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 import logging
@@ -33,6 +33,7 @@ from ..logic.balancer import (
     balance,
     fail_safe,
     headroom,
+    overloaded_lines,
     own_draw,
     own_total,
 )
@@ -45,6 +46,7 @@ from ..logic.meter_settings import MeterSettings
 from ..logic.meter_state import MeterState, Phases
 from ..logic.place import PlaceSettings
 from .charger import ChargerCoordinator
+from .overload import OverloadWatch
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,12 +104,16 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             configured=meter.configured, balancing=meter.load_balancing
         )
         self._state = MeterState(grid=place.grid_type)
+        for charger in chargers.values():
+            # What a charger falls to by itself if Home Assistant dies.
+            charger.limit_path.fallback_amps = meter.safe_current
         self._tracks: dict[str, Track] = {}
         self._stop_feed: CALLBACK_TYPE | None = None
         self._watchdog: CALLBACK_TYPE | None = None
         self._warned_at: datetime | None = None
         self._refused_since_warning = 0
         self._capacity_at: datetime | None = None
+        self._overload = OverloadWatch(hass, f"overload_{entry.entry_id}")
 
     @property
     def issue_id(self) -> str:
@@ -135,6 +141,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
     @callback
     def async_stop(self) -> None:
         """Unsubscribe and stop the timer (the place unloads)."""
+        self._overload.clear()
         if self._stop_feed is not None:
             self._stop_feed()
             self._stop_feed = None
@@ -146,6 +153,8 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         was_active = self.active
         self.place, self.meter = place, meter
         self.data.balancing = meter.load_balancing
+        for charger in self.chargers.values():
+            charger.limit_path.set_fallback(meter.safe_current)
         if was_active and not self.active:
             self._release()
             ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
@@ -261,6 +270,26 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             "limits_a": {key: track.amps for key, track in self._tracks.items()},
         }
         self._apply(changes)
+        self._watch_overload(now, measured, loads)
+
+    def _watch_overload(
+        self, now: datetime, measured: Sequence[float | None], loads: list[ChargerLoad]
+    ) -> None:
+        """Above the fuse with every charger we control paused: tell the user."""
+        self._overload.update(
+            now,
+            self.place,
+            overloaded_lines(measured, self.place.main_fuse),
+            all_paused=all(
+                self._tracks.get(load.charger_id, Track(amps=0.0)).amps == 0
+                for load in loads
+            ),
+            not_connected=[
+                charger.config.name
+                for charger in self.chargers.values()
+                if charger.session is None
+            ],
+        )
 
     def _apply(self, changes: list[Change]) -> None:
         for change in changes:

@@ -29,6 +29,7 @@ from ..const import DOMAIN
 from ..logic.charger_status import (
     ChargerStatus,
     charger_status,
+    charger_wide_status,
     error_code,
     heartbeat_timeout,
     is_online,
@@ -44,6 +45,8 @@ from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
 
 _LOGGER = logging.getLogger(__name__)
 
+# Session ends that someone asked for (1.6 Reason, 2.0.1 stoppedReason).
+STOPPED_BY_SOMEONE = frozenset({"remote", "local"})
 # When a charger that disconnected counts as offline (checked just after).
 OFFLINE_CHECK_S = heartbeat_timeout(HEARTBEAT_INTERVAL_S) + 1
 
@@ -110,24 +113,38 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     @property
     def status(self) -> ChargerStatus:
         """The one word the user sees."""
+        data = self.data
         return charger_status(
             online=self.online,
-            restarting=self.data.restarting,
-            ocpp_status=self.data.ocpp_status,
+            restarting=data.restarting,
+            ocpp_status=charger_wide_status(data.station_status, data.ocpp_status),
             planner_holding=False,
             ev_full=False,
+            restart_scheduled=data.restart_scheduled,
+            stopped=(data.stop_reason or "").casefold() in STOPPED_BY_SOMEONE,
         )
 
     @property
     def error(self) -> str | None:
         """The charger's error code, when it reports one."""
-        return error_code(self.data.error_code, self.data.vendor_error_code)
+        data = self.data
+        if data.station_status == "Faulted":
+            return error_code(data.station_error_code, data.station_vendor_error_code)
+        return error_code(data.error_code, data.vendor_error_code)
 
     @property
     def currents_stale(self) -> bool:
-        """The last reported currents predate the last change of the offer."""
-        changed, reported = self.data.offer_changed_at, self.data.currents_at
-        return changed is not None and (reported is None or reported <= changed)
+        """The last reported currents predate the last change of the offer.
+
+        Or the session: a reading from before the car started (the one asked
+        for at connect, say) says nothing of what it draws now.
+        """
+        data = self.data
+        reported = data.currents_at
+        return any(
+            since is not None and (reported is None or reported <= since)
+            for since in (data.offer_changed_at, data.session_started)
+        )
 
     @property
     def limit_a(self) -> float:
@@ -150,6 +167,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """Stop timers and tasks; the charger's socket stays open."""
         await super().async_shutdown()
         self.limit_path.async_stop()
+        await self.limit_path.async_cancel()
         self.availability.async_stop()
         if self._offline_timer:
             self._offline_timer()
@@ -239,6 +257,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """A registered charger is always accepted; it tells who it is."""
         self.data.boot = boot
         self.data.restarting = False
+        self.data.restart_scheduled = False
         self.data.capabilities = None
         self.changed()
         record_boot(self, boot)
@@ -246,11 +265,20 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
 
     def on_status(self, report: StatusReport) -> None:
         """Connector 1 carries the car's state; connector 0 the charger's."""
-        if report.connector_id == 0 and report.status != "Faulted":
-            return
-        self.data.ocpp_status = report.status
-        self.data.error_code = report.error_code
-        self.data.vendor_error_code = report.vendor_error_code
+        data = self.data
+        # Any status after a scheduled reset was agreed ends "scheduled".
+        data.restart_scheduled = False
+        if report.connector_id == 0:
+            data.station_status = report.status
+            faulted = report.status == "Faulted"
+            data.station_error_code = report.error_code if faulted else None
+            data.station_vendor_error_code = (
+                report.vendor_error_code if faulted else None
+            )
+        else:
+            data.ocpp_status = report.status
+            data.error_code = report.error_code
+            data.vendor_error_code = report.vendor_error_code
         self.changed(persist=True)
 
     def on_meter_values(
@@ -287,7 +315,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         reason: str | None,
     ) -> None:
         """A session ended: its energy is stop − start, never negative."""
-        end_transaction(self.data, transaction_id, meter_stop_wh)
+        end_transaction(self.data, transaction_id, meter_stop_wh, reason)
         self.changed(persist=True)
 
     # Commands
@@ -299,6 +327,30 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self.availability.forget()
         await self.limit_path.async_apply()
         self.availability.async_check()
+        await self._async_ask_for_news()
+
+    async def _async_ask_for_news(self) -> None:
+        """After a (re)connect, ask for status and readings instead of waiting.
+
+        A charger that reconnects does not always resend its status, and its
+        next meter values may be minutes away; a refusal changes nothing.
+        """
+        session = self._session
+        if session is None:
+            return
+        for message, connector_id in (
+            ("StatusNotification", None),
+            ("MeterValues", 1),
+        ):
+            try:
+                await session.trigger(message, connector_id)
+            except SessionError as err:
+                _LOGGER.debug(
+                    "Charger %s: no %s on request: %s",
+                    self.config.charge_point_id,
+                    message,
+                    err,
+                )
 
     def update_subentry(self, changes: Mapping[str, Any]) -> None:
         """Store changed settings in the charger's subentry (applied live)."""
@@ -336,13 +388,19 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         return accepted
 
     async def async_restart(self, hard: bool = False) -> bool:
-        """Restart the charger; it shows "restarting" until it boots again."""
+        """Restart the charger; it shows "restarting" until it boots again.
+
+        A 2.0.1 charger may schedule the reset for after the running session:
+        shown as such until its next status.
+        """
         session = self.require_session()
-        accepted = await session.reset(hard)
-        if accepted:
+        answer = await session.reset(hard)
+        if answer == "Scheduled":
+            self.data.restart_scheduled = True
+        elif answer == "Accepted":
             self.data.restarting = True
-            self.changed()
-        return accepted
+        self.changed()
+        return answer in {"Accepted", "Scheduled"}
 
     async def async_unlock(self, connector_id: int) -> bool:
         """Release the cable on a connector."""

@@ -9,10 +9,11 @@ charger that keeps charging at 0 A is learned here and paused instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
@@ -24,18 +25,25 @@ from ..central.profile import (
     IGNORED_ZERO_READINGS,
     ChargerCapabilities,
     Step,
+    build_fallback_profile,
     build_profile,
     plan_steps,
     renewal_due,
     zero_ignored_strikes,
 )
-from ..central.session import ChargerSession, SessionError
+from ..central.session import ChargerSession, SessionError, caller_cancelled
+from ..logic.grid import IEC_MIN_AMPS
 from ..logic.limits import LimitSource, effective_limit
+from .charger_state import Fallback
 
 if TYPE_CHECKING:
     from .charger import ChargerCoordinator
 
 _LOGGER = logging.getLogger(__name__)
+
+# An apply that holds up the next one this long is stuck on a lost answer: it
+# is cancelled rather than waited for up to the call's 30 s timeout.
+STALE_AFTER_S = 0.5
 
 
 class ChargerLimits:
@@ -45,8 +53,15 @@ class ChargerLimits:
         """Belong to a charger; nothing is sent before it connects."""
         self._charger = charger
         self._lock = asyncio.Lock()
+        # Applies asked for so far, those in flight, and the one sending now.
+        self._requested = 0
+        self._pending: set[asyncio.Future[bool]] = set()
+        self._holder: asyncio.Task[Any] | None = None
         self._zero_strikes = 0
         self._unsubs: list[CALLBACK_TYPE] = []
+        # The place's safe current, held by the charger beneath our limits.
+        self.fallback_amps = IEC_MIN_AMPS
+        self._fallback_sent: float | None = None
 
     @property
     def amps(self) -> float:
@@ -114,13 +129,53 @@ class ChargerLimits:
     async def async_apply(self) -> bool:
         """Send the current limit: the one path every limit takes.
 
-        Tries the profile purposes in order (a rejected one is not tried again
-        on this connection) and pauses a charger that ignores 0 A.
+        The latest limit wins. Applies take turns; one that waits longer than
+        ``STALE_AFTER_S`` for its turn cancels the apply holding it up (stuck
+        on a lost answer, which would hold its call for the whole 30 s
+        timeout). An apply whose turn comes after a newer one was asked for
+        leaves the sending to that one. False when this one was superseded.
+        """
+        self._requested += 1
+        sending = asyncio.ensure_future(self._async_apply_now(self._requested))
+        self._pending.add(sending)
+        sending.add_done_callback(self._pending.discard)
+        try:
+            return await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            if caller_cancelled():
+                raise
+            return False
+
+    async def async_cancel(self) -> None:
+        """Stop every apply in flight (the charger is going away)."""
+        for sending in list(self._pending):
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+
+    async def _async_take_turn(self) -> None:
+        """The lock, within ``STALE_AFTER_S``, else by cancelling its holder."""
+        while True:
+            try:
+                async with asyncio.timeout(STALE_AFTER_S):
+                    await self._lock.acquire()
+            except TimeoutError:
+                if self._holder is not None:
+                    self._holder.cancel()
+                continue
+            return
+
+    async def _async_apply_now(self, request: int) -> bool:
+        """Try the profile purposes in order and pause a charger that ignores 0 A.
+
+        A purpose the charger rejected is not tried again on this connection.
         """
         charger = self._charger
-        async with self._lock:
+        await self._async_take_turn()
+        self._holder = asyncio.current_task()
+        try:
             session = charger.session
-            if session is None:
+            if session is None or request < self._requested:
                 return False
             try:
                 if charger.data.capabilities is None:
@@ -130,7 +185,10 @@ class ChargerLimits:
                     charger.data.capabilities = replace(
                         capabilities, honours_zero=charger.data.honours_zero
                     )
-                return await self._async_send(session, charger.data.capabilities)
+                    # A new connection (or boot): the lasting profile anew.
+                    self._fallback_sent = None
+                sent = await self._async_send(session, charger.data.capabilities)
+                await self._async_ensure_fallback(session, charger.data.capabilities)
             except SessionError as err:
                 _LOGGER.warning(
                     "Charger %s: limit not applied: %s",
@@ -138,6 +196,10 @@ class ChargerLimits:
                     err,
                 )
                 return False
+            return sent
+        finally:
+            self._holder = None
+            self._lock.release()
 
     async def _async_send(
         self, session: ChargerSession, capabilities: ChargerCapabilities
@@ -183,6 +245,49 @@ class ChargerLimits:
         data.limit_sent_at = dt_util.utcnow()
         charger.changed()
         return True
+
+    def set_fallback(self, amps: float) -> None:
+        """The place's safe current changed: the lasting profile follows."""
+        if amps != self.fallback_amps:
+            self.fallback_amps = amps
+            self._charger.run(self.async_apply())
+
+    async def _async_ensure_fallback(
+        self, session: ChargerSession, capabilities: ChargerCapabilities
+    ) -> None:
+        """Beneath our expiring limits, a lasting one at the safe current."""
+        charger = self._charger
+        data = charger.data
+        amps = effective_limit(
+            charger.config.circuit_fuse,
+            {
+                source: limit
+                for source, limit in data.limits.items()
+                if source is LimitSource.USER
+            }
+            | {LimitSource.BALANCER: self.fallback_amps},
+        )
+        if self._fallback_sent == amps:
+            return
+        request = build_fallback_profile(amps, capabilities, now=dt_util.utcnow())
+        try:
+            accepted = request is not None and await session.set_profile(request)
+        except SessionError as err:
+            # Tried again with the next limit.
+            _LOGGER.debug("Charger %s: %s", charger.config.charge_point_id, err)
+            return
+        if request is None:
+            data.fallback, data.fallback_a = Fallback.OWN_MAXIMUM, None
+        elif accepted:
+            data.fallback, data.fallback_a = Fallback.SAFE_CURRENT, amps
+        else:
+            _LOGGER.info(
+                "Charger %s refused a lasting safe-current profile; if Home "
+                "Assistant stops, it falls back to its own maximum",
+                charger.config.charge_point_id,
+            )
+            data.fallback, data.fallback_a = Fallback.REJECTED, None
+        self._fallback_sent = amps
 
     def check_zero_honoured(self, currents: PhaseValues) -> None:
         """Learn that a charger ignores 0 A; from then on it is paused instead."""

@@ -62,6 +62,7 @@ def start_transaction(
     state.meter_start_wh = meter_start_wh
     state.session_started = started
     state.session_energy_kwh = 0.0
+    state.stop_reason = None
     if meter_start_wh is not None and (
         state.energy_wh is None or meter_start_wh > state.energy_wh
     ):
@@ -70,7 +71,10 @@ def start_transaction(
 
 
 def end_transaction(
-    state: ChargerState, transaction_id: str, meter_stop_wh: float | None
+    state: ChargerState,
+    transaction_id: str,
+    meter_stop_wh: float | None,
+    reason: str | None = None,
 ) -> None:
     """A session ended: its energy is stop − start, never negative."""
     if state.meter_start_wh is not None and meter_stop_wh is not None:
@@ -82,6 +86,7 @@ def end_transaction(
     ):
         state.energy_wh = meter_stop_wh
     if state.transaction_id == transaction_id:
+        state.stop_reason = reason
         state.transaction_id = None
         state.meter_start_wh = None
         if state.session_energy_kwh:

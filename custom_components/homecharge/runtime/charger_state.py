@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 import secrets
 from typing import Any
 
@@ -76,6 +77,18 @@ class ChargerConfig:
         )
 
 
+class Fallback(StrEnum):
+    """What a charger falls back to when our limits expire."""
+
+    UNKNOWN = "unknown"
+    # A lasting profile at the place's safe current (fallback_a).
+    SAFE_CURRENT = "safe_current"
+    # One stack level only: it falls back to its own maximum.
+    OWN_MAXIMUM = "own_maximum"
+    # It refused the lasting profile: its own maximum as well.
+    REJECTED = "rejected"
+
+
 @dataclass(slots=True)
 class ChargerState:
     """What we know of a charger now; entities read it, nothing else writes it."""
@@ -85,9 +98,16 @@ class ChargerState:
     last_heartbeat: datetime | None = None
     boot: BootInfo | None = None
     restarting: bool = False
+    # A reset the charger will do after the running session (2.0.1).
+    restart_scheduled: bool = False
+    # Connector 1's status and the charger's own (connector / EVSE 0).
     ocpp_status: str | None = None
+    station_status: str | None = None
     error_code: str | None = None
     vendor_error_code: str | None = None
+    # A charger-wide fault's codes, kept apart until connector 0 clears it.
+    station_error_code: str | None = None
+    station_vendor_error_code: str | None = None
     enabled: bool = True
     smart_charging: bool = True
     energy_wh: float | None = None
@@ -104,6 +124,8 @@ class ChargerState:
     meter_start_wh: float | None = None
     session_started: datetime | None = None
     session_energy_kwh: float | None = None
+    # Why the last session ended (OCPP's reason: Remote, Local, EVDisconnected …).
+    stop_reason: str | None = None
     # Energy of the last sessions: what this car usually charges.
     recent_sessions_kwh: list[float] = field(default_factory=list)
     next_transaction_id: int = 1
@@ -113,6 +135,10 @@ class ChargerState:
     paused: bool = False
     # Learned: some chargers take a 0 A limit and keep charging.
     honours_zero: bool = True
+    # The lasting safe-current profile beneath our expiring limits: what the
+    # charger falls to if Home Assistant dies (diagnostics show it).
+    fallback: Fallback = field(default_factory=lambda: Fallback.UNKNOWN)
+    fallback_a: float | None = None
 
     @property
     def plugged_in(self) -> bool:
@@ -142,6 +168,7 @@ class ChargerState:
             "enabled": self.enabled,
             "smart_charging": self.smart_charging,
             "honours_zero": self.honours_zero,
+            "stop_reason": self.stop_reason,
         }
 
     @classmethod
@@ -168,4 +195,5 @@ class ChargerState:
             enabled=bool(data.get("enabled", True)),
             smart_charging=bool(data.get("smart_charging", True)),
             honours_zero=bool(data.get("honours_zero", True)),
+            stop_reason=data.get("stop_reason"),
         )
