@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from custom_components.homecharge.central.charger_facts import (
+    FACT_KEYS,
     ChargerFacts,
     facts_from_configuration,
 )
+from custom_components.homecharge.central.profile import OcppVersion
 
 
 @pytest.mark.parametrize(
@@ -15,24 +17,20 @@ from custom_components.homecharge.central.charger_facts import (
     [
         ({}, ChargerFacts()),
         ({"ConnectorPhaseRotation": "0.RST, 1.RST"}, ChargerFacts(phases=3)),
+        ({"ConnectorPhaseRotation": "1.TSR"}, ChargerFacts(phases=3)),
         ({"ConnectorPhaseRotation": "1.NotApplicable"}, ChargerFacts(phases=1)),
         ({"ConnectorPhaseRotation": "1.Unknown"}, ChargerFacts()),
         ({"ConnectorPhaseRotation": "0.RST, 1.NotApplicable"}, ChargerFacts()),
         ({"ConnectorPhaseRotation": None}, ChargerFacts()),
-        (
-            {"EVSE.SupplyPhases": "1", "EVSE.Power": "7360"},
-            ChargerFacts(phases=1, max_current=32.0),
-        ),
-        (
-            {"EVSE.SupplyPhases": "3", "EVSE.Power": "11040"},
-            ChargerFacts(phases=3, max_current=16.0),
-        ),
-        ({"EVSE.SupplyPhases": "3", "EVSE.Power": "1000"}, ChargerFacts(phases=3)),
-        ({"EVSE.SupplyPhases": "2"}, ChargerFacts()),
-        ({"EVSE.Power": "11040"}, ChargerFacts()),
-        ({"EVSE.SupplyPhases": "x", "EVSE.Power": "nan"}, ChargerFacts()),
+        ({"ConnectorPhaseRotation": "garbage, , 1."}, ChargerFacts()),
     ],
 )
 def test_facts(config: dict[str, object], facts: ChargerFacts) -> None:
-    """Phases from the phase rotation or supply phases; amps from power."""
+    """Three letters are three phases; NotApplicable is one; else unknown."""
     assert facts_from_configuration(config) == facts
+
+
+def test_only_1_6_is_asked() -> None:
+    """2.0.1 keeps it per EVSE in its device model: not asked (yet)."""
+    assert FACT_KEYS[OcppVersion.V16] == ["ConnectorPhaseRotation"]
+    assert FACT_KEYS[OcppVersion.V201] == []

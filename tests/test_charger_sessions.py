@@ -24,7 +24,7 @@ def test_a_session_from_start_to_stop() -> None:
     """Numbered by us (1.6), energy = register − start, remembered at the end."""
     state = ChargerState(energy_wh=1_000.0)
     tx = start_transaction(
-        state, meter_start_wh=1_500.0, started=T0, transaction_id=None
+        state, now=T0, meter_start_wh=1_500.0, started=T0, transaction_id=None
     )
     assert tx == "1"
     assert state.next_transaction_id == 2
@@ -44,7 +44,9 @@ def test_a_charger_named_transaction_is_kept() -> None:
     """2.0.1 chargers name their transactions; ours are not used up."""
     state = ChargerState()
     assert (
-        start_transaction(state, meter_start_wh=None, started=T0, transaction_id="ab")
+        start_transaction(
+            state, now=T0, meter_start_wh=None, started=T0, transaction_id="ab"
+        )
         == "ab"
     )
     assert state.next_transaction_id == 1
@@ -71,7 +73,9 @@ def test_queued_old_readings_never_lower_the_register() -> None:
 def test_a_late_stop_of_another_transaction_keeps_the_running_one() -> None:
     """A queued StopTransaction of an earlier session leaves the new one running."""
     state = ChargerState()
-    start_transaction(state, meter_start_wh=100.0, started=T0, transaction_id="7")
+    start_transaction(
+        state, now=T0, meter_start_wh=100.0, started=T0, transaction_id="7"
+    )
     end_transaction(state, "6", 50.0)
     assert state.transaction_id == "7"
     assert state.meter_start_wh == 100.0
@@ -85,7 +89,7 @@ def test_recent_sessions_are_the_last_ones(sessions: list[float]) -> None:
     register = 0.0
     for kwh in sessions:
         tx = start_transaction(
-            state, meter_start_wh=register, started=T0, transaction_id=None
+            state, now=T0, meter_start_wh=register, started=T0, transaction_id=None
         )
         register += kwh * 1000
         end_transaction(state, tx, register)
@@ -96,7 +100,9 @@ def test_recent_sessions_are_the_last_ones(sessions: list[float]) -> None:
 def test_power_voltage_and_a_stop_without_a_register() -> None:
     """Power and voltages are kept; a stop without a register delivered nothing."""
     state = ChargerState()
-    tx = start_transaction(state, meter_start_wh=None, started=T0, transaction_id="1")
+    tx = start_transaction(
+        state, now=T0, meter_start_wh=None, started=T0, transaction_id="1"
+    )
     record_samples(
         state, [MeterSample(power_w=7_000.0, voltage_v=(230.0, 231.0, 229.0))], T0
     )

@@ -24,7 +24,6 @@ from .central.session import BootInfo
 from .const import (
     CONF_CHARGE_POINT_ID,
     CONF_MANUFACTURER,
-    CONF_MAX_CURRENT,
     CONF_MODEL,
     CONF_PHASES,
     CONF_SERIAL,
@@ -108,9 +107,8 @@ def _async_offer_charger(
             CONF_MODEL: boot.model or None,
             CONF_SERIAL: boot.serial,
             "version": version,
-            # What the charger said of its supply: the form's suggestions.
+            # What the charger said of its supply: the form's suggestion.
             CONF_PHASES: facts.phases,
-            CONF_MAX_CURRENT: facts.max_current,
         },
     )
 
@@ -170,11 +168,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         entry_type=dr.DeviceEntryType.SERVICE,
     )
     for subentry_id, charge_point_id in charger_ids(entry).items():
+        # A charger moved here from another place brings its state along.
+        moved = central.moving.pop(charge_point_id, None)
         charger = ChargerCoordinator(
             hass,
             entry,
             entry.subentries[subentry_id],
-            ChargerState.restored(restored.get(charge_point_id) or {}),
+            ChargerState.restored(moved or restored.get(charge_point_id) or {}),
             save,
         )
         chargers[subentry_id] = charger
@@ -221,11 +221,19 @@ async def _async_entry_updated(
     if frozenset(entry.subentries) != runtime.subentry_ids:
         # A removed charger stops charging, loses our profiles and is refused
         # from now on (central/server.py async_forget).
-        for subentry_id, charger in runtime.chargers.items():
-            if subentry_id not in entry.subentries:
-                await charger.async_shutdown()
+        removed = [
+            (charger, charger.config.charge_point_id in runtime.central.moving)
+            for subentry_id, charger in runtime.chargers.items()
+            if subentry_id not in entry.subentries
+        ]
+        for charger, moving in removed:
+            await charger.async_shutdown()
+            if not moving:
+                # A moved charger is taken over by its new place as it is.
                 await runtime.central.async_forget(
-                    charger.config.charge_point_id, charger.data.transaction_id
+                    charger.config.charge_point_id,
+                    charger.data.transaction_id,
+                    owner=charger,
                 )
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return

@@ -579,7 +579,6 @@ async def main() -> None:
             http_port=http_port,
             places=[place_for(count) for count in counts],
             mqtt=(broker.host, broker.port),
-            with_auth=False,
         )
         process = HomeAssistantProcess(
             directory, http_port=http_port, ocpp_port=ocpp_port

@@ -22,7 +22,9 @@ from .profile import OcppVersion
 MAX_DEPTH: Final = 32
 # OCPP-J: the message id is a string of at most 36 characters.
 MAX_ID_LENGTH: Final = 36
-_LEADING_ID: Final = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"([^"\\]{1,36})"')
+_LEADING_ID: Final = re.compile(
+    rf'^\s*\[\s*(\d+)\s*,\s*"([^"\\]{{1,{MAX_ID_LENGTH}}})"'
+)
 _STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET: Final = re.compile(r"[\[\]{}]")
 

@@ -1,12 +1,12 @@
 """
 Defence against password guessing: failed logins slow the next try down.
 
-Pure and clock-free. Each failure by a charger id and by a network address
-counts; after a few free tries each further one must wait twice as long
-(up to a ceiling), and while it waits even the right password is refused —
-so guessing cannot go faster than the back-off. A success by an id clears
-that id; an address is cleared only by time (a guesser may also hold a
-valid charger's password).
+Pure and clock-free. Failures are counted per network address: after a few
+free tries each further one must wait twice as long (up to a ceiling), and
+while it waits even the right password is refused — so guessing cannot go
+faster than the back-off. Kept per address, not per charger id, so that
+someone who knows a charger's id cannot lock the real charger out. The right
+password from an address clears it; an hour of quiet forgets it.
 """
 
 from __future__ import annotations
@@ -31,30 +31,31 @@ class _Record:
 
 @dataclass(slots=True)
 class LoginGuard:
-    """Failed logins per charger id and per address, and their back-off."""
+    """Failed logins per address, and their back-off."""
 
-    _by_id: dict[str, _Record] = field(default_factory=dict)
     _by_address: dict[str, _Record] = field(default_factory=dict)
 
-    def wait_s(self, charge_point_id: str, address: str, now: float) -> float:
-        """How long this id or address must still wait before a try counts."""
+    def wait_s(self, address: str, now: float) -> float:
+        """How long this address must still wait before a try counts."""
         self._forget(now)
-        return max(
-            _wait(self._by_id.get(charge_point_id), now),
-            _wait(self._by_address.get(address), now),
+        record = self._by_address.get(address)
+        if record is None or record.failures < FREE_TRIES:
+            return 0.0
+        backoff: float = min(
+            FIRST_WAIT_S * 2.0 ** (record.failures - FREE_TRIES), MAX_WAIT_S
         )
+        return max(record.last + backoff - now, 0.0)
 
-    def failed(self, charge_point_id: str, address: str, now: float) -> int:
+    def failed(self, address: str, now: float) -> int:
         """A wrong password; returns the address's failures so far."""
-        for table, key in ((self._by_id, charge_point_id), (self._by_address, address)):
-            record = table.setdefault(key, _Record())
-            record.failures += 1
-            record.last = now
-        return self._by_address[address].failures
+        record = self._by_address.setdefault(address, _Record())
+        record.failures += 1
+        record.last = now
+        return record.failures
 
-    def succeeded(self, charge_point_id: str) -> None:
-        """The right password: the id's record is cleared."""
-        self._by_id.pop(charge_point_id, None)
+    def succeeded(self, address: str) -> None:
+        """The right password from an address: its record is cleared."""
+        self._by_address.pop(address, None)
 
     def failures_from(self, address: str) -> int:
         """Failures counted for an address now."""
@@ -62,15 +63,7 @@ class LoginGuard:
         return record.failures if record else 0
 
     def _forget(self, now: float) -> None:
-        for table in (self._by_id, self._by_address):
-            for key in [k for k, r in table.items() if now - r.last > FORGET_AFTER_S]:
-                del table[key]
-
-
-def _wait(record: _Record | None, now: float) -> float:
-    if record is None or record.failures < FREE_TRIES:
-        return 0.0
-    backoff: float = min(
-        FIRST_WAIT_S * 2.0 ** (record.failures - FREE_TRIES), MAX_WAIT_S
-    )
-    return max(record.last + backoff - now, 0.0)
+        for key in [
+            k for k, r in self._by_address.items() if now - r.last > FORGET_AFTER_S
+        ]:
+            del self._by_address[key]

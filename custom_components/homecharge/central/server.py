@@ -56,6 +56,10 @@ PING_INTERVAL_S = 30.0
 # While a place accepts new chargers: at most this many unknown chargers
 # connected at once (each may hold a socket open without a password).
 MAX_UNKNOWN_SOCKETS = 10
+# A new charger's configuration is read this long after its boot (its answer
+# goes out first), and given this long.
+DESCRIBE_AFTER_S = 1.0
+DESCRIBE_TIMEOUT_S = 10.0
 # How long a removed charger gets to stop charging and drop our profiles.
 LET_GO_TIMEOUT_S = 10.0
 # With no place left using it, the server stops this much later (a place's
@@ -188,6 +192,12 @@ class CentralSystem:
         self.users: set[str] = set()
         self.on_discovery: DiscoveryHandler | None = None
         self.on_guessing: GuessingHandler | None = None
+        # Unknown chargers between the cap check and their session.
+        self._unknown_handshakes = 0
+        # Discoveries reading a charger's configuration now.
+        self._describing: set[str] = set()
+        # Chargers moving from one place to another: their state, handed over.
+        self.moving: dict[str, dict[str, Any]] = {}
         self._guard = LoginGuard()
         self.cancel_stop_listener: Callable[[], None] = lambda: None
         # Set while no place uses the server: it stops when this fires.
@@ -274,7 +284,11 @@ class CentralSystem:
         return unregister
 
     async def async_forget(
-        self, charge_point_id: str, transaction_id: str | None = None
+        self,
+        charge_point_id: str,
+        transaction_id: str | None = None,
+        *,
+        owner: KnownCharger | None = None,
     ) -> None:
         """
         A removed charger: let go of it safely, then it is unknown from now on.
@@ -283,7 +297,11 @@ class CentralSystem:
         it is not left charging at our last limit — or at its own maximum once
         that limit expires — with nobody watching. A charger that does not
         answer within ``LET_GO_TIMEOUT_S`` is disconnected all the same.
+        With ``owner``, only while that runtime still owns the charger.
         """
+        known = self._known.get(charge_point_id)
+        if owner is not None and known is not None and known is not owner:
+            return
         self._known.pop(charge_point_id, None)
         if (session := self._sessions.get(charge_point_id)) is None:
             return
@@ -293,7 +311,7 @@ class CentralSystem:
                     await session.remote_stop(transaction_id)
                 for profile_id in (PROFILE_ID, FALLBACK_PROFILE_ID):
                     await session.clear_profile(profile_id)
-        except (SessionError, TimeoutError) as err:
+        except (SessionError, TimeoutError, ValueError) as err:
             _LOGGER.warning(
                 "Removed charger %s was not let go cleanly (%s); disconnected",
                 charge_point_id,
@@ -309,7 +327,8 @@ class CentralSystem:
             self._accepting.discard(entry_id)
 
     def _unknown_sockets(self) -> int:
-        return sum(1 for known in self._sessions if known not in self._known)
+        connected = sum(1 for known in self._sessions if known not in self._known)
+        return connected + self._unknown_handshakes
 
     def _check_password(
         self, request: web.Request, charge_point_id: str, password: str
@@ -323,18 +342,19 @@ class CentralSystem:
             )
         address = request.remote or "?"
         now = time.monotonic()
-        waiting = self._guard.wait_s(charge_point_id, address, now) > 0
+        waiting = self._guard.wait_s(address, now) > 0
         right = password_matches(header, charge_point_id, password)
         if right and not waiting:
-            self._guard.succeeded(charge_point_id)
-            if self._guard.failures_from(address) and self.on_guessing is not None:
+            reported = self._guard.failures_from(address) >= REPORT_AFTER
+            self._guard.succeeded(address)
+            if reported and self.on_guessing is not None:
                 # The right password from there: what was reported is over.
                 self.on_guessing(address, charge_point_id, 0)
             return
         if not right:
             # Every wrong try counts, also while backing off: a guesser that
             # keeps trying keeps waiting.
-            failures = self._guard.failed(charge_point_id, address, now)
+            failures = self._guard.failed(address, now)
             _LOGGER.warning(
                 "Charger %s gave a wrong password from %s (%d in a row)",
                 charge_point_id,
@@ -353,7 +373,12 @@ class CentralSystem:
         First its supply is read from its configuration (it waits, Pending,
         until it is added), so the form can suggest it.
         """
-        if self._accepting and self.on_discovery is not None:
+        if (
+            self._accepting
+            and self.on_discovery is not None
+            and charge_point_id not in self._describing
+        ):
+            self._describing.add(charge_point_id)
             self.hass.async_create_background_task(
                 self._async_offer(charge_point_id, boot, version),
                 f"homecharge discovery {charge_point_id}",
@@ -362,16 +387,22 @@ class CentralSystem:
     async def _async_offer(
         self, charge_point_id: str, boot: BootInfo, version: str
     ) -> None:
-        facts = ChargerFacts()
-        session = self._sessions.get(charge_point_id)
-        if session is not None:
-            try:
-                config = await session.get_configuration(FACT_KEYS[session.version])
-            except SessionError:
-                config = {}
-            facts = facts_from_configuration(config)
-        if self._accepting and self.on_discovery is not None:
-            self.on_discovery(charge_point_id, boot, version, facts)
+        try:
+            facts = ChargerFacts()
+            # Its BootNotification is answered (Pending) before we ask.
+            await asyncio.sleep(DESCRIBE_AFTER_S)
+            session = self._sessions.get(charge_point_id)
+            if session is not None and (keys := FACT_KEYS[session.version]):
+                try:
+                    async with asyncio.timeout(DESCRIBE_TIMEOUT_S):
+                        config = await session.get_configuration(keys)
+                except (SessionError, TimeoutError):
+                    config = {}
+                facts = facts_from_configuration(config)
+            if self._accepting and self.on_discovery is not None:
+                self.on_discovery(charge_point_id, boot, version, facts)
+        finally:
+            self._describing.discard(charge_point_id)
 
     def _events(self, charge_point_id: str, version: str) -> ChargerEvents:
         if (known := self._known.get(charge_point_id)) is not None:
@@ -407,10 +438,16 @@ class CentralSystem:
             heartbeat=PING_INTERVAL_S,
             max_msg_size=MAX_FRAME_BYTES,
         )
-        await websocket.prepare(request)
-        if (stale := self._sessions.get(charge_point_id)) is not None:
-            # The charger reconnected (new network, restart): the new socket wins.
-            await stale.close()
+        unknown = known is None
+        self._unknown_handshakes += unknown
+        try:
+            await websocket.prepare(request)
+            if (stale := self._sessions.get(charge_point_id)) is not None:
+                # The charger reconnected (new network, restart): the new
+                # socket wins.
+                await stale.close()
+        finally:
+            self._unknown_handshakes -= unknown
         session = SUBPROTOCOLS[protocol](
             charge_point_id,
             WebSocketConnection(charge_point_id, websocket),

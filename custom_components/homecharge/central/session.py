@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 import time
 from typing import Any, Final, Protocol
+import uuid
 
 from aiohttp import WSCloseCode
 from ocpp.exceptions import OCPPError
@@ -97,7 +98,9 @@ class SessionBase:
         self._events = events
         self._bucket = TokenBucket(rate=CALL_RATE, burst=CALL_BURST)
         self._violations: list[float] = []
-        self._calls: set[asyncio.Task[Any]] = set()
+        # Our calls in flight: their tasks, by the message id they went out with.
+        self._calls: dict[str, tuple[asyncio.Task[Any], float]] = {}
+        self._answered: set[str] = set()
         self._closed = False
 
     async def route_message(self, raw_msg: str) -> None:
@@ -114,9 +117,16 @@ class SessionBase:
         frame = inspect_frame(raw_msg)
         if isinstance(frame, BadFrame):
             await self._refuse(frame)
-            if frame.violation is not Violation.FLOOD:
-                await self._count_violation(frame)
+            await self._count_violation(frame)
             return
+        if frame.message_type is not MessageType.CALL:
+            if frame.message_id not in self._calls:
+                # An answer to no call of ours (late, or made up): the ocpp
+                # package would queue it for our next call; it goes nowhere.
+                self.log.warning("dropped an answer to no pending call")
+                return
+            # Answered: a closing socket no longer takes this call with it.
+            self._answered.add(frame.message_id)
         if frame.message_type is MessageType.CALL and not self._bucket.take(
             time.monotonic()
         ):
@@ -147,6 +157,10 @@ class SessionBase:
         """Drop the connection."""
         await self._connection.close()
 
+    def _forget_call(self, message_id: str) -> None:
+        self._calls.pop(message_id, None)
+        self._answered.discard(message_id)
+
     @property
     def closed(self) -> bool:
         """The socket closed; no call of ours can be answered any more."""
@@ -155,8 +169,16 @@ class SessionBase:
     def cancel_calls(self) -> None:
         """The socket closed: our calls waiting for an answer end now."""
         self._closed = True
-        for task in self._calls:
-            task.cancel()
+        for message_id, (task, _) in self._calls.items():
+            if message_id not in self._answered:
+                task.cancel()
+
+    def cancel_calls_older_than(self, seconds: float) -> None:
+        """Our calls waiting for an answer this long: given up (lost answers)."""
+        now = time.monotonic()
+        for message_id, (task, sent) in list(self._calls.items()):
+            if now - sent > seconds and message_id not in self._answered:
+                task.cancel()
 
     async def read_capabilities(self, phases: int) -> ChargerCapabilities:
         """How the charger takes limits; the OCPP defaults if it will not say."""
@@ -183,9 +205,12 @@ class SessionBase:
         name = type(payload).__name__
         if self.closed:
             raise SessionError(f"{name}: disconnected")
-        task = asyncio.ensure_future(self.call(payload, suppress=False))
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+        message_id = str(uuid.uuid4())
+        task = asyncio.ensure_future(
+            self.call(payload, suppress=False, unique_id=message_id)
+        )
+        self._calls[message_id] = (task, time.monotonic())
+        task.add_done_callback(lambda _: self._forget_call(message_id))
         try:
             return await task
         except OCPPError as err:
@@ -295,6 +320,9 @@ class ChargerSession(Protocol):
 
     async def clear_profile(self, profile_id: int) -> bool:
         """Remove one of our charging profiles."""
+
+    def cancel_calls_older_than(self, seconds: float) -> None:
+        """Give up our calls that have waited this long for an answer."""
 
     async def unlock(self, connector_id: int) -> bool:
         """Release the cable."""

@@ -19,6 +19,7 @@ import voluptuous as vol
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
+    ConfigEntry,
     ConfigSubentry,
     ConfigSubentryFlow,
     SubentryFlowResult,
@@ -55,6 +56,7 @@ from ..const import (
     CONF_PASSWORD,
     CONF_PHASE,
     CONF_PHASES,
+    CONF_PLACE,
     CONF_PRIORITY,
     CONF_SERIAL,
     DOMAIN,
@@ -70,6 +72,7 @@ from ..logic.plan_settings import (
     validate_plan_options,
 )
 from ..runtime.charger_state import MAX_CIRCUIT_FUSE, new_password
+from .place_choice import PlaceChoice
 
 DEFAULT_TARGET_SOC = 100
 # The circuit fuse suggested when the charger does not say what it can take: a
@@ -368,32 +371,56 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change the charger's name, circuit, device details and car."""
+        """Change the charger's name, circuit, device details, car — and place."""
+        entry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
-        schema = CHARGER_FIELDS.extend(DEVICE_FIELDS.schema).extend(
-            VEHICLE_FIELDS.schema
+        # Its own place, and every loaded place it could move to.
+        places = PlaceChoice.of(
+            self.hass.config_entries.async_entries(DOMAIN, include_ignore=False),
+            lambda other: other.entry_id != entry.entry_id,
+        )
+        places = PlaceChoice({entry.entry_id: entry, **places.places})
+        schema = (
+            CHARGER_FIELDS.extend(DEVICE_FIELDS.schema)
+            .extend(VEHICLE_FIELDS.schema)
+            .extend(places.optional_schema.schema)
         )
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = charger_errors(user_input) | vehicle_errors(user_input)
+            user_input = {CONF_PLACE: entry.entry_id, **user_input}
+            errors = (
+                charger_errors(user_input)
+                | vehicle_errors(user_input)
+                | places.errors(user_input)
+            )
             if not errors:
                 details = {
                     key: str(user_input[key]).strip() or None
                     for key in (CONF_MANUFACTURER, CONF_MODEL, CONF_SERIAL)
                     if key in user_input
                 }
+                title = str(user_input[CONF_NAME]).strip()
+                data = {
+                    **subentry.data,
+                    **charger_data(user_input),
+                    **details,
+                    **vehicle_data(user_input),
+                }
+                target = places.chosen(user_input)
+                if target.entry_id != entry.entry_id:
+                    move_charger(self.hass, entry, subentry, target, title, data)
+                    return self.async_abort(
+                        reason="charger_moved",
+                        description_placeholders={
+                            "name": title,
+                            "place": target.title,
+                        },
+                    )
                 return self.async_update_and_abort(
-                    self._get_entry(),
-                    subentry,
-                    title=str(user_input[CONF_NAME]).strip(),
-                    data={
-                        **subentry.data,
-                        **charger_data(user_input),
-                        **details,
-                        **vehicle_data(user_input),
-                    },
+                    entry, subentry, title=title, data=data
                 )
         current = {
+            CONF_PLACE: entry.entry_id,
             CONF_NAME: subentry.title,
             **subentry.data,
             CONF_PHASES: str(subentry.data.get(CONF_PHASES, 3)),
@@ -408,3 +435,35 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
             errors=errors,
             description_placeholders={"max_fuse": f"{MAX_CIRCUIT_FUSE:g}"},
         )
+
+
+def move_charger(
+    hass: HomeAssistant,
+    source: ConfigEntry,
+    subentry: ConfigSubentry,
+    target: ConfigEntry,
+    title: str,
+    data: dict[str, Any],
+) -> None:
+    """
+    Move a charger to another place, as the user sees it: the same charger.
+
+    Its identity, password and settings go along, and so does its live
+    state (register, sessions); its socket stays open — the central system
+    hands it from one place to the other without a reconnect or discovery.
+    """
+    charge_point_id = str(subentry.data[CONF_CHARGE_POINT_ID])
+    place = getattr(source, "runtime_data", None)
+    runtime = place.chargers.get(subentry.subentry_id) if place else None
+    if (central := hass.data.get(CENTRAL)) is not None:
+        central.moving[charge_point_id] = runtime.data.stored() if runtime else {}
+    hass.config_entries.async_remove_subentry(source, subentry.subentry_id)
+    hass.config_entries.async_add_subentry(
+        target,
+        ConfigSubentry(
+            data=MappingProxyType(data),
+            subentry_type=SUBENTRY_CHARGER,
+            title=title,
+            unique_id=subentry.unique_id,
+        ),
+    )

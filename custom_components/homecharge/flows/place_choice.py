@@ -57,6 +57,15 @@ class PlaceChoice:
         return vol.Schema({vol.Required(CONF_PLACE): choice_selector(options)})
 
     @property
+    def optional_schema(self) -> vol.Schema:
+        """The place field where leaving it out keeps the place (reconfigure)."""
+        options = [
+            SelectOptionDict(value=entry_id, label=entry.title)
+            for entry_id, entry in self.places.items()
+        ]
+        return vol.Schema({vol.Optional(CONF_PLACE): choice_selector(options)})
+
+    @property
     def suggested(self) -> dict[str, str]:
         """The first place, preselected."""
         return {CONF_PLACE: next(iter(self.places))}

@@ -143,7 +143,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         reported = data.currents_at
         return any(
             since is not None and (reported is None or reported <= since)
-            for since in (data.offer_changed_at, data.session_started)
+            for since in (data.offer_changed_at, data.session_seen_at)
         )
 
     @property
@@ -165,6 +165,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
 
     async def async_shutdown(self) -> None:
         """Stop timers and tasks; the charger's socket stays open."""
+        # No command starts from here on, whatever is still running.
+        self._session = None
         await super().async_shutdown()
         self.limit_path.async_stop()
         await self.limit_path.async_cancel()
@@ -266,8 +268,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     def on_status(self, report: StatusReport) -> None:
         """Connector 1 carries the car's state; connector 0 the charger's."""
         data = self.data
-        # Any status after a scheduled reset was agreed ends "scheduled".
-        data.restart_scheduled = False
+        if report.connector_id > 1:
+            # Only connector 1 is shown (README: known limitations).
+            return
         if report.connector_id == 0:
             data.station_status = report.status
             faulted = report.status == "Faulted"
@@ -276,6 +279,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
                 report.vendor_error_code if faulted else None
             )
         else:
+            if report.status != data.ocpp_status:
+                # The session's state changed since the reset was scheduled.
+                data.restart_scheduled = False
             data.ocpp_status = report.status
             data.error_code = report.error_code
             data.vendor_error_code = report.vendor_error_code
@@ -303,6 +309,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             meter_start_wh=meter_start_wh,
             started=timestamp or dt_util.utcnow(),
             transaction_id=transaction_id,
+            now=dt_util.utcnow(),
         )
         self.changed(persist=True)
         return transaction_id

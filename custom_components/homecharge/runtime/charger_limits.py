@@ -9,7 +9,6 @@ charger that keeps charging at 0 A is learned here and paused instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
@@ -43,7 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 
 # An apply that holds up the next one this long is stuck on a lost answer: it
 # is cancelled rather than waited for up to the call's 30 s timeout.
-STALE_AFTER_S = 0.5
+STALE_AFTER_S = 2.0
 
 
 class ChargerLimits:
@@ -57,6 +56,7 @@ class ChargerLimits:
         self._requested = 0
         self._pending: set[asyncio.Future[bool]] = set()
         self._holder: asyncio.Task[Any] | None = None
+        self._holder_request = 0
         self._zero_strikes = 0
         self._unsubs: list[CALLBACK_TYPE] = []
         # The place's safe current, held by the charger beneath our limits.
@@ -150,20 +150,33 @@ class ChargerLimits:
         """Stop every apply in flight (the charger is going away)."""
         for sending in list(self._pending):
             sending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await sending
+            except asyncio.CancelledError:
+                if caller_cancelled():
+                    raise
 
-    async def _async_take_turn(self) -> None:
-        """The lock, within ``STALE_AFTER_S``, else by cancelling its holder."""
+    async def _async_take_turn(self, request: int) -> bool:
+        """
+        The lock for ``request``; False when a newer request will send instead.
+
+        Waiting longer than ``STALE_AFTER_S``, the newest request cancels an
+        older holder (stuck on a lost answer) and our own calls stuck as long
+        (an answer lost to a TriggerMessage holds the charger's call lock too).
+        """
         while True:
             try:
                 async with asyncio.timeout(STALE_AFTER_S):
                     await self._lock.acquire()
             except TimeoutError:
-                if self._holder is not None:
+                if request < self._requested:
+                    return False
+                if self._holder is not None and self._holder_request < request:
                     self._holder.cancel()
+                if (session := self._charger.session) is not None:
+                    session.cancel_calls_older_than(STALE_AFTER_S)
                 continue
-            return
+            return True
 
     async def _async_apply_now(self, request: int) -> bool:
         """Try the profile purposes in order and pause a charger that ignores 0 A.
@@ -171,8 +184,9 @@ class ChargerLimits:
         A purpose the charger rejected is not tried again on this connection.
         """
         charger = self._charger
-        await self._async_take_turn()
-        self._holder = asyncio.current_task()
+        if not await self._async_take_turn(request):
+            return False
+        self._holder, self._holder_request = asyncio.current_task(), request
         try:
             session = charger.session
             if session is None or request < self._requested:
@@ -188,7 +202,9 @@ class ChargerLimits:
                     # A new connection (or boot): the lasting profile anew.
                     self._fallback_sent = None
                 sent = await self._async_send(session, charger.data.capabilities)
-                await self._async_ensure_fallback(session, charger.data.capabilities)
+                # A boot meanwhile forgets them; the fallback waits for the next.
+                if (capabilities := charger.data.capabilities) is not None:
+                    await self._async_ensure_fallback(session, capabilities)
             except SessionError as err:
                 _LOGGER.warning(
                     "Charger %s: limit not applied: %s",

@@ -53,14 +53,20 @@ def start_transaction(
     meter_start_wh: float | None,
     started: datetime,
     transaction_id: str | None,
+    now: datetime,
 ) -> str:
-    """A session began; 1.6 chargers get the transaction id we number."""
+    """A session began; 1.6 chargers get the transaction id we number.
+
+    ``started`` is the charger's own time (kept for the session); ``now`` is
+    ours, what readings are compared with.
+    """
     if transaction_id is None:
         transaction_id = str(state.next_transaction_id)
         state.next_transaction_id += 1
     state.transaction_id = transaction_id
     state.meter_start_wh = meter_start_wh
     state.session_started = started
+    state.session_seen_at = now
     state.session_energy_kwh = 0.0
     state.stop_reason = None
     if meter_start_wh is not None and (

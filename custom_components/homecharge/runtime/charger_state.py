@@ -19,6 +19,7 @@ from ..central.profile import ChargerCapabilities
 from ..central.session import BootInfo
 from ..const import CONF_PHASE, CONF_PRIORITY
 from ..logic.balancer import Priority
+from ..logic.charger_status import charger_wide_status
 from ..logic.limits import LimitSource
 
 # The id tag homecharge starts sessions with (remote start from HA).
@@ -123,6 +124,8 @@ class ChargerState:
     transaction_id: str | None = None
     meter_start_wh: float | None = None
     session_started: datetime | None = None
+    # When we heard of the session (our clock, unlike session_started).
+    session_seen_at: datetime | None = None
     session_energy_kwh: float | None = None
     # Why the last session ended (OCPP's reason: Remote, Local, EVDisconnected …).
     stop_reason: str | None = None
@@ -143,7 +146,8 @@ class ChargerState:
     @property
     def plugged_in(self) -> bool:
         """A car is connected to the charger."""
-        return self.transaction_id is not None or (self.ocpp_status or "") in {
+        status = charger_wide_status(self.station_status, self.ocpp_status)
+        return self.transaction_id is not None or (status or "") in {
             "Preparing",
             "Charging",
             "SuspendedEV",
@@ -164,6 +168,7 @@ class ChargerState:
             "recent_sessions_kwh": self.recent_sessions_kwh,
             "next_transaction_id": self.next_transaction_id,
             "ocpp_status": self.ocpp_status,
+            "station_status": self.station_status,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "enabled": self.enabled,
             "smart_charging": self.smart_charging,
@@ -189,6 +194,7 @@ class ChargerState:
             ][-RECENT_SESSIONS:],
             next_transaction_id=int(data.get("next_transaction_id", 1)),
             ocpp_status=data.get("ocpp_status"),
+            station_status=data.get("station_status"),
             last_seen=dt_util.parse_datetime(data["last_seen"])
             if data.get("last_seen")
             else None,
