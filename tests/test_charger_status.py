@@ -428,3 +428,31 @@ def test_error_code_never_raises(
     """Any input gives None or a trimmed, non-empty code."""
     shown = error_code(ocpp_code, vendor_code)
     assert shown is None or (shown and shown == shown.strip())
+
+
+@pytest.mark.parametrize(
+    ("ocpp_status", "stop_reason", "expected"),
+    [
+        ("Finishing", "Remote", S.STOPPED),
+        ("Finishing", "Local", S.STOPPED),
+        ("SuspendedEV", "local", S.STOPPED),
+        # The car left, or the session ended by itself: complete as before.
+        ("Finishing", "EVDisconnected", S.COMPLETE),
+        ("Finishing", None, S.COMPLETE),
+        # A new car charging: the last session's reason is history.
+        ("Charging", "Remote", S.CHARGING),
+    ],
+)
+def test_a_stopped_session_is_not_complete(
+    ocpp_status: str, stop_reason: str | None, expected: S
+) -> None:
+    """Stopped by someone with the car still plugged in: not "complete"."""
+    assert (
+        charger_status(
+            online=True,
+            restarting=False,
+            ocpp_status=ocpp_status,
+            stop_reason=stop_reason,
+        )
+        is expected
+    )

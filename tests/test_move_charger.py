@@ -6,42 +6,21 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
-from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from .conftest import PLACE_DATA
 from .simulators.charger import SimulatedCharger
-from .test_central import PASSWORD
+from .test_central import PASSWORD, place_with_charger
 from .test_charger_runtime import _until
-
-
-def _place(title: str, *chargers: str) -> MockConfigEntry:
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=title,
-        data={**PLACE_DATA, "name": title},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "charge_point_id": charge_point_id,
-                    "circuit_fuse": 32.0,
-                    "phases": 3,
-                    "connectors": 1,
-                    "password": PASSWORD,
-                },
-                subentry_type="charger",
-                title="Garage",
-                unique_id=charge_point_id,
-            )
-            for charge_point_id in chargers
-        ],
-    )
 
 
 async def test_a_charger_moves_without_a_reconnect(hass: HomeAssistant) -> None:
     """Its identity, password, state and socket go along; nothing is let go."""
-    home, cabin = _place("Home", "CP-1"), _place("Cabin")
+    home = place_with_charger("CP-1")
+    cabin = MockConfigEntry(
+        domain=DOMAIN, title="Cabin", data={**PLACE_DATA, "name": "Cabin"}
+    )
     for entry in (home, cabin):
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)

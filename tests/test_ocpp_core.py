@@ -7,9 +7,8 @@ does wrong.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import aiohttp
 import pytest
@@ -30,45 +29,14 @@ from .simulators import model as simulator_model
 from .simulators.charger import SimulatedCharger
 from .simulators.raw import RawCharger
 from .test_central import PASSWORD, place_with_charger
-from .test_charger_runtime import _state, _until
+from .test_charger_runtime import (  # noqa: F401 - place and simulator are fixtures
+    _state,
+    _until,
+    place,
+    simulator,
+)
 
 STATUS = "sensor.garage_status"
-
-
-@pytest.fixture
-async def place(hass: HomeAssistant) -> MockConfigEntry:
-    """A place with charger CP-1 (32 A circuit, password set)."""
-    entry = place_with_charger("CP-1")
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
-@pytest.fixture
-async def simulator(
-    hass: HomeAssistant, place: MockConfigEntry
-) -> AsyncIterator[Callable[..., SimulatedCharger]]:
-    """Make simulated chargers pointed at the place's server; stop them after."""
-    made: list[SimulatedCharger] = []
-
-    def make(**config: Any) -> SimulatedCharger:
-        charger = SimulatedCharger(
-            url=f"ws://127.0.0.1:{hass.data[CENTRAL].port}",
-            charge_point_id=config.pop("charge_point_id", "CP-1"),
-            password=config.pop("password", PASSWORD),
-            meter_interval_s=config.pop("meter_interval_s", 0.1),
-            reconnect_interval_s=config.pop("reconnect_interval_s", 0.2),
-            reset_delay_s=config.pop("reset_delay_s", 0.1),
-            **config,
-        )
-        made.append(charger)
-        return charger
-
-    yield make
-    for charger in made:
-        await charger.stop()
-    await hass.async_block_till_done()
 
 
 def _runtime(place: MockConfigEntry) -> ChargerCoordinator:

@@ -40,6 +40,8 @@ class ChargerStatus(StrEnum):
 
 
 _SEPARATORS = re.compile(r"[\s_-]+")
+# Session ends that someone asked for (1.6 Reason, 2.0.1 stoppedReason).
+STOPPED_BY_SOMEONE: Final = frozenset({"remote", "local"})
 
 
 def _key(text: str | None) -> str:
@@ -116,7 +118,7 @@ def charger_status(
     planner_holding: bool = False,
     ev_full: bool = False,
     restart_scheduled: bool = False,
-    stopped: bool = False,
+    stop_reason: str | None = None,
 ) -> ChargerStatus:
     """
     The one status to show for a charger.
@@ -124,9 +126,9 @@ def charger_status(
     ``ocpp_status`` is an OCPP 1.6 ChargePointStatus (2.0.1 chargers go through
     ``status_from_ocpp201`` first). ``planner_holding`` is true while our
     planner keeps a plugged-in car from charging for cheaper power; ``ev_full``
-    while the car reports a full battery; ``stopped`` when the session was
-    stopped by someone (from Home Assistant or at the charger), so that a
-    car still plugged in is not called fully charged.
+    while the car reports a full battery; ``stop_reason`` is why the last
+    session ended (OCPP's reason): stopped by someone (from Home Assistant or
+    at the charger), a car still plugged in is not called fully charged.
     """
     if restarting:
         # A reset drops the connection on purpose: say so, not "no internet".
@@ -145,7 +147,7 @@ def charger_status(
         case "unavailable":
             # We (or the owner) disabled it, e.g. outside opening hours.
             return ChargerStatus.WAITING
-        case "finishing" | "suspendedev" if stopped:
+        case "finishing" | "suspendedev" if _key(stop_reason) in STOPPED_BY_SOMEONE:
             return ChargerStatus.STOPPED
         case "finishing":
             return ChargerStatus.COMPLETE

@@ -45,8 +45,6 @@ from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
 
 _LOGGER = logging.getLogger(__name__)
 
-# Session ends that someone asked for (1.6 Reason, 2.0.1 stoppedReason).
-STOPPED_BY_SOMEONE = frozenset({"remote", "local"})
 # When a charger that disconnected counts as offline (checked just after).
 OFFLINE_CHECK_S = heartbeat_timeout(HEARTBEAT_INTERVAL_S) + 1
 
@@ -121,7 +119,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             planner_holding=False,
             ev_full=False,
             restart_scheduled=data.restart_scheduled,
-            stopped=(data.stop_reason or "").casefold() in STOPPED_BY_SOMEONE,
+            stop_reason=data.stop_reason,
         )
 
     @property
