@@ -325,8 +325,12 @@ async def test_switching_balancing_off_releases_the_chargers(
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": "switch.home_load_balancing"}, blocking=True
     )
-    await _until(hass, lambda: sims["CP-1"].current_limit_a == 32.0)
-    assert sims["CP-2"].current_limit_a == 16.0
+    # Each charger's limit goes on its own call: wait for both.
+    await _until(
+        hass,
+        lambda: sims["CP-1"].current_limit_a == 32.0
+        and sims["CP-2"].current_limit_a == 16.0,
+    )
     assert entry.options["load_balancing"] is False
     await hass.services.async_call(
         "switch", "turn_on", {"entity_id": "switch.home_load_balancing"}, blocking=True
