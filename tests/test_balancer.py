@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import math
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -103,6 +104,25 @@ def test_pausing_helps_only_on_the_short_phase() -> None:
         ],
     )
     assert shares == {"l3": 20.0, "a": 8.0, "b": 0.0}
+
+
+def test_connectors_of_one_charger_share_its_circuit() -> None:
+    """Two cars on a twin charger's 32 A circuit: 16 A each, not 32 A each."""
+    twin = {"circuit": "twin", "circuit_amps": 32.0}
+    shares = allocate(
+        (63.0, 63.0, 63.0),
+        [charger("left", **twin), charger("right", **twin), charger("other")],
+    )
+    assert shares == {"left": 16.0, "right": 16.0, "other": 31.0}
+    # Too little for 6 A each on the circuit: the later car yields.
+    shares = allocate(
+        (63.0, 63.0, 63.0),
+        [
+            charger("left", circuit="twin", circuit_amps=10.0, since=1.0),
+            charger("right", circuit="twin", circuit_amps=10.0, since=2.0),
+        ],
+    )
+    assert shares == {"left": 10.0, "right": 0.0}
 
 
 def test_idle_chargers_get_a_standby_only_from_what_is_left() -> None:
@@ -232,6 +252,12 @@ _amps = st.floats(min_value=0, max_value=100, allow_nan=False)
 @st.composite
 def _chargers(draw: st.DrawFn) -> list[ChargerLoad]:
     count = draw(st.integers(min_value=0, max_value=12))
+    # Some share a circuit (the connectors of one charger) with its fuse.
+    circuits = {
+        name: draw(st.floats(min_value=0, max_value=80, allow_nan=False))
+        for name in ("twin", "quad")
+    }
+    names = [draw(st.sampled_from((None, "twin", "quad"))) for _ in range(count)]
     return [
         ChargerLoad(
             charger_id=f"c{index}",
@@ -241,6 +267,8 @@ def _chargers(draw: st.DrawFn) -> list[ChargerLoad]:
             active=draw(st.booleans()),
             priority=draw(st.sampled_from(Priority)),
             since=draw(st.floats(min_value=0, max_value=1e6, allow_nan=False)),
+            circuit=names[index],
+            circuit_amps=circuits[names[index]] if names[index] else math.inf,
         )
         for index in range(count)
     ]
@@ -266,6 +294,10 @@ def test_never_above_the_fuse_nor_a_circuit_nor_between_zero_and_six(
     for phase in range(3):
         used = sum(shares[c.charger_id] for c in chargers if phase in c.phases)
         assert used <= room[phase] + 1e-6
+    for circuit in {c.circuit for c in chargers} - {None}:
+        members = [c for c in chargers if c.circuit == circuit]
+        used = sum(shares[c.charger_id] for c in members)
+        assert used <= members[0].circuit_amps + 1e-6
     for c in chargers:
         amps = shares[c.charger_id]
         assert amps == 0 or 6.0 <= amps <= c.max_amps + 1e-6
@@ -282,7 +314,11 @@ def test_nobody_is_paused_while_the_room_fits_everyone(
     """Pausing is the last resort: with 6 A per active car, every car charges."""
     active = [c for c in chargers if c.active and c.max_amps >= 6.0]
     need = [6.0 * sum(1 for c in active if p in c.phases) for p in range(3)]
-    if any(n > room for n in need):
+    if any(n > room for n in need) or any(
+        6.0 * sum(1 for c in active if c.circuit == circuit) > c.circuit_amps
+        for c in active
+        if (circuit := c.circuit) is not None
+    ):
         return
     shares = allocate((room, room, room), chargers)
     assert all(shares[c.charger_id] >= 6.0 for c in active)

@@ -6,6 +6,7 @@ ships, the same ones it validates real calls with.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 import json
@@ -25,6 +26,7 @@ from custom_components.homecharge.central.profile import (
     Purpose,
     RateUnit,
     Step,
+    build_fallback_profile,
     build_profile,
     parse_rate_units,
     parse_stack_level,
@@ -164,12 +166,16 @@ def test_fallback_through_purposes() -> None:
 
     caps = caps.after_rejection(Purpose.TX_DEFAULT)
     assert build_profile(20, caps, now=NOW) is None  # no transaction yet
-    request = build_profile(20, caps, now=NOW, connector_id=2, transaction_id=77)
+    request = build_profile(20, caps, now=NOW, transaction_id=77)
     assert request is not None
     assert request.purpose is Purpose.TX
-    assert request.target_id == 2
+    assert request.target_id == 1
     assert request.profile["transactionId"] == 77
     _validate_16(request)
+    second = replace(caps, connector=2)
+    request = build_profile(20, second, now=NOW, transaction_id=78)
+    assert request is not None
+    assert (request.target_id, request.profile["chargingProfileId"]) == (2, 4243)
 
     assert build_profile(20, caps.after_rejection(Purpose.TX), now=NOW) is None
 
@@ -179,10 +185,33 @@ def test_fallback_201() -> None:
     caps = V201.after_rejection(Purpose.CHARGING_STATION_MAX).after_rejection(
         Purpose.TX_DEFAULT
     )
-    request = build_profile(8, caps, now=NOW, connector_id=1, transaction_id="tx-9")
+    request = build_profile(8, caps, now=NOW, transaction_id="tx-9")
     assert request is not None
     _validate_201(request)
     assert request.profile["transactionId"] == "tx-9"
+
+
+@pytest.mark.parametrize("caps", [V16, V201])
+def test_one_connector_of_several_gets_its_own_default_profile(
+    caps: ChargerCapabilities,
+) -> None:
+    """No station-wide cap for one connector: a TxDefaultProfile on it, own id.
+
+    Ids differ per connector: a charger replaces a profile with the same id
+    wherever it was installed (1.6 §5.16.2).
+    """
+    for connector in (1, 2, 3):
+        request = build_profile(16, replace(caps, connector=connector), now=NOW)
+        assert request is not None
+        assert request.purpose is Purpose.TX_DEFAULT
+        assert request.target_id == connector
+        (_validate_16 if caps is V16 else _validate_201)(request)
+        number = request.profile.get("chargingProfileId", request.profile.get("id"))
+        assert number == 4241 + connector
+    # The lasting fallback stays on the whole charger (0): every connector.
+    fallback = build_fallback_profile(6, replace(caps, connector=1), now=NOW)
+    assert fallback is not None
+    assert (fallback.target_id, fallback.purpose) == (0, Purpose.TX_DEFAULT)
 
 
 def test_pause_instead_of_zero() -> None:

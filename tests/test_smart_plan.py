@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 import math
 from typing import Any
@@ -388,6 +389,31 @@ def test_problem_carries_the_cars_and_settings() -> None:
         ("a", frozenset({0, 1, 2}), TN3, 20, 7.5),
         ("b", frozenset({1}), 0.0575, 10, 3.0),
     ]
+
+
+def test_connectors_on_one_circuit_are_planned_within_its_fuse() -> None:
+    """A twin charger's two cars share its 32 A circuit in every slot.
+
+    The main fuse (63 A) would let each take 32 A; the cheapest slot is
+    shared, the rest goes to the next cheapest, and no slot's sum passes 32 A.
+    """
+    twin = {"circuit": "twin", "circuit_a": 32.0}
+    cars = [
+        replace(car(key=key, need_kwh=8.0, max_a=32), **twin)  # type: ignore[arg-type]
+        for key in ("left", "right")
+    ]
+    problem = problem_for(price_slots([0.5, 0.1, 0.9, 0.2, 0.8, 0.3]), cars, fuse=63.0)
+    assert [row[3] for row in problem.headroom] == [32] * 6
+    plan = plan_charging(problem)
+    for slot in range(6):
+        assert plan.currents["left"][slot] + plan.currents["right"][slot] <= 32
+    for key in ("left", "right"):
+        assert plan.delivered_kwh[key] >= 8.0
+    # Without the shared circuit both would take 32 A in the cheapest slots.
+    alone = plan_charging(
+        problem_for(price_slots([0.5, 0.1, 0.9, 0.2, 0.8, 0.3]), cars[:1], fuse=63.0)
+    )
+    assert max(alone.currents["left"]) == 32
 
 
 def test_headroom_per_line_and_slot() -> None:

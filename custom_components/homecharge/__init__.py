@@ -169,15 +169,33 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     )
     for subentry_id, charge_point_id in charger_ids(entry).items():
         # A charger moved here from another place brings its state along.
-        moved = central.moving.pop(charge_point_id, None)
-        charger = ChargerCoordinator(
+        moved = central.moving.pop(charge_point_id, None) or {}
+        subentry = entry.subentries[subentry_id]
+        station = ChargerCoordinator(
             hass,
             entry,
-            entry.subentries[subentry_id],
-            ChargerState.restored(moved or restored.get(charge_point_id) or {}),
+            subentry,
+            ChargerState.restored(
+                moved.get(charge_point_id) or restored.get(charge_point_id) or {}
+            ),
             save,
         )
-        chargers[subentry_id] = charger
+        chargers[station.key] = station
+        for connector_id in range(2, station.config.connectors + 1):
+            outlet = ChargerCoordinator(
+                hass,
+                entry,
+                subentry,
+                ChargerState(),
+                save,
+                connector_id=connector_id,
+                station=station,
+            )
+            outlet.data = ChargerState.restored(
+                moved.get(outlet.device_key) or restored.get(outlet.device_key) or {}
+            )
+            station.connectors[connector_id] = outlet
+            chargers[outlet.key] = outlet
     saved_hours = stored.get("hourly_energy")
     balancer = PlaceBalancer(
         hass,
@@ -204,7 +222,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for charger in chargers.values():
         charger.async_start()
-        entry.async_on_unload(central.register(charger.config.charge_point_id, charger))
+        if charger.is_station:
+            entry.async_on_unload(
+                central.register(charger.config.charge_point_id, charger)
+            )
     central.set_accepting(entry.entry_id, settings.accept_new_chargers)
     await balancer.async_start()
     entry.async_on_unload(balancer.async_stop)
@@ -223,16 +244,23 @@ async def _async_entry_updated(
         # from now on (central/server.py async_forget).
         removed = [
             (charger, charger.config.charge_point_id in runtime.central.moving)
-            for subentry_id, charger in runtime.chargers.items()
-            if subentry_id not in entry.subentries
+            for charger in runtime.chargers.values()
+            if charger.is_station and charger.subentry_id not in entry.subentries
         ]
         for charger, moving in removed:
-            await charger.async_shutdown()
+            running = [
+                outlet.data.transaction_id
+                for outlet in charger.outlets
+                if outlet.data.transaction_id is not None
+            ]
+            for outlet in charger.outlets:
+                await outlet.async_shutdown()
             if not moving:
                 # A moved charger is taken over by its new place as it is.
                 await runtime.central.async_forget(
                     charger.config.charge_point_id,
-                    charger.data.transaction_id,
+                    running,
+                    connectors=charger.config.connectors,
                     owner=charger,
                 )
         hass.config_entries.async_schedule_reload(entry.entry_id)
@@ -255,10 +283,20 @@ async def _async_entry_updated(
             registry.async_update_device(device.id, name=settings.name)
     runtime.central.set_accepting(entry.entry_id, settings.accept_new_chargers)
     runtime.coordinator.async_set_updated_data(settings)
-    for subentry_id, charger in runtime.chargers.items():
-        charger.update_config(
-            ChargerConfig.from_subentry(entry.subentries[subentry_id])
-        )
+    configs = {
+        charger.key: ChargerConfig.from_subentry(entry.subentries[charger.subentry_id])
+        for charger in runtime.chargers.values()
+    }
+    if any(
+        config.connectors != runtime.chargers[key].config.connectors
+        for key, config in configs.items()
+    ):
+        # Connectors came or went: their devices with them (chargers stay
+        # connected over a reload).
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    for key, config in configs.items():
+        runtime.chargers[key].update_config(config)
     balancer.apply_settings(settings, meter)
     runtime.scheduler.apply_settings(settings, plans)
 
@@ -290,10 +328,16 @@ async def async_remove_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) 
         stored = await store.async_load() or {}
         saved = stored.get("chargers")
         chargers = saved if isinstance(saved, dict) else {}
-        for charge_point_id in charger_ids(entry).values():
-            state = chargers.get(charge_point_id)
-            running = state.get("transaction_id") if isinstance(state, dict) else None
-            await central.async_forget(
-                charge_point_id, str(running) if running is not None else None
-            )
+        for subentry_id, charge_point_id in charger_ids(entry).items():
+            connectors = ChargerConfig.from_subentry(
+                entry.subentries[subentry_id]
+            ).connectors
+            running = [
+                str(transaction_id)
+                for key, state in chargers.items()
+                if key == charge_point_id or key.startswith(f"{charge_point_id}/")
+                if isinstance(state, dict)
+                and (transaction_id := state.get("transaction_id")) is not None
+            ]
+            await central.async_forget(charge_point_id, running, connectors=connectors)
     await store.async_remove()

@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .entity import ChargerEntity, LoadEntity
+from .entity import ChargerEntity, LoadEntity, add_charger_entities
 from .runtime.charger import ChargerCoordinator
 
 # Push only: state comes with OCPP frames.
@@ -62,11 +62,7 @@ async def async_setup_entry(
     balancer = entry.runtime_data.balancer
     if balancer.meter.configured:
         async_add_entities([MeterOnlineSensor(balancer, METER_ONLINE)])
-    for subentry_id, charger in entry.runtime_data.chargers.items():
-        async_add_entities(
-            (ChargerBinarySensor(charger, d) for d in BINARY_SENSORS),
-            config_subentry_id=subentry_id,
-        )
+    add_charger_entities(entry, async_add_entities, BINARY_SENSORS, ChargerBinarySensor)
 
 
 class ChargerBinarySensor(ChargerEntity, BinarySensorEntity):

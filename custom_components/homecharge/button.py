@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .entity import ChargerEntity
+from .entity import ChargerEntity, add_charger_entities
 from .runtime.charger import ChargerCoordinator
 
 # One command at a time per charger is what vendors tolerate.
@@ -45,10 +45,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add each charger's buttons."""
-    for subentry_id, charger in entry.runtime_data.chargers.items():
-        async_add_entities(
-            (ChargerButton(charger, d) for d in BUTTONS), config_subentry_id=subentry_id
-        )
+    add_charger_entities(entry, async_add_entities, BUTTONS, ChargerButton)
 
 
 class ChargerButton(ChargerEntity, ButtonEntity):

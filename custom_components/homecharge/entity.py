@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .central.session import SessionError
@@ -15,6 +17,9 @@ from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.place import PlaceCoordinator, async_update_place
 from .runtime.scheduling import PlaceScheduler
+
+if TYPE_CHECKING:
+    from . import HomeChargeConfigEntry as ConfigEntry
 
 
 def _attach_to_place(
@@ -60,8 +65,68 @@ class LoadEntity(CoordinatorEntity[PlaceBalancer]):
         _attach_to_place(self, coordinator.config_entry.entry_id, description)
 
 
+# Entities of the charger as a whole: on its own device only, not repeated
+# on the device of each further connector.
+CHARGER_WIDE: Final = frozenset(
+    {
+        "connected",
+        "restart",
+        "enabled",
+        "last_heartbeat",
+        "circuit_fuse",
+        "max_current",
+        "opens",
+        "closes",
+    }
+)
+
+
+def add_charger_entities[D: EntityDescription](
+    entry: ConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Iterable[D],
+    build: Callable[[ChargerCoordinator, D], Entity],
+) -> None:
+    """Each charger's entities, and each further connector's own ones."""
+    descriptions = tuple(descriptions)
+    for charger in entry.runtime_data.chargers.values():
+        async_add_entities(
+            (
+                build(charger, description)
+                for description in descriptions
+                if charger.is_station or description.key not in CHARGER_WIDE
+            ),
+            config_subentry_id=charger.subentry_id,
+        )
+
+
+def charger_device(coordinator: ChargerCoordinator) -> DeviceInfo:
+    """A charger's device below its place; a further connector's below it."""
+    config = coordinator.config
+    if not coordinator.is_station:
+        return DeviceInfo(
+            identifiers={(DOMAIN, coordinator.device_key)},
+            translation_key="connector",
+            translation_placeholders={
+                "charger": config.name,
+                "connector": str(coordinator.connector_id),
+            },
+            via_device=(DOMAIN, config.charge_point_id),
+        )
+    boot = coordinator.data.boot
+    return DeviceInfo(
+        identifiers={(DOMAIN, config.charge_point_id)},
+        name=config.name,
+        manufacturer=config.manufacturer or (boot.vendor if boot else None),
+        model=config.model or (boot.model if boot else None),
+        serial_number=config.serial or (boot.serial if boot else None),
+        sw_version=boot.firmware if boot else None,
+        via_device=(DOMAIN, coordinator.config_entry.entry_id),
+    )
+
+
 class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):
-    """An entity on a charger's device, below its place."""
+    """An entity on a charger's (or a further connector's) device."""
 
     _attr_has_entity_name = True
 
@@ -71,18 +136,8 @@ class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):
         """Attach the entity to its charger's device."""
         super().__init__(coordinator)
         self.entity_description = description
-        config = coordinator.config
-        boot = coordinator.data.boot
-        self._attr_unique_id = f"{config.charge_point_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, config.charge_point_id)},
-            name=config.name,
-            manufacturer=config.manufacturer or (boot.vendor if boot else None),
-            model=config.model or (boot.model if boot else None),
-            serial_number=config.serial or (boot.serial if boot else None),
-            sw_version=boot.firmware if boot else None,
-            via_device=(DOMAIN, coordinator.config_entry.entry_id),
-        )
+        self._attr_unique_id = f"{coordinator.device_key}_{description.key}"
+        self._attr_device_info = charger_device(coordinator)
 
     async def async_command(self, command: Awaitable[bool]) -> None:
         """Run a charger command; offline or refused becomes a clear error."""
@@ -92,13 +147,13 @@ class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="charger_unreachable",
-                translation_placeholders={"charger": self.coordinator.config.name},
+                translation_placeholders={"charger": self.coordinator.display_name},
             ) from err
         if not accepted:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_rejected",
-                translation_placeholders={"charger": self.coordinator.config.name},
+                translation_placeholders={"charger": self.coordinator.display_name},
             )
 
 
@@ -117,9 +172,8 @@ class ChargerPlanEntity(CoordinatorEntity[PlaceScheduler]):
         super().__init__(coordinator)
         self.entity_description = description
         self.charger = charger
-        charge_point_id = charger.config.charge_point_id
-        self._attr_unique_id = f"{charge_point_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, charge_point_id)})
+        self._attr_unique_id = f"{charger.device_key}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, charger.device_key)})
 
 
 class SchedulePlaceEntity(CoordinatorEntity[PlaceScheduler]):

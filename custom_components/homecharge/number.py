@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
 from .const import CONF_CIRCUIT_FUSE, CONF_FIXED_PRICE, CONF_MAIN_FUSE, CONF_MAX_CURRENT
-from .entity import ChargerEntity, PlaceEntity
+from .entity import ChargerEntity, PlaceEntity, add_charger_entities
 from .logic.grid import IEC_MIN_AMPS
 from .logic.place import MAX_FIXED_PRICE, MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings
 from .runtime.charger_state import MAX_CIRCUIT_FUSE, ChargerConfig
@@ -104,11 +104,7 @@ async def async_setup_entry(
     """Add the place's and each charger's number entities."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(PlaceNumber(coordinator, description) for description in NUMBERS)
-    for subentry_id, charger in entry.runtime_data.chargers.items():
-        async_add_entities(
-            (ChargerNumber(charger, d) for d in CHARGER_NUMBERS),
-            config_subentry_id=subentry_id,
-        )
+    add_charger_entities(entry, async_add_entities, CHARGER_NUMBERS, ChargerNumber)
 
 
 class PlaceNumber(PlaceEntity, NumberEntity):

@@ -72,7 +72,7 @@ async def async_plan_charging(call: ServiceCall) -> ServiceResponse:
     scheduler = _scheduler(call.hass, call.data[ATTR_CONFIG_ENTRY])
     await scheduler.async_replan()
     schedule = scheduler.data
-    names = {key: charger.config.name for key, charger in scheduler.chargers.items()}
+    names = {key: charger.display_name for key, charger in scheduler.chargers.items()}
     slots: list[JsonValueType] = []
     if schedule.problem is not None and schedule.plan is not None:
         slots = list(
@@ -106,14 +106,16 @@ async def async_set_ready_by(
     at: time = call.data[ATTR_TIME]
     text = at.strftime("%H:%M")
     for charger in chargers:
-        data = charger.config_entry.subentries[charger.subentry_id].data
+        # A connector of several keeps its own (charger.setting_key).
         if call.data.get(ATTR_ONCE):
             changes: dict[str, object] = {CONF_READY_BY_ONCE: _next_at(at).isoformat()}
         elif weekdays := call.data.get(ATTR_WEEKDAYS):
-            days = dict(data.get(CONF_READY_BY_DAYS) or {})
+            days = dict(charger.setting(CONF_READY_BY_DAYS) or {})
             days.update(dict.fromkeys(weekdays, text))
             changes = {CONF_READY_BY_DAYS: days}
         else:
             # A new daily time replaces a one-off that was still ahead.
             changes = {CONF_READY_BY: text, CONF_READY_BY_ONCE: None}
-        charger.update_subentry(changes)
+        charger.update_subentry(
+            {charger.setting_key(key): value for key, value in changes.items()}
+        )

@@ -29,7 +29,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from . import HomeChargeConfigEntry
-from .entity import ChargerEntity, ChargerPlanEntity, LoadEntity, SchedulePlaceEntity
+from .entity import (
+    ChargerEntity,
+    ChargerPlanEntity,
+    LoadEntity,
+    SchedulePlaceEntity,
+    add_charger_entities,
+)
 from .logic.charger_status import ChargerStatus
 from .logic.planner.problem import ChargerPlan, PlanStatus
 from .runtime.balancing import LoadState
@@ -348,18 +354,13 @@ async def async_setup_entry(
     async_add_entities(
         ScheduleSensor(scheduler, description) for description in SCHEDULE_SENSORS
     )
-    for subentry_id, charger in entry.runtime_data.chargers.items():
-        async_add_entities(
-            (ChargerSensor(charger, description) for description in SENSORS),
-            config_subentry_id=subentry_id,
-        )
-        async_add_entities(
-            (
-                PlanSensor(scheduler, charger, description)
-                for description in PLAN_SENSORS
-            ),
-            config_subentry_id=subentry_id,
-        )
+    add_charger_entities(entry, async_add_entities, SENSORS, ChargerSensor)
+    add_charger_entities(
+        entry,
+        async_add_entities,
+        PLAN_SENSORS,
+        lambda charger, description: PlanSensor(scheduler, charger, description),
+    )
 
 
 class ChargerSensor(ChargerEntity, SensorEntity):
@@ -417,7 +418,7 @@ class PlanSensor(ChargerPlanEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """The plan's value; none while there is no plan for a car."""
-        plan = self.coordinator.data.chargers.get(self.charger.subentry_id)
+        plan = self.coordinator.data.chargers.get(self.charger.key)
         if plan is None:
             return None
         if self.entity_description.planned and plan.status in (

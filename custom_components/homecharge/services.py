@@ -32,7 +32,7 @@ from .plan_services import (
     async_set_ready_by,
 )
 from .runtime.charger import ChargerCoordinator
-from .runtime.charger_state import MAX_CIRCUIT_FUSE
+from .runtime.charger_state import MAX_CIRCUIT_FUSE, MAX_CONNECTORS
 
 ATTR_HARD = "hard"
 ATTR_CURRENT = "current"
@@ -62,8 +62,8 @@ LIMIT_SCHEMA = vol.Schema(
 UNLOCK_SCHEMA = vol.Schema(
     {
         vol.Required(ATTR_DEVICE_ID): DEVICES,
-        vol.Optional(ATTR_CONNECTOR, default=1): vol.All(
-            vol.Coerce(int), vol.Range(1, 4)
+        vol.Optional(ATTR_CONNECTOR): vol.All(
+            vol.Coerce(int), vol.Range(1, MAX_CONNECTORS)
         ),
     }
 )
@@ -83,10 +83,10 @@ CHANGE_CONFIGURATION_SCHEMA = vol.Schema(
 
 
 def _chargers(hass: HomeAssistant, device_ids: list[str]) -> list[ChargerCoordinator]:
-    """The loaded chargers behind device ids; anything else is a clear error."""
+    """The loaded chargers (or connectors) behind device ids; else a clear error."""
     registry = dr.async_get(hass)
     by_id = {
-        charger.config.charge_point_id: charger
+        charger.device_key: charger
         for entry in hass.config_entries.async_entries(DOMAIN)
         if entry.state is ConfigEntryState.LOADED
         for charger in entry.runtime_data.chargers.values()
@@ -123,7 +123,7 @@ async def _each(
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_rejected",
-                translation_placeholders={"charger": charger.config.name},
+                translation_placeholders={"charger": charger.display_name},
             )
 
 
@@ -133,7 +133,7 @@ async def _async_restart(call: ServiceCall) -> ServiceResponse:
     offline: list[JsonValueType] = []
     refused: list[JsonValueType] = []
     for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID]):
-        name = charger.config.name
+        name = charger.display_name
         if charger.session is None:
             offline.append(name)
             continue
@@ -177,10 +177,11 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
 
 
 async def _async_unlock(call: ServiceCall) -> None:
-    connector: int = call.data[ATTR_CONNECTOR]
+    """A connector's device unlocks itself; a charger's, the connector named."""
+    connector: int | None = call.data.get(ATTR_CONNECTOR)
     await _each(
         _chargers(call.hass, call.data[ATTR_DEVICE_ID]),
-        lambda charger: charger.async_unlock(connector),
+        lambda charger: charger.async_unlock(connector if charger.is_station else None),
     )
 
 
@@ -192,7 +193,7 @@ async def _reached[T](charger: ChargerCoordinator, command: Awaitable[T]) -> T:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="charger_unreachable",
-            translation_placeholders={"charger": charger.config.name},
+            translation_placeholders={"charger": charger.display_name},
         ) from err
 
 

@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
 from .const import CONF_ACCEPT_NEW_CHARGERS
-from .entity import ChargerEntity, LoadEntity, PlaceEntity
+from .entity import ChargerEntity, LoadEntity, PlaceEntity, add_charger_entities
 from .logic.meter_settings import CONF_LOAD_BALANCING
 from .runtime.charger import ChargerCoordinator
 
@@ -87,11 +87,7 @@ async def async_setup_entry(
     balancer = entry.runtime_data.balancer
     if balancer.meter.configured:
         async_add_entities([LoadBalancingSwitch(balancer, LOAD_BALANCING)])
-    for subentry_id, charger in entry.runtime_data.chargers.items():
-        async_add_entities(
-            (ChargerSwitch(charger, d) for d in CHARGER_SWITCHES),
-            config_subentry_id=subentry_id,
-        )
+    add_charger_entities(entry, async_add_entities, CHARGER_SWITCHES, ChargerSwitch)
 
 
 class ChargerSwitch(ChargerEntity, SwitchEntity):

@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
 from .const import CONF_CLOSES, CONF_OPENS
-from .entity import ChargerEntity
+from .entity import ChargerEntity, add_charger_entities
 from .logic.availability import parse_time
 from .logic.plan_settings import CONF_READY_BY, DEFAULT_READY_BY
 
@@ -47,10 +47,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add each charger's opening hours."""
-    for subentry_id, charger in entry.runtime_data.chargers.items():
-        async_add_entities(
-            (ChargerTime(charger, d) for d in TIMES), config_subentry_id=subentry_id
-        )
+    add_charger_entities(entry, async_add_entities, TIMES, ChargerTime)
 
 
 class ChargerTime(ChargerEntity, TimeEntity):
@@ -61,14 +58,15 @@ class ChargerTime(ChargerEntity, TimeEntity):
     @property
     def native_value(self) -> time:
         """The time now set."""
-        data = self.coordinator.config_entry.subentries[
-            self.coordinator.subentry_id
-        ].data
-        key = self.entity_description.key
-        return parse_time(data.get(key) or self.entity_description.default)
+        value = self.coordinator.setting(self.entity_description.key)
+        return parse_time(value or self.entity_description.default)
 
     async def async_set_value(self, value: time) -> None:
-        """Store it in the charger's subentry; it applies at once."""
+        """Store it in the charger's subentry (the connector's); it applies at once."""
         self.coordinator.update_subentry(
-            {self.entity_description.key: value.isoformat()}
+            {
+                self.coordinator.setting_key(
+                    self.entity_description.key
+                ): value.isoformat()
+            }
         )

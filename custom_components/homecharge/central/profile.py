@@ -31,6 +31,11 @@ PROFILE_ID: Final = 4242
 FALLBACK_PROFILE_ID: Final = 4241
 
 
+def profile_id(connector: int | None) -> int:
+    """Our limit's id: one per connector of a charger with several."""
+    return PROFILE_ID + max((connector or 1) - 1, 0)
+
+
 class OcppVersion(StrEnum):
     """The protocol a charger speaks."""
 
@@ -67,6 +72,10 @@ PURPOSE_ORDER: Final[dict[OcppVersion, tuple[Purpose, ...]]] = {
     OcppVersion.V16: (Purpose.CHARGE_POINT_MAX, Purpose.TX_DEFAULT, Purpose.TX),
     OcppVersion.V201: (Purpose.CHARGING_STATION_MAX, Purpose.TX_DEFAULT, Purpose.TX),
 }
+
+STATION_WIDE: Final = frozenset(
+    {Purpose.CHARGE_POINT_MAX, Purpose.CHARGING_STATION_MAX}
+)
 
 _UNIT_WORDS: Final = {
     "a": RateUnit.AMPS,
@@ -112,12 +121,24 @@ class ChargerCapabilities:
     # Some chargers accept a 0 A profile and keep charging at 6 A.
     honours_zero: bool = True
     rejected: frozenset[Purpose] = frozenset()
+    # One connector of a charger with several (its own limit), or None: the
+    # charger's only one, limited as the whole charger.
+    connector: int | None = None
 
     @property
     def purpose(self) -> Purpose | None:
-        """The profile purpose to use now; None when every one was rejected."""
+        """The profile purpose to use now; None when every one was rejected.
+
+        A station-wide cap cannot limit one connector of several.
+        """
         return next(
-            (p for p in PURPOSE_ORDER[self.version] if p not in self.rejected), None
+            (
+                p
+                for p in PURPOSE_ORDER[self.version]
+                if p not in self.rejected
+                and not (self.connector is not None and p in STATION_WIDE)
+            ),
+            None,
         )
 
     @property
@@ -176,7 +197,6 @@ def build_profile(
     *,
     now: datetime,
     validity: timedelta = DEFAULT_VALIDITY,
-    connector_id: int = 1,
     transaction_id: int | str | None = None,
 ) -> ProfileRequest | None:
     """
@@ -218,16 +238,23 @@ def build_profile(
         "validFrom": start,
         "validTo": _timestamp(now + timedelta(seconds=seconds)),
     }
+    number = profile_id(capabilities.connector)
     if capabilities.version is OcppVersion.V16:
-        profile = {"chargingProfileId": PROFILE_ID, **profile}
+        profile = {"chargingProfileId": number, **profile}
         profile["chargingSchedule"] = schedule
     else:
-        profile = {"id": PROFILE_ID, **profile}
-        profile["chargingSchedule"] = [{"id": PROFILE_ID, **schedule}]
+        profile = {"id": number, **profile}
+        profile["chargingSchedule"] = [{"id": number, **schedule}]
     if transaction:
         profile.update(transaction)
-        return ProfileRequest(purpose=purpose, target_id=connector_id, profile=profile)
-    return ProfileRequest(purpose=purpose, target_id=0, profile=profile)
+        return ProfileRequest(
+            purpose=purpose, target_id=capabilities.connector or 1, profile=profile
+        )
+    # The charger's only connector: the whole charger (0), as every charger
+    # takes it; one of several: that connector.
+    return ProfileRequest(
+        purpose=purpose, target_id=capabilities.connector or 0, profile=profile
+    )
 
 
 def build_fallback_profile(

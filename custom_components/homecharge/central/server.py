@@ -9,7 +9,7 @@ owns the charger: its runtime, or discovery while nobody does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 import hmac
 import logging
@@ -28,7 +28,7 @@ from .charger_facts import FACT_KEYS, ChargerFacts, facts_from_configuration
 from .connection import MAX_FRAME_BYTES, ConnectionClosedError, WebSocketConnection
 from .guard import REPORT_AFTER, LoginGuard
 from .identity import charge_point_id_from_path
-from .profile import FALLBACK_PROFILE_ID, PROFILE_ID
+from .profile import FALLBACK_PROFILE_ID, profile_id
 from .server_settings import (
     ServerSettings,
     async_load_settings,
@@ -196,7 +196,8 @@ class CentralSystem:
         self._unknown_handshakes = 0
         # Discoveries reading a charger's configuration now.
         self._describing: set[str] = set()
-        # Chargers moving from one place to another: their state, handed over.
+        # Chargers moving from one place to another: their connectors' state
+        # (by device key), handed over.
         self.moving: dict[str, dict[str, Any]] = {}
         self._guard = LoginGuard()
         self.cancel_stop_listener: Callable[[], None] = lambda: None
@@ -286,8 +287,9 @@ class CentralSystem:
     async def async_forget(
         self,
         charge_point_id: str,
-        transaction_id: str | None = None,
+        transaction_ids: Sequence[str] = (),
         *,
+        connectors: int = 1,
         owner: KnownCharger | None = None,
     ) -> None:
         """
@@ -307,10 +309,13 @@ class CentralSystem:
             return
         try:
             async with asyncio.timeout(LET_GO_TIMEOUT_S):
-                if transaction_id is not None:
+                for transaction_id in transaction_ids:
                     await session.remote_stop(transaction_id)
-                for profile_id in (PROFILE_ID, FALLBACK_PROFILE_ID):
-                    await session.clear_profile(profile_id)
+                for number in (
+                    *(profile_id(c) for c in range(1, connectors + 1)),
+                    FALLBACK_PROFILE_ID,
+                ):
+                    await session.clear_profile(number)
         except (SessionError, TimeoutError, ValueError) as err:
             _LOGGER.warning(
                 "Removed charger %s was not let go cleanly (%s); disconnected",

@@ -456,7 +456,11 @@ def move_charger(
     place = getattr(source, "runtime_data", None)
     runtime = place.chargers.get(subentry.subentry_id) if place else None
     if (central := hass.data.get(CENTRAL)) is not None:
-        central.moving[charge_point_id] = runtime.data.stored() if runtime else {}
+        central.moving[charge_point_id] = (
+            {outlet.device_key: outlet.data.stored() for outlet in runtime.outlets}
+            if runtime
+            else {}
+        )
     hass.config_entries.async_remove_subentry(source, subentry.subentry_id)
     hass.config_entries.async_add_subentry(
         target,

@@ -9,7 +9,8 @@ Pure logic, fed one meter reading at a time. Three decisions:
 - ``allocate``: a max-min fair share of that headroom (progressive filling,
   "water-filling" across phases): every active charger gets at least the IEC
   minimum of 6 A or nothing, never more than its circuit fuse or maximum, and a
-  1-phase charger loads only its own phase(s). When there is not enough for 6 A
+  1-phase charger loads only its own phase(s); the connectors of one
+  charger stay within its circuit fuse together. When there is not enough for 6 A
   each, the lowest-priority charger (the latest to plug in among equals) is
   paused rather than letting everyone flap around the minimum.
 - ``follow``: cut at once, raise only after the target has stayed higher for a
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+import math
 from typing import Final
 
 from .grid import IEC_MIN_AMPS, LINES as PHASES, house_load
@@ -80,6 +82,10 @@ class ChargerLoad:
     priority: Priority = Priority.NORMAL
     # When its car plugged in (seconds, any epoch); later ones yield first.
     since: float = 0.0
+    # The connectors of one charger share its supply circuit: its name, and
+    # the fuse they stay within together.
+    circuit: str | None = None
+    circuit_amps: float = math.inf
 
 
 def own_total(chargers: Iterable[ChargerLoad]) -> PhaseAmps:
@@ -111,69 +117,102 @@ def headroom(
     return (room[0], room[1], room[2])
 
 
-def _short(room: PhaseAmps, need: list[float], phases: Iterable[int]) -> set[int]:
-    """Of ``phases``, those where the minimum for everyone does not fit."""
-    return {phase for phase in phases if need[phase] > room[phase] + _EPSILON}
+type Resource = int | str
 
 
-def _choose(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> list[ChargerLoad]:
+def _resources(charger: ChargerLoad) -> tuple[Resource, ...]:
+    """What a charger's amps count against: its house phases and its circuit."""
+    phases: tuple[Resource, ...] = tuple(sorted(charger.phases))
+    return phases if charger.circuit is None else (*phases, charger.circuit)
+
+
+def _capacity(
+    room: PhaseAmps, chargers: Sequence[ChargerLoad]
+) -> dict[Resource, float]:
+    """Per phase the room; per shared circuit (a charger's connectors) its fuse."""
+    capacity: dict[Resource, float] = dict(enumerate(room))
+    for charger in chargers:
+        if charger.circuit is not None:
+            capacity[charger.circuit] = min(
+                capacity.get(charger.circuit, charger.circuit_amps),
+                charger.circuit_amps,
+            )
+    return capacity
+
+
+def _short(
+    room: Mapping[Resource, float],
+    need: Mapping[Resource, float],
+    resources: Iterable[Resource],
+) -> set[Resource]:
+    """Of ``resources``, those where the minimum for everyone does not fit."""
+    return {r for r in resources if need.get(r, 0.0) > room[r] + _EPSILON}
+
+
+def _choose(
+    room: Mapping[Resource, float], chargers: Sequence[ChargerLoad]
+) -> list[ChargerLoad]:
     """
     The chargers that get current: pause the lowest-ranked until 6 A fits.
 
-    Pausing a charger only helps on a phase that is short; one scan in rank
-    order (lowest priority, then latest to plug in, first) finds them all.
+    Pausing a charger only helps on a phase (or shared circuit) that is
+    short; one scan in rank order (lowest priority, then latest to plug in,
+    first) finds them all.
     """
     chosen = [c for c in chargers if c.max_amps >= IEC_MIN_AMPS]
-    need = [0.0] * PHASES
+    need: dict[Resource, float] = dict.fromkeys(room, 0.0)
     for charger in chosen:
-        for phase in charger.phases:
-            need[phase] += IEC_MIN_AMPS
-    short = _short(room, need, range(PHASES))
+        for resource in _resources(charger):
+            need[resource] += IEC_MIN_AMPS
+    short = _short(room, need, room)
     if not short:
         return chosen
     paused: set[str] = set()
     for charger in sorted(chosen, key=lambda c: (c.priority, -c.since)):
         if not short:
             break
-        if charger.phases & short:
+        resources = _resources(charger)
+        if short.intersection(resources):
             paused.add(charger.charger_id)
-            for phase in charger.phases:
-                need[phase] -= IEC_MIN_AMPS
+            for resource in resources:
+                need[resource] -= IEC_MIN_AMPS
             short = _short(room, need, short)
     return [c for c in chosen if c.charger_id not in paused]
 
 
-def _fill(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> dict[str, float]:
+def _fill(
+    room: Mapping[Resource, float], chargers: Sequence[ChargerLoad]
+) -> dict[str, float]:
     """Progressive filling from the minimum up: the max-min fair share."""
     amps = dict.fromkeys((c.charger_id for c in chargers), IEC_MIN_AMPS)
-    left = list(room)
+    left = dict(room)
     for charger in chargers:
-        for phase in charger.phases:
-            left[phase] -= IEC_MIN_AMPS
+        for resource in _resources(charger):
+            left[resource] -= IEC_MIN_AMPS
     rising = [
-        (c.charger_id, tuple(c.phases), c.max_amps)
+        (c.charger_id, _resources(c), c.max_amps)
         for c in chargers
         if c.max_amps > IEC_MIN_AMPS + _EPSILON
     ]
     while rising:
-        users = [0, 0, 0]
+        users = dict.fromkeys(left, 0)
         step = float("inf")
-        for charger_id, phases, max_amps in rising:
+        for charger_id, resources, max_amps in rising:
             step = min(step, max_amps - amps[charger_id])
-            for phase in phases:
-                users[phase] += 1
-        for phase in range(PHASES):
-            if users[phase]:
-                step = min(step, max(left[phase], 0.0) / users[phase])
-        for phase in range(PHASES):
-            left[phase] -= step * users[phase]
-        full = [users[p] > 0 and left[p] <= _EPSILON for p in range(PHASES)]
+            for resource in resources:
+                users[resource] += 1
+        for resource, count in users.items():
+            if count:
+                step = min(step, max(left[resource], 0.0) / count)
+        for resource, count in users.items():
+            left[resource] -= step * count
+        full = {r for r, count in users.items() if count and left[r] <= _EPSILON}
         still = []
         for entry in rising:
-            charger_id, phases, max_amps = entry
+            charger_id, resources, max_amps = entry
             amps[charger_id] += step
-            if max_amps - amps[charger_id] > _EPSILON and not any(
-                full[phase] for phase in phases
+            if max_amps - amps[charger_id] > _EPSILON and not full.intersection(
+                resources
             ):
                 still.append(entry)
         rising = still
@@ -186,24 +225,27 @@ def allocate(room: PhaseAmps, chargers: Sequence[ChargerLoad]) -> dict[str, floa
 
     Active chargers share the room fairly; an idle charger gets a 6 A
     standby where what is left allows, so a car that plugs in starts gently
-    and gets its share with the next reading.
+    and gets its share with the next reading. Connectors of one charger
+    share its circuit: together they stay within its fuse.
     """
+    capacity = _capacity(room, chargers)
     active = [c for c in chargers if c.active]
-    amps = _fill(room, _choose(room, active))
-    left = list(room)
+    amps = _fill(capacity, _choose(capacity, active))
+    left = dict(capacity)
     for charger in active:
-        for phase in charger.phases:
-            left[phase] -= amps.get(charger.charger_id, 0.0)
+        for resource in _resources(charger):
+            left[resource] -= amps.get(charger.charger_id, 0.0)
     for charger in chargers:
         if charger.active:
             continue
         standby = min(charger.max_amps, IEC_MIN_AMPS)
+        resources = _resources(charger)
         if standby >= IEC_MIN_AMPS and all(
-            left[phase] + _EPSILON >= standby for phase in charger.phases
+            left[resource] + _EPSILON >= standby for resource in resources
         ):
             amps[charger.charger_id] = standby
-            for phase in charger.phases:
-                left[phase] -= standby
+            for resource in resources:
+                left[resource] -= standby
     # The share is decided in the 0.1 A steps a charger is told (never above
     # what was allocated): a change smaller than that is no change, which
     # keeps limits and events from following the meter's noise.

@@ -230,7 +230,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             charging = data.transaction_id is not None and not data.paused
             loads.append(
                 ChargerLoad(
-                    charger_id=charger.subentry_id,
+                    charger_id=charger.key,
                     phases=phases,
                     max_amps=charger.limit_path.without(LimitSource.BALANCER),
                     draw=own_draw(
@@ -241,11 +241,14 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                         previous_offer=data.previous_offer_a,
                         stale=charger.currents_stale,
                     ),
-                    active=data.plugged_in and data.enabled,
+                    active=data.plugged_in and charger.enabled,
                     priority=config.priority,
                     since=data.session_started.timestamp()
                     if data.session_started
                     else 0.0,
+                    # A charger's connectors share its circuit and fuse.
+                    circuit=charger.subentry_id if config.connectors > 1 else None,
+                    circuit_amps=config.circuit_fuse,
                 )
             )
         return loads
@@ -285,9 +288,9 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                 for load in loads
             ),
             not_connected=[
-                charger.config.name
+                charger.display_name
                 for charger in self.chargers.values()
-                if charger.session is None
+                if charger.is_station and charger.session is None
             ],
         )
 
@@ -302,8 +305,9 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                 EVENT_LOAD_LIMITED,
                 {
                     "place": self.place.name,
-                    "charger": charger.config.name,
+                    "charger": charger.display_name,
                     "charge_point_id": charger.config.charge_point_id,
+                    "connector": charger.connector_id,
                     "from": change.from_amps,
                     "to": change.to_amps,
                     "reason": change.reason.value,
@@ -314,7 +318,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             _LOGGER.info(
                 "%s: %s limited from %s A to %s A (%s)",
                 self.place.name,
-                charger.config.name,
+                charger.display_name,
                 change.from_amps,
                 change.to_amps,
                 change.reason.value,

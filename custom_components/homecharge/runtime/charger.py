@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from ..central.meter_values import MeterSample
 from ..central.session import BootInfo, ChargerSession, SessionError, StatusReport
 from ..central.v16 import HEARTBEAT_INTERVAL_S
-from ..const import DOMAIN
+from ..const import CONF_CONNECTORS, DOMAIN
 from ..logic.charger_status import (
     ChargerStatus,
     charger_status,
@@ -41,7 +41,7 @@ from .charger_availability import ChargerAvailability
 from .charger_limits import ChargerLimits
 from .charger_provisioning import async_ensure_password, record_boot
 from .charger_sessions import end_transaction, record_samples, start_transaction
-from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
+from .charger_state import HA_ID_TAG, MAX_CONNECTORS, ChargerConfig, ChargerState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,7 +50,14 @@ OFFLINE_CHECK_S = heartbeat_timeout(HEARTBEAT_INTERVAL_S) + 1
 
 
 class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
-    """One charger of a place: OCPP events in, state out, commands through."""
+    """One charger of a place: OCPP events in, state out, commands through.
+
+    A charger with several connectors is one coordinator per connector: the
+    first (connector 1) is the charger itself, its *station*, which owns the
+    connection, the boot, availability and the lasting fallback and hands
+    each connector's events to that connector's coordinator. Each connector
+    has its own status, session, readings and limit.
+    """
 
     config_entry: ConfigEntry
 
@@ -61,16 +68,24 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         subentry: ConfigSubentry,
         state: ChargerState,
         save: CALLBACK_TYPE,
+        *,
+        connector_id: int = 1,
+        station: ChargerCoordinator | None = None,
     ) -> None:
-        """Wrap a charger subentry with its restored state."""
+        """Wrap a charger subentry (one connector of it) with its restored state."""
         self.config = ChargerConfig.from_subentry(subentry)
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} {self.config.charge_point_id}",
+            name=f"{DOMAIN} {self.config.charge_point_id} {connector_id}",
         )
         self.subentry_id = subentry.subentry_id
+        self.connector_id = connector_id
+        self._station = station
+        # On the station: its other connectors (2 …), by connector id.
+        self.connectors: dict[int, ChargerCoordinator] = {}
+        self._unknown_connector_told = False
         self.data = state
         self._save = save
         self._session: ChargerSession | None = None
@@ -91,43 +106,100 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """Where the charger's events go: here."""
         return self
 
+    # Which connector of which charger
+
+    @property
+    def station(self) -> ChargerCoordinator:
+        """The charger this connector belongs to (itself for connector 1)."""
+        return self._station or self
+
+    @property
+    def is_station(self) -> bool:
+        """The charger itself: connection, boot, availability are its own."""
+        return self._station is None
+
+    @property
+    def key(self) -> str:
+        """Identify this connector among a place's: subentry id, plus its number."""
+        if self.connector_id == 1:
+            return self.subentry_id
+        return f"{self.subentry_id}_{self.connector_id}"
+
+    @property
+    def device_key(self) -> str:
+        """Its device's identifier: the charge point id, plus the connector's."""
+        charge_point_id = self.config.charge_point_id
+        if self.connector_id == 1:
+            return charge_point_id
+        # "/" is never part of a charge point id (central/identity.py).
+        return f"{charge_point_id}/{self.connector_id}"
+
+    @property
+    def display_name(self) -> str:
+        """The charger's name, with the connector's number from the second on."""
+        if self.connector_id == 1:
+            return self.config.name
+        return f"{self.config.name} {self.connector_id}"
+
+    @property
+    def outlets(self) -> list[ChargerCoordinator]:
+        """Every connector of this charger, itself first."""
+        return [self, *self.connectors.values()]
+
+    def setting(self, key: str) -> Any:
+        """A per-car setting of this connector in the charger's subentry."""
+        data = self.config_entry.subentries[self.subentry_id].data
+        return data.get(self.setting_key(key))
+
+    def setting_key(self, key: str) -> str:
+        """Where this connector's own value of a per-car setting is kept."""
+        return key if self.connector_id == 1 else f"{key}_{self.connector_id}"
+
     # Derived state
 
     @property
     def session(self) -> ChargerSession | None:
-        """The live OCPP session, when connected."""
-        return self._session
+        """The charger's live OCPP session, when connected."""
+        return self._session if self._station is None else self._station.session
 
     @property
     def online(self) -> bool:
         """Connected, or gone for less than the heartbeat timeout."""
+        data = self.station.data
         return is_online(
-            connected=self.data.connected,
-            last_seen=self.data.last_seen,
+            connected=data.connected,
+            last_seen=data.last_seen,
             now=dt_util.utcnow(),
             heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
         )
 
     @property
+    def enabled(self) -> bool:
+        """Cars may use the charger (the switch is the charger's, not a connector's)."""
+        return self.station.data.enabled
+
+    @property
     def status(self) -> ChargerStatus:
         """The one word the user sees."""
-        data = self.data
+        data, station = self.data, self.station.data
         return charger_status(
             online=self.online,
-            restarting=data.restarting,
-            ocpp_status=charger_wide_status(data.station_status, data.ocpp_status),
+            restarting=station.restarting,
+            ocpp_status=charger_wide_status(station.station_status, data.ocpp_status),
             planner_holding=False,
             ev_full=False,
-            restart_scheduled=data.restart_scheduled,
+            restart_scheduled=station.restart_scheduled,
             stop_reason=data.stop_reason,
         )
 
     @property
     def error(self) -> str | None:
-        """The charger's error code, when it reports one."""
-        data = self.data
-        if data.station_status == "Faulted":
-            return error_code(data.station_error_code, data.station_vendor_error_code)
+        """The charger's error code (or the connector's), when it reports one."""
+        data, station = self.data, self.station.data
+        if station.station_status == "Faulted":
+            return error_code(
+                station.station_error_code, station.station_vendor_error_code
+            )
         return error_code(data.error_code, data.vendor_error_code)
 
     @property
@@ -159,7 +231,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     def async_start(self) -> None:
         """Renew the limit while HA runs (so it never lapses); watch the hours."""
         self.limit_path.async_start()
-        self.availability.async_start()
+        if self.is_station:
+            self.availability.async_start()
 
     async def async_shutdown(self) -> None:
         """Stop timers and tasks; the charger's socket stays open."""
@@ -221,6 +294,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             self._offline_timer = None
         self.changed()
         self.run(self._async_after_connect())
+        for outlet in self.connectors.values():
+            outlet.changed()
 
     def on_disconnected(self, session: ChargerSession) -> None:
         """Disconnected: shown as offline only once the heartbeat timeout passed."""
@@ -242,7 +317,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     @callback
     def _async_offline_check(self, _now: datetime) -> None:
         self._offline_timer = None
-        self.changed()
+        for outlet in self.outlets:
+            outlet.changed()
 
     def on_frame(self) -> None:
         """A frame arrived: the charger is alive."""
@@ -258,17 +334,15 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self.data.boot = boot
         self.data.restarting = False
         self.data.restart_scheduled = False
-        self.data.capabilities = None
-        self.changed()
+        for outlet in self.outlets:
+            outlet.data.capabilities = None
+            outlet.changed()
         record_boot(self, boot)
         return True
 
     def on_status(self, report: StatusReport) -> None:
-        """Connector 1 carries the car's state; connector 0 the charger's."""
+        """Connector 0 carries the charger's state; each other, its car's."""
         data = self.data
-        if report.connector_id > 1:
-            # Only connector 1 is shown (README: known limitations).
-            return
         if report.connector_id == 0:
             data.station_status = report.status
             faulted = report.status == "Faulted"
@@ -276,19 +350,39 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             data.station_vendor_error_code = (
                 report.vendor_error_code if faulted else None
             )
-        else:
-            if report.status != data.ocpp_status:
-                # The session's state changed since the reset was scheduled.
-                data.restart_scheduled = False
-            data.ocpp_status = report.status
-            data.error_code = report.error_code
-            data.vendor_error_code = report.vendor_error_code
+            self.changed(persist=True)
+            for other in self.connectors.values():
+                other.changed()
+            return
+        if (outlet := self._outlet(report.connector_id)) is not None:
+            outlet.record_status(report)
+
+    def record_status(self, report: StatusReport) -> None:
+        """Record a status of this connector."""
+        data = self.data
+        if report.status != data.ocpp_status:
+            # The session's state changed since the reset was scheduled.
+            self.station.data.restart_scheduled = False
+        data.ocpp_status = report.status
+        data.error_code = report.error_code
+        data.vendor_error_code = report.vendor_error_code
         self.changed(persist=True)
 
     def on_meter_values(
         self, connector_id: int, transaction_id: str | None, samples: list[MeterSample]
     ) -> None:
-        """Readings in: energy, power, currents; the 0 A check counts currents."""
+        """Readings in: energy, power, currents; the 0 A check counts currents.
+
+        Connector 0's readings are the whole charger's: those of its only
+        connector, but nobody's where it has several.
+        """
+        if connector_id == 0 and self.config.connectors > 1:
+            return
+        if (outlet := self._outlet(max(connector_id, 1))) is not None:
+            outlet.record_readings(samples)
+
+    def record_readings(self, samples: list[MeterSample]) -> None:
+        """Record readings of this connector."""
         for currents in record_samples(self.data, samples, dt_util.utcnow()):
             self.limit_path.check_zero_honoured(currents)
         self.changed(persist=True)
@@ -301,15 +395,27 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         timestamp: datetime | None,
         transaction_id: str | None,
     ) -> str:
-        """A session began (maybe while HA was down: its own time is kept)."""
-        transaction_id = start_transaction(
-            self.data,
+        """A session began (maybe while HA was down: its own time is kept).
+
+        1.6 transactions are numbered per charger, whichever connector.
+        """
+        if transaction_id is None:
+            transaction_id = str(self.data.next_transaction_id)
+            self.data.next_transaction_id += 1
+        outlet = self._outlet(max(connector_id, 1))
+        if outlet is None:
+            self.changed(persist=True)
+            return transaction_id
+        start_transaction(
+            outlet.data,
             meter_start_wh=meter_start_wh,
             started=timestamp or dt_util.utcnow(),
             transaction_id=transaction_id,
             now=dt_util.utcnow(),
         )
-        self.changed(persist=True)
+        outlet.changed(persist=True)
+        if outlet is not self:
+            self.changed(persist=True)
         return transaction_id
 
     def on_transaction_ended(
@@ -320,8 +426,36 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         reason: str | None,
     ) -> None:
         """A session ended: its energy is stop − start, never negative."""
-        end_transaction(self.data, transaction_id, meter_stop_wh, reason)
-        self.changed(persist=True)
+        outlet = next(
+            (o for o in self.outlets if o.data.transaction_id == transaction_id), self
+        )
+        end_transaction(outlet.data, transaction_id, meter_stop_wh, reason)
+        outlet.changed(persist=True)
+
+    def _outlet(self, connector_id: int) -> ChargerCoordinator | None:
+        """The coordinator of a connector; None for one we do not show."""
+        if connector_id <= 1:
+            return self
+        if connector_id in self.connectors:
+            return self.connectors[connector_id]
+        if not self._unknown_connector_told:
+            self._unknown_connector_told = True
+            if connector_id <= MAX_CONNECTORS:
+                # Shown from the reload this change brings.
+                _LOGGER.info(
+                    "Charger %s reports connector %s: it gets its own device",
+                    self.config.charge_point_id,
+                    connector_id,
+                )
+                self.update_subentry({CONF_CONNECTORS: connector_id})
+            else:
+                _LOGGER.warning(
+                    "Charger %s reports connector %s; connectors past %s are ignored",
+                    self.config.charge_point_id,
+                    connector_id,
+                    MAX_CONNECTORS,
+                )
+        return None
 
     # Commands
 
@@ -345,7 +479,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             return
         for message, connector_id in (
             ("StatusNotification", None),
-            ("MeterValues", 1),
+            *(("MeterValues", outlet.connector_id) for outlet in self.outlets),
         ):
             try:
                 await session.trigger(message, connector_id)
@@ -374,9 +508,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         return await self.limit_path.async_apply()
 
     async def async_start_charging(self) -> bool:
-        """Start (or resume) charging."""
+        """Start (or resume) charging on this connector."""
         session = self.require_session()
-        return await session.remote_start(1, HA_ID_TAG)
+        return await session.remote_start(self.connector_id, HA_ID_TAG)
 
     async def async_stop_charging(self) -> bool:
         """Stop the running session."""
@@ -387,9 +521,11 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
 
     async def async_set_enabled(self, enabled: bool) -> bool:
         """Let cars use the charger (within its opening hours), or not at all."""
-        accepted = await self.availability.async_set_enabled(enabled)
+        station = self.station
+        accepted = await station.availability.async_set_enabled(enabled)
         if accepted:
-            self.changed(persist=True)
+            for outlet in station.outlets:
+                outlet.changed(persist=outlet is station)
         return accepted
 
     async def async_restart(self, hard: bool = False) -> bool:
@@ -398,18 +534,19 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         A 2.0.1 charger may schedule the reset for after the running session:
         shown as such until its next status.
         """
-        session = self.require_session()
-        answer = await session.reset(hard)
+        station = self.station
+        answer = await station.require_session().reset(hard)
         if answer == "Scheduled":
-            self.data.restart_scheduled = True
+            station.data.restart_scheduled = True
         elif answer == "Accepted":
-            self.data.restarting = True
-        self.changed()
+            station.data.restarting = True
+        for outlet in station.outlets:
+            outlet.changed()
         return answer in {"Accepted", "Scheduled"}
 
-    async def async_unlock(self, connector_id: int) -> bool:
-        """Release the cable on a connector."""
-        return await self.require_session().unlock(connector_id)
+    async def async_unlock(self, connector_id: int | None = None) -> bool:
+        """Release the cable on a connector (this one unless told)."""
+        return await self.require_session().unlock(connector_id or self.connector_id)
 
     async def async_get_configuration(self, keys: list[str] | None) -> dict[str, Any]:
         """Read the charger's configuration keys (all when None)."""
@@ -426,6 +563,6 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
 
     def require_session(self) -> ChargerSession:
         """The live session, or a SessionError saying the charger is away."""
-        if self._session is None:
+        if (session := self.session) is None:
             raise SessionError(f"{self.config.charge_point_id} is not connected")
-        return self._session
+        return session

@@ -4,6 +4,10 @@ The enable switch, the opening hours and a pause (for a charger that ignores
 0 A) all end here; ``logic.availability.operative`` joins them and the charger
 is told the result as one ChangeAvailability on the whole charger (connector /
 EVSE 0), only when that changes, one change at a time.
+
+A charger with several connectors is told the switch and the hours on the
+whole charger, and a pause on the paused connector alone: pausing one car
+must not stop the other.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class ChargerAvailability:
         self._charger = charger
         # What the charger was last told; None until we know.
         self._told: bool | None = None
+        # What this connector (of several) was last told about its pause.
+        self._pause_told: bool | None = None
         self._unsub: CALLBACK_TYPE | None = None
         # One change at a time: a pause and the enable switch never cross.
         self._lock = asyncio.Lock()
@@ -49,8 +55,17 @@ class ChargerAvailability:
             dt_util.now().time(), parse_time(config.opens), parse_time(config.closes)
         )
 
+    @property
+    def _shared(self) -> bool:
+        """Connectors share the charger: a pause is told to its connector."""
+        return self._charger.config.connectors > 1
+
     def _wanted(self, *, enabled: bool, paused: bool) -> bool:
-        return operative(enabled=enabled, open_now=self.open_now, paused=paused)
+        return operative(
+            enabled=enabled,
+            open_now=self.open_now,
+            paused=paused and not self._shared,
+        )
 
     @callback
     def async_start(self) -> None:
@@ -70,6 +85,9 @@ class ChargerAvailability:
     def forget(self) -> None:
         """A new connection: what the charger was told is unknown again."""
         self._told = None
+        for outlet in self._charger.connectors.values():
+            outlet.availability.forget()
+        self._pause_told = None
 
     @callback
     def async_check(self) -> None:
@@ -78,6 +96,9 @@ class ChargerAvailability:
 
     @callback
     def _async_check(self, _now: datetime | None = None) -> None:
+        if not self._charger.is_station:
+            # The charger's switch and hours are its station's to tell.
+            return
         data = self._charger.data
         wanted = self._wanted(enabled=data.enabled, paused=data.paused)
         if wanted != self._told and self._charger.session is not None:
@@ -122,7 +143,17 @@ class ChargerAvailability:
 
     async def async_set_paused(self, paused: bool) -> None:
         """Pause a charger that ignores 0 A, or let it charge again."""
-        data = self._charger.data
+        charger = self._charger
+        data = charger.data
+        if self._shared:
+            if paused != self._pause_told:
+                self._pause_told = None
+                if await charger.require_session().change_availability(
+                    charger.connector_id, operative=not paused
+                ):
+                    self._pause_told = paused
+            data.paused = paused
+            return
         async with self._lock:
             await self._async_tell(self._wanted(enabled=data.enabled, paused=paused))
             data.paused = paused

@@ -197,13 +197,21 @@ class ChargerLimits:
                         charger.config.phases
                     )
                     charger.data.capabilities = replace(
-                        capabilities, honours_zero=charger.data.honours_zero
+                        capabilities,
+                        honours_zero=charger.data.honours_zero,
+                        # One of several connectors gets a limit of its own.
+                        connector=charger.connector_id
+                        if charger.config.connectors > 1
+                        else None,
                     )
                     # A new connection (or boot): the lasting profile anew.
                     self._fallback_sent = None
                 sent = await self._async_send(session, charger.data.capabilities)
                 # A boot meanwhile forgets them; the fallback waits for the next.
-                if (capabilities := charger.data.capabilities) is not None:
+                # It lies on the whole charger: the station sends it.
+                if (
+                    capabilities := charger.data.capabilities
+                ) is not None and charger.is_station:
                     await self._async_ensure_fallback(session, capabilities)
             except SessionError as err:
                 _LOGGER.warning(

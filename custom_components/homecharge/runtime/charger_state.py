@@ -26,6 +26,9 @@ from ..logic.limits import LimitSource
 HA_ID_TAG = "homecharge"
 # Home charger circuits: 6 A (IEC minimum) to 80 A (a 3-phase 55 kW AC outlet).
 MAX_CIRCUIT_FUSE = 80.0
+# Connectors shown per charger (a home twin has 2, a garage pillar up to 4);
+# a charger reporting more is not trusted to get a device per number.
+MAX_CONNECTORS = 8
 # The planner's "what you usually charge" looks this many sessions back.
 RECENT_SESSIONS = 14
 
@@ -65,7 +68,7 @@ class ChargerConfig:
             name=subentry.title,
             circuit_fuse=float(data["circuit_fuse"]),
             phases=int(data.get("phases", 3)),
-            connectors=int(data.get("connectors", 1)),
+            connectors=min(max(int(data.get("connectors", 1)), 1), MAX_CONNECTORS),
             max_current=data.get("max_current"),
             password=data.get("password"),
             manufacturer=data.get("manufacturer"),

@@ -55,7 +55,8 @@ class PlaceRuntime:
     coordinator: PlaceCoordinator
     subentry_ids: frozenset[str]
     central: CentralSystem
-    # By subentry id.
+    # Every connector of every charger, by key (the subentry id for a
+    # charger's first connector: ChargerCoordinator.key).
     chargers: dict[str, ChargerCoordinator]
     store: Store[dict[str, object]]
     balancer: PlaceBalancer
@@ -65,7 +66,7 @@ class PlaceRuntime:
         """What the place keeps across restarts."""
         return {
             "chargers": {
-                charger.config.charge_point_id: charger.data.stored()
+                charger.device_key: charger.data.stored()
                 for charger in self.chargers.values()
             },
             "hourly_energy": self.balancer.hourly.stored(),

@@ -11,6 +11,7 @@ one limit path; the balancer's limit, a separate source, still wins.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 import logging
@@ -313,15 +314,14 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         grid = self.place.grid_type
         for key, charger in self.chargers.items():
             data = charger.data
-            if not (data.plugged_in and data.smart_charging and data.enabled):
+            if not (data.plugged_in and data.smart_charging and charger.enabled):
                 continue
-            subentry = self.config_entry.subentries[key].data
             lines = charger.lines(grid)
             delivered = (data.session_energy_kwh or 0.0) if data.transaction_id else 0.0
             need, source = energy_need(
-                soc=self._soc(subentry.get(CONF_SOC_ENTITY)),
-                battery_kwh=subentry.get(CONF_BATTERY),
-                target_soc=float(subentry.get(CONF_TARGET_SOC, 100)),
+                soc=self._soc(charger.setting(CONF_SOC_ENTITY)),
+                battery_kwh=charger.setting(CONF_BATTERY),
+                target_soc=float(charger.setting(CONF_TARGET_SOC) or 100),
                 sessions_kwh=data.recent_sessions_kwh,
                 delivered_kwh=delivered,
                 default_kwh=self.settings.default_energy_kwh,
@@ -329,7 +329,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
             cars.append(
                 CarInput(
                     key=key,
-                    name=charger.config.name,
+                    name=charger.display_name,
                     lines=lines,
                     kwh_per_amp=kwh_per_amp(grid, lines),
                     # What the charger's own settings allow, not the
@@ -341,7 +341,11 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                     ),
                     need_kwh=need,
                     need_source=source,
-                    ready_by=ready_by_of(subentry, now),
+                    ready_by=ready_by_of(charger.setting, now),
+                    circuit=charger.subentry_id
+                    if charger.config.connectors > 1
+                    else None,
+                    circuit_a=charger.config.circuit_fuse,
                 )
             )
         return cars
@@ -390,13 +394,13 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         return step_options(known, sorted(peaks), peaks, local, most_kw, rule)
 
 
-def ready_by_of(subentry: Any, now: datetime) -> datetime:
-    """When the car at this charger must be ready, from its subentry."""
-    daily = parse_time(subentry.get(CONF_READY_BY) or DEFAULT_READY_BY)
+def ready_by_of(setting: Callable[[str], Any], now: datetime) -> datetime:
+    """When the car at this charger must be ready, from its settings."""
+    daily = parse_time(setting(CONF_READY_BY) or DEFAULT_READY_BY)
     days = {
         day: parse_time(value)
-        for day, value in (subentry.get(CONF_READY_BY_DAYS) or {}).items()
+        for day, value in (setting(CONF_READY_BY_DAYS) or {}).items()
     }
-    once = subentry.get(CONF_READY_BY_ONCE)
+    once = setting(CONF_READY_BY_ONCE)
     once_at = dt_util.parse_datetime(once) if once else None
     return ready_moment(dt_util.as_local(now), daily, days, once_at)

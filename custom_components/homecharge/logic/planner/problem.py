@@ -19,7 +19,14 @@ from ..capacity_tariff import StepOption
 from ..grid import house_kw, kw_per_amp
 from ..place import GridType
 from ..slot_prices import SlotPrice
-from .model import SLOT_MINUTES, SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
+from .model import (
+    ROUNDING_NOISE,
+    SLOT_MINUTES,
+    SLOTS_PER_HOUR,
+    CarNeed,
+    Plan,
+    PlanProblem,
+)
 
 SLOT: Final = timedelta(minutes=SLOT_MINUTES)
 MAX_HORIZON: Final = timedelta(hours=48)
@@ -72,6 +79,9 @@ class CarInput:
     need_kwh: float
     need_source: NeedSource
     ready_by: datetime
+    # The connectors of one charger share its supply circuit and its fuse.
+    circuit: str | None = None
+    circuit_a: float = math.inf
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -180,8 +190,24 @@ def build_problem(
     price_cap: float | None,
     continuous: bool,
 ) -> PlanProblem:
-    """The planner's problem over ``prices`` (consecutive slots from now)."""
+    """The planner's problem over ``prices`` (consecutive slots from now).
+
+    A circuit shared by cars (a charger's connectors) is one more "line"
+    after the grid's three, its fuse the headroom in every slot: the
+    planner keeps the cars on it within the fuse together.
+    """
     start = prices[0].start if prices else None
+    circuits: dict[str, int] = {}
+    circuit_amps: list[int] = []
+    for car in cars:
+        if car.circuit is None or math.isinf(car.circuit_a):
+            continue
+        amps = math.floor(car.circuit_a + ROUNDING_NOISE)
+        if car.circuit not in circuits:
+            circuits[car.circuit] = 3 + len(circuit_amps)
+            circuit_amps.append(amps)
+        index = circuits[car.circuit] - 3
+        circuit_amps[index] = min(circuit_amps[index], amps)
     needs = []
     for car in cars:
         ready = 0
@@ -190,7 +216,9 @@ def build_problem(
         needs.append(
             CarNeed(
                 key=car.key,
-                lines=car.lines,
+                lines=car.lines
+                if car.circuit not in circuits
+                else car.lines | {circuits[car.circuit]},
                 kwh_per_amp=car.kwh_per_amp,
                 max_a=car.max_a,
                 # A car this close is done: no slot at the 6 A minimum for it.
@@ -204,6 +232,7 @@ def build_problem(
             math.floor(fuse_a - margin_a - amps[line]) if line < lines else 0
             for line in range(3)
         ]
+        + circuit_amps
         for amps in house_a
     ]
     return PlanProblem(
