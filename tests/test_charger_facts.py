@@ -1,4 +1,4 @@
-"""What a new charger tells of its supply, from its configuration (pure)."""
+"""What a new charger tells of its supply and connectors, from its configuration."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ from custom_components.homecharge.central.profile import OcppVersion
         ({"ConnectorPhaseRotation": "0.RST, 1.NotApplicable"}, ChargerFacts()),
         ({"ConnectorPhaseRotation": None}, ChargerFacts()),
         ({"ConnectorPhaseRotation": "garbage, , 1."}, ChargerFacts()),
+        ({"NumberOfConnectors": "2"}, ChargerFacts(connectors=2)),
+        ({"NumberOfConnectors": " 1 "}, ChargerFacts(connectors=1)),
+        # More than we show, none, or nonsense: not a suggestion.
+        ({"NumberOfConnectors": "9"}, ChargerFacts()),
+        ({"NumberOfConnectors": "0"}, ChargerFacts()),
+        ({"NumberOfConnectors": "two"}, ChargerFacts()),
     ],
 )
 def test_facts(config: dict[str, object], facts: ChargerFacts) -> None:
@@ -32,5 +38,8 @@ def test_facts(config: dict[str, object], facts: ChargerFacts) -> None:
 
 def test_only_1_6_is_asked() -> None:
     """2.0.1 keeps it per EVSE in its device model: not asked (yet)."""
-    assert FACT_KEYS[OcppVersion.V16] == ["ConnectorPhaseRotation"]
+    assert FACT_KEYS[OcppVersion.V16] == [
+        "ConnectorPhaseRotation",
+        "NumberOfConnectors",
+    ]
     assert FACT_KEYS[OcppVersion.V201] == []

@@ -23,6 +23,7 @@ from .central.server import CENTRAL, async_acquire, async_release
 from .central.session import BootInfo
 from .const import (
     CONF_CHARGE_POINT_ID,
+    CONF_CONNECTORS,
     CONF_MANUFACTURER,
     CONF_MODEL,
     CONF_PHASES,
@@ -107,8 +108,9 @@ def _async_offer_charger(
             CONF_MODEL: boot.model or None,
             CONF_SERIAL: boot.serial,
             "version": version,
-            # What the charger said of its supply: the form's suggestion.
+            # What the charger said of itself: the form's suggestion.
             CONF_PHASES: facts.phases,
+            CONF_CONNECTORS: facts.connectors,
         },
     )
 

@@ -22,6 +22,9 @@ CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_CIRCUIT_FUSE: Final = "circuit_fuse"
 CONF_PHASES: Final = "phases"
 CONF_CONNECTORS: Final = "connectors"
+# Connectors shown per charger (a home twin has 2, a garage pillar up to 4);
+# a charger reporting more is not trusted to get a device per number.
+MAX_CONNECTORS: Final = 8
 CONF_MAX_CURRENT: Final = "max_current"
 CONF_PASSWORD: Final = "password"  # noqa: S105 - a key, not a password
 CONF_MANUFACTURER: Final = "manufacturer"

@@ -22,7 +22,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonValueType
 
 from .central.session import SessionError
-from .const import DOMAIN
+from .const import DOMAIN, MAX_CONNECTORS
 from .logic.grid import IEC_MIN_AMPS
 from .logic.limits import LimitSource
 from .plan_services import (
@@ -32,7 +32,7 @@ from .plan_services import (
     async_set_ready_by,
 )
 from .runtime.charger import ChargerCoordinator
-from .runtime.charger_state import MAX_CIRCUIT_FUSE, MAX_CONNECTORS
+from .runtime.charger_state import MAX_CIRCUIT_FUSE
 
 ATTR_HARD = "hard"
 ATTR_CURRENT = "current"

@@ -238,6 +238,10 @@ class ChargerModel:
         """Connector 1's limit now: the profiles', else the fallback."""
         return self._effective(self._connector(1))[0]
 
+    def connector_limit_a(self, connector_id: int) -> float:
+        """A connector's limit now: the profiles', else the fallback."""
+        return self._effective(self._connector(connector_id))[0]
+
     @property
     def offered_current(self) -> float:
         """What connector 1 offers the car now (0 below 6 A; 6 if ignores_zero)."""

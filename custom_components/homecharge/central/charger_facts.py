@@ -1,9 +1,9 @@
 """
-What a new charger says about its supply: the phases it is wired to.
+What a new charger says about itself: its phases and its connectors.
 
 Pure. Read from its configuration while it waits to be added (OCPP 1.6
-``ConnectorPhaseRotation``), so the add form can suggest it instead of
-guessing. 2.0.1 keeps it in the device model per EVSE (``SupplyPhases``),
+``ConnectorPhaseRotation`` and ``NumberOfConnectors``), so the add form can
+suggest them instead of guessing. 2.0.1 keeps it in the device model per EVSE (``SupplyPhases``),
 which our GetVariables does not address yet: those chargers are asked nothing.
 """
 
@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import re
 from typing import Any, Final
 
+from ..const import MAX_CONNECTORS
 from .profile import OcppVersion
 
 # The keys to read, per version.
 FACT_KEYS: Final[dict[OcppVersion, list[str]]] = {
-    OcppVersion.V16: ["ConnectorPhaseRotation"],
+    OcppVersion.V16: ["ConnectorPhaseRotation", "NumberOfConnectors"],
     OcppVersion.V201: [],
 }
 _ROTATION: Final = re.compile(r"^\s*(?:\d+\.)?([A-Za-z]+)\s*$")
@@ -29,6 +30,7 @@ class ChargerFacts:
     """What the charger told; None where it did not."""
 
     phases: int | None = None
+    connectors: int | None = None
 
 
 def _rotation_phases(value: object) -> int | None:
@@ -46,6 +48,18 @@ def _rotation_phases(value: object) -> int | None:
     return phases.pop() if len(phases) == 1 else None
 
 
+def _connectors(value: object) -> int | None:
+    """NumberOfConnectors as a count we show (1 … MAX_CONNECTORS)."""
+    try:
+        count = int(str(value).strip())
+    except ValueError:
+        return None
+    return count if 1 <= count <= MAX_CONNECTORS else None
+
+
 def facts_from_configuration(config: Mapping[str, Any]) -> ChargerFacts:
-    """The charger's phases from its configuration (None when it does not say)."""
-    return ChargerFacts(phases=_rotation_phases(config.get("ConnectorPhaseRotation")))
+    """The charger's phases and connectors (None where it does not say)."""
+    return ChargerFacts(
+        phases=_rotation_phases(config.get("ConnectorPhaseRotation")),
+        connectors=_connectors(config.get("NumberOfConnectors")),
+    )

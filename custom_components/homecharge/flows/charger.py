@@ -60,6 +60,7 @@ from ..const import (
     CONF_PRIORITY,
     CONF_SERIAL,
     DOMAIN,
+    MAX_CONNECTORS,
     SUBENTRY_CHARGER,
 )
 from ..logic.balancer import Priority
@@ -97,7 +98,9 @@ CHARGER_FIELDS = vol.Schema(
             )
         ),
         vol.Required(CONF_CONNECTORS): NumberSelector(
-            NumberSelectorConfig(min=1, max=4, step=1, mode=NumberSelectorMode.BOX)
+            NumberSelectorConfig(
+                min=1, max=MAX_CONNECTORS, step=1, mode=NumberSelectorMode.BOX
+            )
         ),
         # Load balancing: the house phase a 1-phase charger is wired to, and
         # who keeps charging when there is not enough for every car.
@@ -263,7 +266,7 @@ def discovery_suggestion(info: Mapping[str, Any]) -> dict[str, Any]:
         CONF_NAME: _described(info, CONF_MANUFACTURER, CONF_MODEL)
         or info[CONF_CHARGE_POINT_ID],
         CONF_CIRCUIT_FUSE: suggested_circuit_fuse(info.get(CONF_MAX_CURRENT)),
-        CONF_CONNECTORS: 1,
+        CONF_CONNECTORS: info.get(CONF_CONNECTORS) or 1,
     }
     if (phases := _reported_phases(info.get(CONF_PHASES))) is not None:
         suggestion[CONF_PHASES] = phases

@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from ..central.meter_values import MeterSample
 from ..central.session import BootInfo, ChargerSession, SessionError, StatusReport
 from ..central.v16 import HEARTBEAT_INTERVAL_S
-from ..const import CONF_CONNECTORS, DOMAIN
+from ..const import CONF_CONNECTORS, DOMAIN, MAX_CONNECTORS
 from ..logic.charger_status import (
     ChargerStatus,
     charger_status,
@@ -41,12 +41,14 @@ from .charger_availability import ChargerAvailability
 from .charger_limits import ChargerLimits
 from .charger_provisioning import async_ensure_password, record_boot
 from .charger_sessions import end_transaction, record_samples, start_transaction
-from .charger_state import HA_ID_TAG, MAX_CONNECTORS, ChargerConfig, ChargerState
+from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
 
 _LOGGER = logging.getLogger(__name__)
 
 # When a charger that disconnected counts as offline (checked just after).
 OFFLINE_CHECK_S = heartbeat_timeout(HEARTBEAT_INTERVAL_S) + 1
+# How long after the first unknown connector the highest one is learned.
+LEARN_CONNECTORS_AFTER_S = 2.0
 
 
 class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
@@ -85,7 +87,10 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self._station = station
         # On the station: its other connectors (2 …), by connector id.
         self.connectors: dict[int, ChargerCoordinator] = {}
-        self._unknown_connector_told = False
+        # Connectors reported beyond the configured ones, learned in a while.
+        self._connectors_seen = self.config.connectors
+        self._learn_timer: CALLBACK_TYPE | None = None
+        self._past_max_told = False
         self.data = state
         self._save = save
         self._session: ChargerSession | None = None
@@ -242,9 +247,10 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self.limit_path.async_stop()
         await self.limit_path.async_cancel()
         self.availability.async_stop()
-        if self._offline_timer:
-            self._offline_timer()
-            self._offline_timer = None
+        for timer in (self._offline_timer, self._learn_timer):
+            if timer is not None:
+                timer()
+        self._offline_timer = self._learn_timer = None
         for task in list(self._tasks):
             task.cancel()
         self._session = None
@@ -438,24 +444,34 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             return self
         if connector_id in self.connectors:
             return self.connectors[connector_id]
-        if not self._unknown_connector_told:
-            self._unknown_connector_told = True
-            if connector_id <= MAX_CONNECTORS:
-                # Shown from the reload this change brings.
-                _LOGGER.info(
-                    "Charger %s reports connector %s: it gets its own device",
-                    self.config.charge_point_id,
-                    connector_id,
-                )
-                self.update_subentry({CONF_CONNECTORS: connector_id})
-            else:
+        if connector_id > MAX_CONNECTORS:
+            if not self._past_max_told:
+                self._past_max_told = True
                 _LOGGER.warning(
                     "Charger %s reports connector %s; connectors past %s are ignored",
                     self.config.charge_point_id,
                     connector_id,
                     MAX_CONNECTORS,
                 )
+        elif connector_id > self._connectors_seen:
+            # A charger reports its connectors one after the other at boot:
+            # learned once they are all in (a reload shows them).
+            self._connectors_seen = connector_id
+            if self._learn_timer is None:
+                self._learn_timer = async_call_later(
+                    self.hass, LEARN_CONNECTORS_AFTER_S, self._async_learn_connectors
+                )
         return None
+
+    @callback
+    def _async_learn_connectors(self, _now: datetime) -> None:
+        self._learn_timer = None
+        _LOGGER.info(
+            "Charger %s has %s connectors: each gets its own device",
+            self.config.charge_point_id,
+            self._connectors_seen,
+        )
+        self.update_subentry({CONF_CONNECTORS: self._connectors_seen})
 
     # Commands
 

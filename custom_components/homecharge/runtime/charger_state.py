@@ -17,7 +17,7 @@ from homeassistant.util import dt as dt_util
 
 from ..central.profile import ChargerCapabilities
 from ..central.session import BootInfo
-from ..const import CONF_PHASE, CONF_PRIORITY
+from ..const import CONF_PHASE, CONF_PRIORITY, MAX_CONNECTORS
 from ..logic.balancer import Priority
 from ..logic.charger_status import charger_wide_status
 from ..logic.limits import LimitSource
@@ -26,9 +26,6 @@ from ..logic.limits import LimitSource
 HA_ID_TAG = "homecharge"
 # Home charger circuits: 6 A (IEC minimum) to 80 A (a 3-phase 55 kW AC outlet).
 MAX_CIRCUIT_FUSE = 80.0
-# Connectors shown per charger (a home twin has 2, a garage pillar up to 4);
-# a charger reporting more is not trusted to get a device per number.
-MAX_CONNECTORS = 8
 # The planner's "what you usually charge" looks this many sessions back.
 RECENT_SESSIONS = 14
 
