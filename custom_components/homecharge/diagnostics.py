@@ -60,7 +60,7 @@ async def async_get_config_entry_diagnostics(
             "settings": asdict(runtime.coordinator.data),
             "server": {"settings": asdict(runtime.central.settings)},
             "chargers": {
-                charger.config.charge_point_id: {
+                charger.device_key: {
                     "status": charger.status,
                     "online": charger.online,
                     "limit_a": charger.limit_a,
