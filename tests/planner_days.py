@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from custom_components.homecharge.logic.capacity_tariff import NO_TARIFF, StepOption
 from custom_components.homecharge.logic.planner.model import CarNeed, PlanProblem
+from custom_components.homecharge.logic.planner.problem import AMP_STEPS, MIN_A
 
 OSLO = ZoneInfo("Europe/Oslo")
 SLOT = timedelta(minutes=15)
@@ -233,12 +234,14 @@ def line_shares(moment: datetime) -> tuple[float, float, float]:
     return (shares[turn], shares[(turn + 1) % 3], shares[(turn + 2) % 3])
 
 
-def headroom(fuse: int, grid: str, kw: float, moment: datetime) -> tuple[int, int, int]:
-    """Whole amps per line left by the house under ``fuse`` minus the margin."""
+def headroom(
+    fuse: int, grid: str, kw: float, moment: datetime, amp_steps: int = 1
+) -> tuple[int, int, int]:
+    """Whole steps per line left by the house under ``fuse`` minus the margin."""
     # A balanced 3-phase load of P kW draws P / (V_eff) A per line.
     v_eff = 3 * 0.230 if grid == "tn" else math.sqrt(3) * 0.230
     room = [
-        max(0, math.floor(fuse - MARGIN_A - 3 * share * kw / v_eff))
+        max(0, math.floor((fuse - MARGIN_A - 3 * share * kw / v_eff) * amp_steps))
         for share in line_shares(moment)
     ]
     return (room[0], room[1], room[2])
@@ -297,11 +300,13 @@ def build_problem(
     price_cap: float | None = None,
     seed: int = 0,
     ready_day: date | None = None,
+    amp_steps: int = AMP_STEPS,
 ) -> PlanProblem:
     """The problem from ``start`` to ``end`` (UTC; both on the slot grid).
 
     A car's ready time is ``ready_hour`` local on ``ready_day`` (default: the
     day after ``start``), or the end of the horizon if that comes first.
+    Currents in ``amp_steps`` to the ampere (tenths, as the integration plans).
     """
     rng = random.Random(seed)  # noqa: S311 - seeded test data
     moments = []
@@ -326,8 +331,9 @@ def build_problem(
             CarNeed(
                 key=f"car{number + 1}",
                 lines=lines if lines is not None else frozenset({spec.line}),
-                kwh_per_amp=kwh_per_amp,
-                max_a=spec.max_a,
+                kwh_per_amp=kwh_per_amp / amp_steps,
+                max_a=spec.max_a * amp_steps,
+                min_a=MIN_A * amp_steps,
                 need_kwh=spec.need_kwh,
                 ready=max(0, ready),
             )
@@ -335,13 +341,14 @@ def build_problem(
     return PlanProblem(
         prices=tuple(prices[moment] for moment in moments),
         headroom=tuple(
-            headroom(fuse, grid, kw, moment)
+            headroom(fuse, grid, kw, moment, amp_steps)
             for kw, moment in zip(house, moments, strict=True)
         ),
         house_kw=tuple(house),
         cars=tuple(needs),
         steps=steps_for(tariff, currency),
         price_cap=price_cap,
+        amp_steps=amp_steps,
     )
 
 

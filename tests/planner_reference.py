@@ -16,6 +16,9 @@ presolve too when they contradict each other; every solution is checked
 against the rows, and the cost reported is recomputed from the rounded
 integer currents, which ``check_currents`` checks against the model's rules.
 
+The model is in the problem's steps of current (``PlanProblem.amp_steps`` to
+the ampere); every plan and optimum outside it, as ``Plan.currents``, in amps.
+
 Tests only: the integration never imports scipy.
 
 The baselines the benchmark compares against:
@@ -63,7 +66,7 @@ SAFETY_TIME_LIMIT = 600.0
 class Optimum:
     """The exact optimum of a planning problem."""
 
-    currents: dict[str, tuple[int, ...]]
+    currents: dict[str, tuple[float, ...]]
     delivered_kwh: dict[str, float]
     energy_cost: float
     step: int
@@ -216,12 +219,13 @@ class _Model:
             terms = [(k, 1.0) for k, (cc, _) in enumerate(self.index) if cc == c]
             if terms:
                 row(terms, -np.inf, float(car.need_amps))
-        # Per slot and line: Σ i over the cars loading the line ≤ headroom.
+        # Per slot and line (a shared circuit too): Σ i over the cars loading
+        # the line ≤ headroom.
         by_slot: dict[int, list[int]] = {}
         for k, (_, t) in enumerate(self.index):
             by_slot.setdefault(t, []).append(k)
         for t, ks in by_slot.items():
-            for line in range(3):
+            for line in range(len(problem.headroom[t])):
                 terms = [(k, 1.0) for k in ks if line in cars[self.index[k][0]].lines]
                 if len(terms) > 1:
                     row(terms, -np.inf, float(max(0, problem.headroom[t][line])))
@@ -430,12 +434,13 @@ class _Model:
             weights[2 * self.n + s] = step.extra_cost
         return weights * COST_SCALE
 
-    def currents(self, x: np.ndarray) -> dict[str, tuple[int, ...]]:
+    def currents(self, x: np.ndarray) -> dict[str, tuple[float, ...]]:
         """The amps per car per slot of a solution."""
         slots = len(self.problem.prices)
-        amps = {car.key: [0] * slots for car in self.cars}
+        steps = self.problem.amp_steps
+        amps = {car.key: [0.0] * slots for car in self.cars}
         for k, (c, t) in enumerate(self.index):
-            amps[self.cars[c].key][t] = int(x[k])
+            amps[self.cars[c].key][t] = int(x[k]) / steps
         return {key: tuple(values) for key, values in amps.items()}
 
     def step(self, x: np.ndarray) -> int:
@@ -447,7 +452,7 @@ class _Model:
 class _Found:
     """The cheapest plan one cost solve found."""
 
-    currents: dict[str, tuple[int, ...]]
+    currents: dict[str, tuple[float, ...]]
     step: int
     cost: float
 
@@ -625,32 +630,49 @@ def solve_exact(
 # Checking a plan -----------------------------------------------------------------
 
 
+def in_steps(
+    problem: PlanProblem, currents: Mapping[str, Sequence[float]]
+) -> dict[str, list[float]]:
+    """Currents in amps as the problem's steps: ints where whole (within 1e-6)."""
+    found: dict[str, list[float]] = {}
+    for key, amps in currents.items():
+        row: list[float] = []
+        for value in amps:
+            scaled = value * problem.amp_steps
+            whole = round(scaled)
+            row.append(whole if abs(scaled - whole) <= 1e-6 else scaled)
+        found[key] = row
+    return found
+
+
 def delivered(
-    problem: PlanProblem, currents: Mapping[str, Sequence[int]]
+    problem: PlanProblem, currents: Mapping[str, Sequence[float]]
 ) -> dict[str, float]:
-    """kWh per car: amp-slots times energy per amp."""
+    """kWh per car: step-slots times energy per step (currents in amps)."""
+    steps = in_steps(problem, currents)
     return {
-        car.key: car.kwh_per_amp * sum(currents.get(car.key, ()))
-        for car in problem.cars
+        car.key: car.kwh_per_amp * sum(steps.get(car.key, ())) for car in problem.cars
     }
 
 
 def plan_cost(
-    problem: PlanProblem, currents: Mapping[str, Sequence[int]], step: int
+    problem: PlanProblem, currents: Mapping[str, Sequence[float]], step: int
 ) -> tuple[float, float]:
-    """Energy cost and the step's extra cost, recomputed from the currents."""
+    """Energy cost and the step's extra cost, recomputed from the currents (A)."""
     energy = 0.0
+    steps = in_steps(problem, currents)
     for car in problem.cars:
-        for t, amps in enumerate(currents.get(car.key, ())):
-            if amps:
-                energy += problem.prices[t] * car.kwh_per_amp * amps
+        for t, value in enumerate(steps.get(car.key, ())):
+            if value:
+                energy += problem.prices[t] * car.kwh_per_amp * value
     return energy, problem.steps[step].extra_cost
 
 
 def check_currents(
-    problem: PlanProblem, currents: Mapping[str, Sequence[int]], step: int
+    problem: PlanProblem, amps: Mapping[str, Sequence[float]], step: int
 ) -> list[str]:
-    """Every rule of the model the currents break (empty: feasible)."""
+    """Every rule of the model the currents (in amps) break (empty: feasible)."""
+    currents = in_steps(problem, amps)
     errors: list[str] = []
     slots = len(problem.prices)
     keys = {car.key for car in problem.cars}
@@ -659,7 +681,9 @@ def check_currents(
     if not 0 <= step < len(problem.steps):
         return [*errors, f"step {step} out of range"]
     max_kw = problem.steps[step].max_kw
-    line_load = [[0] * 3 for _ in range(slots)]
+    line_load: list[list[float]] = [
+        [0] * len(problem.headroom[t]) for t in range(slots)
+    ]
     power = [0.0] * slots
     for car in problem.cars:
         amps = currents.get(car.key, ())
@@ -667,10 +691,10 @@ def check_currents(
             errors.append(f"{car.key}: {len(amps)} slots, not {slots}")
             continue
         if sum(amps) > car.need_amps:
-            errors.append(f"{car.key}: {sum(amps)} amp-slots > need {car.need_amps}")
+            errors.append(f"{car.key}: {sum(amps)} step-slots > need {car.need_amps}")
         for t, value in enumerate(amps):
             if not isinstance(value, int) or isinstance(value, bool):
-                errors.append(f"{car.key}[{t}]: {value!r} is not a whole amp")
+                errors.append(f"{car.key}[{t}]: {value!r} is not a whole step")
             if value == 0:
                 continue
             if not car.min_a <= value <= car.max_a:

@@ -432,7 +432,7 @@ def test_checker_finds_every_kind_of_fault() -> None:
     assert "a[1]: charging at 5.0 > cap 4.0" in text
     assert "slot 0: house 0.000 + charging 16.000 kW > step 0's 8.0 kW" in text
     assert "slot 2: charging 4.000 kW while the house 7.000 kW" not in text
-    assert "a: 21 amp-slots > need 20" in text
+    assert "a: 21 step-slots > need 20" in text
     assert "energy_cost 0.0 != recomputed" not in text  # faults first
     good = Plan(
         currents={"a": (8, 0, 0), "b": (0, 0, 0)},
@@ -531,6 +531,10 @@ def test_scenarios_are_realistic() -> None:
             assert slots - 8 == need.ready
             assert 5.0 <= need.need_kwh <= 60.0
             if need.lines == ALL:
-                assert need.kwh_per_amp in (TN3_KWH_PER_AMP, IT3_KWH_PER_AMP)
-        assert all(0 <= amps <= 62 for room in given.headroom for amps in room)
+                assert need.kwh_per_amp * given.amp_steps in (
+                    TN3_KWH_PER_AMP,
+                    IT3_KWH_PER_AMP,
+                )
+        steps = given.amp_steps
+        assert all(0 <= amps <= 62 * steps for room in given.headroom for amps in room)
         assert scenario.grouped

@@ -296,7 +296,7 @@ def car(
     key: str = "cp1",
     name: str = "Garage",
     need_kwh: float = 5.0,
-    max_a: int = 16,
+    max_a: float = 16,
     lines: frozenset[int] = frozenset({0, 1, 2}),
     kwh: float = TN3,
 ) -> CarInput:
@@ -382,13 +382,21 @@ def test_problem_carries_the_cars_and_settings() -> None:
     assert problem.steps == steps
     assert problem.price_cap == 1.5
     assert problem.continuous is True
+    # In tenths of an ampere: energy per tenth, maximum and minimum in tenths.
     assert [
-        (need.key, need.lines, need.kwh_per_amp, need.max_a, need.need_kwh)
+        (need.key, need.lines, need.kwh_per_amp, need.max_a, need.min_a, need.need_kwh)
         for need in problem.cars
     ] == [
-        ("a", frozenset({0, 1, 2}), TN3, 20, 7.5),
-        ("b", frozenset({1}), 0.0575, 10, 3.0),
+        ("a", frozenset({0, 1, 2}), pytest.approx(TN3 / 10), 200, 60, 7.5),
+        ("b", frozenset({1}), pytest.approx(0.00575), 100, 60, 3.0),
     ]
+    assert problem.amp_steps == 10
+
+
+def test_maximum_in_tenths_rounded_down() -> None:
+    """A charger's 15.97 A limit is planned as 15.9 A at most."""
+    problem = problem_for(price_slots([1.0]), [car(max_a=15.97)])
+    assert problem.cars[0].max_a == 159
 
 
 def test_connectors_on_one_circuit_are_planned_within_its_fuse() -> None:
@@ -403,7 +411,7 @@ def test_connectors_on_one_circuit_are_planned_within_its_fuse() -> None:
         for key in ("left", "right")
     ]
     problem = problem_for(price_slots([0.5, 0.1, 0.9, 0.2, 0.8, 0.3]), cars, fuse=63.0)
-    assert [row[3] for row in problem.headroom] == [32] * 6
+    assert [row[3] for row in problem.headroom] == [320] * 6
     plan = plan_charging(problem)
     for slot in range(6):
         assert plan.currents["left"][slot] + plan.currents["right"][slot] <= 32
@@ -422,11 +430,11 @@ def test_headroom_per_line_and_slot() -> None:
     problem = problem_for(
         price_slots([1.0] * 3), [car()], house=house, fuse=25.0, margin=1.5
     )
-    # 25 − 1.5 − 24 = −0.5: rounded down, −1.
+    # In tenths; 25 − 1.5 − 24 = −0.5: −5.
     assert [list(row) for row in problem.headroom] == [
-        [13, 20, -1],
-        [23, 23, 23],
-        [-7, 22, 23],
+        [133, 205, -5],
+        [235, 235, 235],
+        [-65, 225, 230],
     ]
     assert list(problem.house_kw) == pytest.approx([37.2 * 0.23, 0.0, 31.5 * 0.23])
 
@@ -441,7 +449,7 @@ def test_one_phase_grid_has_no_other_lines() -> None:
         grid=GridType.ONE_PHASE_230,
         fuse=32.0,
     )
-    assert [list(row) for row in problem.headroom] == [[28, 0, 0], [19, 0, 0]]
+    assert [list(row) for row in problem.headroom] == [[280, 0, 0], [194, 0, 0]]
     assert list(problem.house_kw) == pytest.approx([0.92, 12.6 * 0.23])
 
 
@@ -697,7 +705,7 @@ def test_explain_cheaper_slots_full() -> None:
     house = [(0.0, 0.0, 0.0)] * 5
     house[1] = (22.0, 22.0, 22.0)
     problem = problem_for(prices, cars, house=house)
-    assert list(problem.headroom[1]) == [3, 3, 3]
+    assert list(problem.headroom[1]) == [30, 30, 30]
     plan = plan_charging(problem)
     assert amps_of(plan) == (0, 0, 16, 0, 16)
     found = reasons(explain(problem, plan, prices, cars))

@@ -137,7 +137,7 @@ def assemble_plan(
     *,
     exact: bool,
 ) -> Plan:
-    """The ``Plan`` of amps per car under a step option: energy and its cost."""
+    """The ``Plan`` of steps per car under a step option, in amps: energy, cost."""
     option = problem.steps[step_index]
     energy_cost = 0.0
     delivered: dict[str, float] = {}
@@ -149,8 +149,12 @@ def assemble_plan(
             for price, current in zip(problem.prices, row, strict=True)
             if current
         )
+    steps = problem.amp_steps
     return Plan(
-        currents={key: tuple(row) for key, row in currents.items()},
+        currents={
+            key: tuple(current / steps for current in row)
+            for key, row in currents.items()
+        },
         delivered_kwh=delivered,
         energy_cost=energy_cost,
         step=step_index,
@@ -160,5 +164,5 @@ def assemble_plan(
 
 
 def whole_plan_value(plan: Plan) -> tuple[int, float]:
-    """Delivered energy (in µWh, to compare whole amps of any group), then cost."""
+    """Delivered energy (in µWh, to compare whole steps of any group), then cost."""
     return (-round(math.fsum(plan.delivered_kwh.values()) * 1e6), plan.cost)

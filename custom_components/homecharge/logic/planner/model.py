@@ -1,10 +1,13 @@
 """The smart-charging planner's model: the problem it solves and the plan it gives.
 
-The problem, in whole amps so that the plan is exact:
+The problem, in whole *steps* of current (``PlanProblem.amp_steps`` to the
+ampere: 10 from ``build_problem``, as OCPP 1.6 takes tenths of an ampere)
+so that the plan is exact: every current, headroom and ``kwh_per_amp`` of the
+problem is per step, and ``Plan.currents`` is back in amps.
 
-- a car may charge in slots ``0 … ready - 1`` at 0 A or between ``min_a`` and
-  ``max_a`` amps; it needs ``ceil(need_kwh / kwh_per_amp)`` amp-slots;
-- per slot and line, the amps of all cars loading that line stay within the
+- a car may charge in slots ``0 … ready - 1`` at 0 or between ``min_a`` and
+  ``max_a`` steps; it needs ``ceil(need_kwh / kwh_per_amp)`` step-slots;
+- per slot and line, the steps of all cars loading that line stay within the
   line's ``headroom`` (main fuse minus margin minus the forecast house load);
 - with a capacity-tariff step chosen, a slot's forecast house power plus the
   charging power stays under the step's ``max_kw`` (no charging at all in a
@@ -26,13 +29,13 @@ from ..capacity_tariff import NO_TARIFF, StepOption
 
 SLOT_MINUTES = 15
 SLOTS_PER_HOUR = 60 // SLOT_MINUTES
-# Float noise ignored where energy or power is rounded to whole amps.
+# Float noise ignored where energy or power is rounded to whole steps.
 ROUNDING_NOISE = 1e-9
 
 
 @dataclass(frozen=True, kw_only=True)
 class CarNeed:
-    """One plugged-in car as the planner sees it."""
+    """One plugged-in car as the planner sees it (currents in steps)."""
 
     key: str
     lines: frozenset[int]
@@ -44,7 +47,7 @@ class CarNeed:
 
     @property
     def need_amps(self) -> int:
-        """Amp-slots that cover the energy (at least one slot at the minimum)."""
+        """Step-slots that cover the energy (at least one slot at the minimum)."""
         if self.need_kwh <= 0:
             return 0
         amps = math.ceil(self.need_kwh / self.kwh_per_amp - ROUNDING_NOISE)
@@ -62,13 +65,14 @@ class PlanProblem:
     steps: Sequence[StepOption] = NO_TARIFF
     price_cap: float | None = None
     continuous: bool = False
+    amp_steps: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
 class Plan:
-    """Amps per car per slot and what they cost."""
+    """Amps per car per slot (a whole number of steps) and what they cost."""
 
-    currents: dict[str, tuple[int, ...]]
+    currents: dict[str, tuple[float, ...]]
     delivered_kwh: dict[str, float]
     energy_cost: float
     step: int

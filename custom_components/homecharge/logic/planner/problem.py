@@ -36,6 +36,11 @@ TYPICAL_SESSIONS: Final = 14
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A car this close to its need is done (meter rounding, the car's own taper).
 DONE_KWH: Final = 0.1
+# Steps of current per ampere the plan is made in: OCPP 1.6 limits take one
+# decimal, and whole amps cost up to a few per cent more than tenths.
+AMP_STEPS: Final = 10
+# The least current a car charges at (IEC 61851), amps.
+MIN_A: Final = 6
 
 
 class PlanStatus(StrEnum):
@@ -75,7 +80,7 @@ class CarInput:
     name: str
     lines: frozenset[int]
     kwh_per_amp: float
-    max_a: int
+    max_a: float
     need_kwh: float
     need_source: NeedSource
     ready_by: datetime
@@ -95,7 +100,7 @@ class ChargerPlan:
     need_kwh: float = 0.0
     cost: float = 0.0
     ready_by: datetime | None = None
-    amps_now: int | None = None
+    amps_now: float | None = None
     need_source: NeedSource | None = None
 
 
@@ -192,6 +197,7 @@ def build_problem(
 ) -> PlanProblem:
     """The planner's problem over ``prices`` (consecutive slots from now).
 
+    Currents in tenths of an ampere (``AMP_STEPS``), each rounded down.
     A circuit shared by cars (a charger's connectors) is one more "line"
     after the grid's three, its fuse the headroom in every slot: the
     planner keeps the cars on it within the fuse together.
@@ -202,7 +208,7 @@ def build_problem(
     for car in cars:
         if car.circuit is None or math.isinf(car.circuit_a):
             continue
-        amps = math.floor(car.circuit_a + ROUNDING_NOISE)
+        amps = _steps(car.circuit_a)
         if car.circuit not in circuits:
             circuits[car.circuit] = 3 + len(circuit_amps)
             circuit_amps.append(amps)
@@ -219,8 +225,9 @@ def build_problem(
                 lines=car.lines
                 if car.circuit not in circuits
                 else car.lines | {circuits[car.circuit]},
-                kwh_per_amp=car.kwh_per_amp,
-                max_a=car.max_a,
+                kwh_per_amp=car.kwh_per_amp / AMP_STEPS,
+                max_a=_steps(car.max_a),
+                min_a=MIN_A * AMP_STEPS,
                 # A car this close is done: no slot at the 6 A minimum for it.
                 need_kwh=car.need_kwh if car.need_kwh > DONE_KWH else 0.0,
                 ready=max(0, min(ready, len(prices))),
@@ -229,7 +236,7 @@ def build_problem(
     lines = grid.phases
     headroom = [
         [
-            math.floor(fuse_a - margin_a - amps[line]) if line < lines else 0
+            _steps(fuse_a - margin_a - amps[line]) if line < lines else 0
             for line in range(3)
         ]
         + circuit_amps
@@ -243,7 +250,13 @@ def build_problem(
         steps=steps,
         price_cap=price_cap,
         continuous=continuous,
+        amp_steps=AMP_STEPS,
     )
+
+
+def _steps(amps: float) -> int:
+    """Whole steps of current within ``amps``."""
+    return math.floor(amps * AMP_STEPS + ROUNDING_NOISE)
 
 
 def unplanned_status(*, plugged_in: bool, smart_charging: bool) -> PlanStatus:
@@ -266,15 +279,15 @@ def summarize(
     for car, need in zip(cars, problem.cars, strict=True):
         amps = plan.currents.get(car.key, ())
         used = [slot for slot, value in enumerate(amps) if value]
-        energy = sum(amps) * car.kwh_per_amp
+        energy = math.fsum(amps) * car.kwh_per_amp
         cost = math.fsum(
             problem.prices[slot] * value * car.kwh_per_amp
             for slot, value in enumerate(amps)
         )
-        now_amps = amps[0] if amps else 0
+        now_amps = amps[0] if amps else 0.0
         if car.need_kwh <= DONE_KWH:
             status = PlanStatus.DONE
-        elif energy + DONE_KWH < min(car.need_kwh, need.need_amps * car.kwh_per_amp):
+        elif energy + DONE_KWH < min(car.need_kwh, need.need_amps * need.kwh_per_amp):
             status = PlanStatus.CANNOT_FINISH
         elif now_amps:
             status = PlanStatus.CHARGING
