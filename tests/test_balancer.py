@@ -8,13 +8,17 @@ import math
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.homecharge.logic.balancer import (
-    BalancerSettings,
+from custom_components.homecharge.logic.allocation import (
+    Bound,
     ChargerLoad,
     Priority,
+    allocate,
+    share,
+)
+from custom_components.homecharge.logic.balancer import (
+    BalancerSettings,
     Reason,
     Track,
-    allocate,
     balance,
     fail_safe,
     follow,
@@ -125,6 +129,47 @@ def test_connectors_of_one_charger_share_its_circuit() -> None:
     assert shares == {"left": 10.0, "right": 0.0}
 
 
+def test_the_capacity_guard_caps_the_power_of_the_cars_it_holds() -> None:
+    """11 kW for two 3-phase cars (0.69 kW/A): 7.9 A each; a charge-now car is free."""
+    planned = {"kw_per_amp": 0.69}
+    shares = share(
+        (63.0, 63.0, 63.0),
+        [charger("a", **planned), charger("b", **planned), charger("now")],
+        power_kw=11.0,
+    )
+    assert shares.amps == {"a": 7.9, "b": 7.9, "now": 32.0}
+    assert shares.bounds == {"a": Bound.CAPACITY, "b": Bound.CAPACITY, "now": Bound.OWN}
+    # Not enough for 6 A each: the later car waits.
+    shares = share(
+        (63.0, 63.0, 63.0),
+        [charger("a", since=1.0, **planned), charger("b", since=2.0, **planned)],
+        power_kw=5.0,
+    )
+    assert shares.amps == {"a": 7.2, "b": 0.0}
+    assert shares.bounds["b"] is Bound.CAPACITY
+
+
+def test_bounds_say_what_holds_each_charger() -> None:
+    """The fuse, a shared circuit, its own maximum, or no car."""
+    shares = share(
+        (20.0, 20.0, 20.0),
+        [
+            charger("capped", max_amps=8.0),
+            charger("left", circuit="twin", circuit_amps=10.0),
+            charger("right", circuit="twin", circuit_amps=10.0),
+            charger("idle", active=False),
+        ],
+    )
+    assert shares.bounds == {
+        "capped": Bound.OWN,
+        "left": Bound.CIRCUIT,
+        "right": Bound.CIRCUIT,
+        "idle": Bound.IDLE,
+    }
+    shares = share((13.0, 13.0, 13.0), [charger("a"), charger("b")])
+    assert shares.bounds == {"a": Bound.MAIN_FUSE, "b": Bound.MAIN_FUSE}
+
+
 def test_idle_chargers_get_a_standby_only_from_what_is_left() -> None:
     """No car: 6 A standby when it fits after the active cars, else nothing."""
     shares = allocate(
@@ -195,26 +240,29 @@ def test_balance_reports_each_change_with_its_reason() -> None:
         charger("owner", draw=(10.0, 10.0, 10.0)),
     ]
     # House 10 A, fuse 32 A, margin 1 A: 21 A to share.
-    tracks, _, changes = balance({}, (30.0, 30.0, 30.0), chargers, NOW, SETTINGS)
+    decision = balance({}, (30.0, 30.0, 30.0), chargers, NOW, SETTINGS)
+    tracks, changes = decision.tracks, decision.changes
     assert [(c.charger_id, c.to_amps, c.reason) for c in changes] == [
         ("guest", 10.5, Reason.RAISED),
         ("owner", 10.5, Reason.RAISED),
     ]
     # House 20 A: 11 A left, not 6 A each; the guest pauses.
-    tracks, targets, changes = balance(
-        tracks, (40.0, 40.0, 40.0), chargers, NOW, SETTINGS
-    )
-    assert targets == {"guest": 0.0, "owner": 11.0}
+    decision = balance(tracks, (40.0, 40.0, 40.0), chargers, NOW, SETTINGS)
+    tracks, changes = decision.tracks, decision.changes
+    assert decision.targets == {"guest": 0.0, "owner": 11.0}
+    assert decision.bounds == {"guest": Bound.MAIN_FUSE, "owner": Bound.MAIN_FUSE}
     assert [(c.charger_id, c.from_amps, c.to_amps, c.reason) for c in changes] == [
         ("guest", 10.5, 0.0, Reason.PAUSED),
     ]
     # House 16 A: 7.5 A each. The owner is cut now; the guest waits for 60 s.
-    tracks, _, changes = balance(tracks, (36.0, 36.0, 36.0), chargers, NOW, SETTINGS)
+    decision = balance(tracks, (36.0, 36.0, 36.0), chargers, NOW, SETTINGS)
+    tracks, changes = decision.tracks, decision.changes
     assert [(c.charger_id, c.to_amps, c.reason) for c in changes] == [
         ("owner", 7.5, Reason.OVERLOAD),
     ]
     later = NOW + timedelta(seconds=60)
-    tracks, _, changes = balance(tracks, (36.0, 36.0, 36.0), chargers, later, SETTINGS)
+    decision = balance(tracks, (36.0, 36.0, 36.0), chargers, later, SETTINGS)
+    tracks, changes = decision.tracks, decision.changes
     assert [(c.charger_id, c.to_amps, c.reason) for c in changes] == [
         ("guest", 7.5, Reason.RAISED),
     ]
@@ -269,6 +317,7 @@ def _chargers(draw: st.DrawFn) -> list[ChargerLoad]:
             since=draw(st.floats(min_value=0, max_value=1e6, allow_nan=False)),
             circuit=names[index],
             circuit_amps=circuits[names[index]] if names[index] else math.inf,
+            kw_per_amp=draw(st.sampled_from((0.0, 0.23, 0.4, 0.69))),
         )
         for index in range(count)
     ]
@@ -280,16 +329,21 @@ def _chargers(draw: st.DrawFn) -> list[ChargerLoad]:
     measured=st.tuples(_amps, _amps, _amps),
     margin=st.floats(min_value=0, max_value=10, allow_nan=False),
     chargers=_chargers(),
+    power=st.none() | st.floats(min_value=-5, max_value=60, allow_nan=False),
 )
 def test_never_above_the_fuse_nor_a_circuit_nor_between_zero_and_six(
     fuse: float,
     measured: tuple[float, float, float],
     margin: float,
     chargers: list[ChargerLoad],
+    power: float | None,
 ) -> None:
-    """Per-phase shares ≤ headroom; each share 0 or 6 A..its max."""
+    """Per-phase shares ≤ headroom, circuits ≤ fuse, power ≤ the guard's cap."""
     room = headroom(fuse, measured, chargers, margin)
-    shares = allocate(room, chargers)
+    shares = allocate(room, chargers, power)
+    if power is not None:
+        used = sum(shares[c.charger_id] * c.kw_per_amp for c in chargers)
+        assert used <= max(power, 0.0) + 1e-6
     assert set(shares) == {c.charger_id for c in chargers}
     for phase in range(3):
         used = sum(shares[c.charger_id] for c in chargers if phase in c.phases)

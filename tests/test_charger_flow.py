@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.flows.charger import discovery_suggestion
-from custom_components.homecharge.logic.balancer import Priority
+from custom_components.homecharge.logic.allocation import Priority
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData

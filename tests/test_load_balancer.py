@@ -23,11 +23,13 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.runtime import overload
+from custom_components.homecharge.logic.grid import kw_per_amp
+from custom_components.homecharge.logic.limits import LimitSource
+from custom_components.homecharge.runtime import overload, scheduling
 from custom_components.homecharge.runtime.balancing import EVENT_LOAD_LIMITED
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .conftest import PLACE_DATA
@@ -188,10 +190,64 @@ async def test_overload_cuts_pauses_and_recovers(
     assert paused[0]["to"] == 0.0
     assert paused[0]["place"] == "Home"
 
+    assert _state(hass, "sensor.garage_limited_by") == "main_fuse"
+    assert _state(hass, "sensor.carport_limited_by") == "main_fuse"
+
     # The sauna is off: 20 A house load again, the cars come back.
     async_fire_mqtt_message(hass, TOPIC, list2((20.0, 20.0, 20.0)))
     await _until(hass, lambda: all(s.current_limit_a == 9.5 for s in sims.values()))
     assert events[-1].data["reason"] == "raised"
+    assert _state(hass, "sensor.garage_limited_by") == "main_fuse"
+
+    # A user's limit under the fuse's share is what holds the car.
+    await hass.services.async_call(
+        DOMAIN,
+        "set_current_limit",
+        {"device_id": _device(hass, "CP-1"), "current": 7},
+        blocking=True,
+    )
+    await _until(hass, lambda: sims["CP-1"].current_limit_a == 7.0)
+    assert _state(hass, "sensor.garage_limited_by") == "user_limit"
+
+
+def _device(hass: HomeAssistant, charge_point_id: str) -> str:
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, charge_point_id)}
+    )
+    assert device is not None
+    return device.id
+
+
+async def test_the_capacity_guard_holds_the_planned_cars_only(
+    hass: HomeAssistant,
+    mqtt_mock: Any,
+    chargers: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plan's step used up this hour: planned cars wait, charge-now cars go.
+
+    The scheduler hands the plan's step to the balancer at every plan; here
+    it is an hour already over its cap (0 kW), whatever the minute.
+    """
+    monkeypatch.setattr(scheduling, "_step_cap_kw", lambda _schedule: 0.0)
+    entry = balanced_place()
+    sims = await chargers(entry)
+    await entry.runtime_data.scheduler.async_replan()
+    async_fire_mqtt_message(hass, TOPIC, list2((10.0, 10.0, 10.0)))
+    await _until(hass, lambda: all(s.current_limit_a == 0 for s in sims.values()))
+    assert entry.runtime_data.balancer.data.guard_kw == 0.0
+    assert _state(hass, "sensor.garage_limited_by") == "capacity_step"
+    # "Charge full now" is the user's choice: the guard lets that car go.
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": "switch.garage_smart_charging"},
+        blocking=True,
+    )
+    async_fire_mqtt_message(hass, TOPIC, list2((10.0, 10.0, 10.0)))
+    await _until(hass, lambda: sims["CP-1"].current_limit_a > 6.0)
+    assert sims["CP-2"].current_limit_a == 0
+    assert _state(hass, "sensor.carport_limited_by") == "capacity_step"
 
 
 async def test_an_overload_nothing_can_cut_is_reported(
@@ -384,3 +440,33 @@ async def test_hourly_energy_survives_a_restart(
     await hass.async_block_till_done()
     stored = entry.runtime_data.balancer.hourly.stored()
     assert stored
+
+
+async def test_the_cars_share_the_slots_planned_power(
+    hass: HomeAssistant, mqtt_mock: Any, chargers: Callable[..., Any]
+) -> None:
+    """With a meter, the plan's power for the slot is shared under the fuse."""
+    entry = balanced_place()
+    sims = await chargers(entry)
+    runtime = entry.runtime_data
+    await runtime.scheduler.async_replan()
+    schedule = runtime.scheduler.data
+    planned_kw = sum(
+        (schedule.chargers[car.key].amps_now or 0.0) * car.kwh_per_amp * 4
+        for car in schedule.cars
+    )
+    assert planned_kw > 0
+    async_fire_mqtt_message(hass, TOPIC, list2((10.0, 10.0, 10.0)))
+    await _until(hass, lambda: runtime.balancer.data.guard_kw == planned_kw)
+    grid = runtime.balancer.place.grid_type
+    given_kw = sum(
+        c.limit_a * kw_per_amp(grid, c.lines(grid)) for c in runtime.chargers.values()
+    )
+    assert given_kw <= planned_kw + 1e-6
+    # The planner sets no per-car limit on a charging car: the balancer shares.
+    assert all(
+        c.data.limits.get(LimitSource.PLANNER) is None
+        for c in runtime.chargers.values()
+        if schedule.chargers[c.key].amps_now
+    )
+    assert all(s.current_limit_a >= 6 for s in sims.values())

@@ -217,7 +217,10 @@ async def test_the_two_connectors_share_the_circuit_and_the_fuse(
     problem = scheduler.data.problem
     assert problem is not None
     assert [sorted(car.lines) for car in problem.cars] == [[0, 1, 2, 3]] * 2
-    assert {row[3] for row in problem.headroom} == {32}
+    # 32 A (in the planner's unit) against 39 A on each line.
+    assert {row[3] * 39 for row in problem.headroom} == {
+        row[0] * 32 for row in problem.headroom
+    }
 
 
 async def test_a_fault_of_the_whole_charger_shows_on_every_connector(

@@ -130,6 +130,7 @@ async def test_plan_waits_for_cheap_power_and_follows_it(
     # Nothing now: the planner's 0 A reaches the charger.
     assert charger.data.limits[LimitSource.PLANNER] == 0.0
     await _until(hass, lambda: simulator.current_limit_a == 0)
+    assert _state(hass, "sensor.garage_limited_by") == "plan"
     start = dt_util.parse_datetime(_state(hass, "sensor.garage_planned_start"))
     end = dt_util.parse_datetime(_state(hass, "sensor.garage_planned_end"))
     assert start is not None
@@ -191,6 +192,14 @@ async def test_cheap_now_charges_now(
         hass, lambda: _state(hass, "sensor.garage_smart_charging") == "charging"
     )
     await _until(hass, lambda: simulator.current_limit_a >= 6)
+    # Without a meter the car gets its planned current, as planned.
+    entry = _entry(hass)
+    charger = next(iter(entry.runtime_data.chargers.values()))
+    planned = entry.runtime_data.scheduler.data.chargers[charger.key].amps_now
+    assert planned is not None
+    assert planned >= 6
+    assert charger.data.limits[LimitSource.PLANNER] == planned
+    await _until(hass, lambda: simulator.current_limit_a == planned)
 
 
 async def test_charge_full_now_until_unplugged(

@@ -37,8 +37,9 @@ from .entity import (
     add_charger_entities,
 )
 from .logic.charger_status import ChargerStatus
+from .logic.limited_by import LimitedBy
 from .logic.planner.problem import ChargerPlan, PlanStatus
-from .runtime.balancing import LoadState
+from .runtime.balancing import LoadState, PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.scheduling import PlaceScheduler, Schedule
 
@@ -361,6 +362,12 @@ async def async_setup_entry(
         PLAN_SENSORS,
         lambda charger, description: PlanSensor(scheduler, charger, description),
     )
+    add_charger_entities(
+        entry,
+        async_add_entities,
+        (LIMITED_BY,),
+        lambda charger, description: LimitedBySensor(charger, description, balancer),
+    )
 
 
 class ChargerSensor(ChargerEntity, SensorEntity):
@@ -379,6 +386,41 @@ class ChargerSensor(ChargerEntity, SensorEntity):
     def native_value(self) -> StateType | datetime:
         """The value now."""
         return self.entity_description.value_fn(self.coordinator)
+
+
+LIMITED_BY = SensorEntityDescription(
+    key="limited_by",
+    translation_key="limited_by",
+    device_class=SensorDeviceClass.ENUM,
+    options=[reason.value for reason in LimitedBy],
+)
+
+
+class LimitedBySensor(ChargerEntity, SensorEntity):
+    """What holds the car at its current now: the charger's and the place's."""
+
+    def __init__(
+        self,
+        coordinator: ChargerCoordinator,
+        description: SensorEntityDescription,
+        balancer: PlaceBalancer,
+    ) -> None:
+        """Read the charger, and the balancer's last decision about it."""
+        super().__init__(coordinator, description)
+        self._balancer = balancer
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the balancer's decisions as well as the charger."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self._balancer.async_add_listener(self._handle_coordinator_update)
+        )
+
+    @property
+    def native_value(self) -> str | None:
+        """The reason; unknown while no car is plugged in."""
+        reason = self._balancer.limited_by(self.coordinator)
+        return None if reason is None else reason.value
 
 
 class LoadSensor(LoadEntity, SensorEntity):

@@ -70,9 +70,9 @@ import aiohttp
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
+from custom_components.homecharge.logic.allocation import ChargerLoad
 from custom_components.homecharge.logic.balancer import (
     BalancerSettings,
-    ChargerLoad,
     Track,
     balance,
 )
@@ -162,7 +162,7 @@ def decision_times(
         measured = [rng.uniform(low, high) + own[phase] for phase in range(3)]
         now += timedelta(seconds=2.5)
         started = time.perf_counter_ns()
-        tracks, _, _ = balance(tracks, measured, loads, now, settings)
+        tracks = balance(tracks, measured, loads, now, settings).tracks
         elapsed = time.perf_counter_ns() - started
         if call >= DECISION_WARMUP:
             times.append(elapsed / 1000)

@@ -63,7 +63,7 @@ from ..const import (
     MAX_CONNECTORS,
     SUBENTRY_CHARGER,
 )
-from ..logic.balancer import Priority
+from ..logic.allocation import Priority
 from ..logic.grid import IEC_MIN_AMPS
 from ..logic.place import parse_decimal
 from ..logic.plan_settings import (

@@ -24,10 +24,9 @@ from homeassistant.util import dt as dt_util
 
 from ..const import DOMAIN
 from ..feeds.meter import async_start_feed
+from ..logic.allocation import Bound, ChargerLoad, PhaseAmps
 from ..logic.balancer import (
     Change,
-    ChargerLoad,
-    PhaseAmps,
     Reason,
     Track,
     balance,
@@ -37,9 +36,12 @@ from ..logic.balancer import (
     own_draw,
     own_total,
 )
+from ..logic.capacity_guard import charging_budget_kw
 from ..logic.capacity_tariff import CapacityState, HourlyEnergy, capacity_state
-from ..logic.grid import grid_lines
+from ..logic.charger_status import ChargerStatus
+from ..logic.grid import grid_lines, house_kw, kw_per_amp
 from ..logic.house_profile import HouseProfile
+from ..logic.limited_by import ChargerLimits, LimitedBy, limited_by
 from ..logic.limits import LimitSource
 from ..logic.meter_formats import MeterReading
 from ..logic.meter_settings import MeterSettings
@@ -72,6 +74,12 @@ class LoadState:
     hour_kwh: float | None = None
     capacity: CapacityState | None = None
     refused: int = 0
+    # What holds each charger's share (by charger key), from the last decision.
+    bounds: dict[str, Bound] = field(default_factory=dict)
+    # The capacity guard: what the planned cars may draw together now (kW),
+    # and whether that is the plan's power (else the step's rest).
+    guard_kw: float | None = None
+    guard_by_plan: bool = False
     # The last decision with its inputs, for diagnostics.
     decision: dict[str, Any] = field(default_factory=dict)
 
@@ -113,6 +121,11 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         self._warned_at: datetime | None = None
         self._refused_since_warning = 0
         self._capacity_at: datetime | None = None
+        # The plan's capacity step (its hourly average, kW): the guard keeps
+        # each clock hour inside it; None while no plan chose one. And the
+        # power the plan gives the cars in the slot now.
+        self._step_cap_kw: float | None = None
+        self._planned_kw: float | None = None
         self._overload = OverloadWatch(hass, f"overload_{entry.entry_id}")
 
     @property
@@ -249,14 +262,75 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                     # A charger's connectors share its circuit and fuse.
                     circuit=charger.subentry_id if config.connectors > 1 else None,
                     circuit_amps=config.circuit_fuse,
+                    # The capacity guard holds the cars the plan holds.
+                    kw_per_amp=kw_per_amp(grid, phases) if data.smart_charging else 0.0,
                 )
             )
         return loads
 
+    def limited_by(self, charger: ChargerCoordinator) -> LimitedBy | None:
+        """What holds a charger's car at its current now (None: no car)."""
+        data = charger.data
+        fresh = [a for a in data.current_a if a is not None]
+        return limited_by(
+            ChargerLimits(
+                plugged_in=data.plugged_in,
+                enabled=charger.enabled,
+                open_now=charger.station.availability.open_now,
+                stopped_by_user=charger.status is ChargerStatus.STOPPED,
+                circuit_fuse=charger.config.circuit_fuse,
+                limits=data.limits,
+                bound=self.data.bounds.get(charger.key) if self.active else None,
+                failsafe=self.active and self.data.failsafe,
+                guard_by_plan=self.data.guard_by_plan,
+                charging=data.transaction_id is not None and not data.paused,
+                offered_a=data.offered_a,
+                drawn_a=max(fresh) if fresh and not charger.currents_stale else None,
+            )
+        )
+
+    @callback
+    def hold_plan(self, *, planned_kw: float | None, step_cap_kw: float | None) -> None:
+        """The plan's power for the slot now and its step: the guard's limits."""
+        self._planned_kw, self._step_cap_kw = planned_kw, step_cap_kw
+        if self.active and self.data.online and self._state.currents_at:
+            self._decide(dt_util.utcnow(), self._loads())
+
+    def _guard_kw(self, now: datetime, loads: list[ChargerLoad]) -> float | None:
+        """What the planned cars may draw together: the plan's, within its step.
+
+        For the step, everything else — the house and cars charging at full
+        power by the user's choice — is taken to go on as it draws now.
+        """
+        self.data.guard_by_plan = self._planned_kw is not None
+        if self._step_cap_kw is None or self._state.currents_at is None:
+            return self._planned_kw
+        grid = self.place.grid_type
+        house = [amps or 0.0 for amps in grid_lines(grid, self._state.house_a)]
+        others = house_kw(grid, house) + sum(
+            max(load.draw) * kw_per_amp(grid, load.phases)
+            for load in loads
+            if not load.kw_per_amp
+        )
+        step_kw = charging_budget_kw(
+            cap_kw=self._step_cap_kw,
+            used_kwh=self.hourly.current_hour(dt_util.as_local(now)).kwh,
+            house_kw=others,
+            now=dt_util.as_local(now),
+        )
+        if self._planned_kw is None or step_kw < self._planned_kw:
+            self.data.guard_by_plan = False
+            return step_kw
+        return self._planned_kw
+
     def _decide(self, now: datetime, loads: list[ChargerLoad]) -> None:
         measured = self._state.phase_currents(own_total(loads))
         settings = self.meter.balancer(self.place.main_fuse)
-        tracks, targets, changes = balance(self._tracks, measured, loads, now, settings)
+        guard_kw = self._guard_kw(now, loads)
+        decision = balance(self._tracks, measured, loads, now, settings, guard_kw)
+        tracks, targets, changes = decision.tracks, decision.targets, decision.changes
+        self.data.bounds = decision.bounds
+        self.data.guard_kw = guard_kw
         # Chargers offline now keep their last limit for when they return.
         self._tracks = {**self._tracks, **tracks}
         self.data.headroom = headroom(
@@ -270,6 +344,8 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                 asdict(load) | {"phases": sorted(load.phases)} for load in loads
             ],
             "targets_a": targets,
+            "bounds": decision.bounds,
+            "capacity_guard_kw": guard_kw,
             "limits_a": {key: track.amps for key, track in self._tracks.items()},
         }
         self._apply(changes)

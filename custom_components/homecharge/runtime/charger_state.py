@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 from ..central.profile import ChargerCapabilities
 from ..central.session import BootInfo
 from ..const import CONF_PHASE, CONF_PRIORITY, MAX_CONNECTORS
-from ..logic.balancer import Priority
+from ..logic.allocation import Priority
 from ..logic.charger_status import charger_wide_status
 from ..logic.limits import LimitSource
 

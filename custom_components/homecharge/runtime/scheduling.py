@@ -4,8 +4,9 @@ The runtime around the pure planner. It plans again when prices change (a
 price entity updates, or tomorrow's Nord Pool prices appear after 13:00), when
 a car plugs in or out, when a setting changes, and at every slot boundary, so
 a car that charges slower than planned gets a new plan within 15 minutes.
-Each slot it gives every planned charger its current through the chargers'
-one limit path; the balancer's limit, a separate source, still wins.
+Each slot it holds the cars to the plan through the chargers' one limit path
+and the balancer: the slot's planned power, shared under the fuse, and the
+capacity guard that keeps the hour inside the plan's step (``_apply``).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from ..logic.plan_settings import (
     DEFAULT_READY_BY,
     PlanSettings,
 )
-from ..logic.planner.model import Plan, PlanProblem
+from ..logic.planner.model import SLOTS_PER_HOUR, Plan, PlanProblem
 from ..logic.planner.problem import (
     MAX_HORIZON,
     SLOT,
@@ -164,6 +165,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         for charger in self.chargers.values():
             if LimitSource.PLANNER in charger.data.limits:
                 charger.set_limit(LimitSource.PLANNER, None)
+        self.balancer.hold_plan(planned_kw=None, step_cap_kw=None)
 
     def apply_settings(self, place: PlaceSettings, settings: PlanSettings) -> None:
         """New options: plan again (a new price entity needs a reload)."""
@@ -296,17 +298,35 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
 
     def _apply(self, schedule: Schedule) -> None:
         """
-        Pause every planned car whose slot this is not; let the others go.
+        Hold the cars to the plan's slot now.
 
-        The plan decides when a car charges. While it does, the load balancer
-        shares the fuse as measured (fairly), rather than the plan's split,
-        which rests on a forecast of the house.
+        A car the plan has waiting is paused. With a meter, the cars the plan
+        charges now share the slot's planned power (what its cost and the
+        capacity step rest on) fairly under the fuse — how the plan splits a
+        slot among cars of one price is arbitrary — and the capacity guard
+        cuts below it when the house runs above its forecast. Without one,
+        each car gets its planned current. A car the plan does not hold (no
+        car, charging full now) has no planner limit.
         """
+        guarded = self.balancer.active
+        planned_kw = 0.0
+        kw_per_amp = {
+            car.key: car.kwh_per_amp * SLOTS_PER_HOUR for car in schedule.cars
+        }
         for key, charger in self.chargers.items():
             planned = schedule.chargers.get(key)
-            amps = 0.0 if planned is not None and planned.amps_now == 0 else None
-            if charger.data.limits.get(LimitSource.PLANNER) != amps:
-                charger.set_limit(LimitSource.PLANNER, amps)
+            amps = None if planned is None else planned.amps_now
+            limit = None if amps is None else float(amps)
+            if amps and key in kw_per_amp:
+                planned_kw += amps * kw_per_amp[key]
+                if guarded:
+                    limit = None
+            if charger.data.limits.get(LimitSource.PLANNER) != limit:
+                charger.set_limit(LimitSource.PLANNER, limit)
+        self.balancer.hold_plan(
+            planned_kw=planned_kw if guarded and schedule.cars else None,
+            step_cap_kw=_step_cap_kw(schedule),
+        )
 
     def _cars(self, now: datetime) -> list[CarInput]:
         """Every plugged-in charger under smart charging, with its need."""
@@ -392,6 +412,14 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         known = [*hourly.hours(), hourly.current_hour(local)]
         most_kw = fuse_kw(grid, self.place.main_fuse)
         return step_options(known, sorted(peaks), peaks, local, most_kw, rule)
+
+
+def _step_cap_kw(schedule: Schedule) -> float | None:
+    """The hourly average the plan's capacity step allows, for the guard."""
+    plan, problem = schedule.plan, schedule.problem
+    if plan is None or problem is None or not problem.cars:
+        return None
+    return problem.steps[plan.step].max_kw
 
 
 def ready_by_of(setting: Callable[[str], Any], now: datetime) -> datetime:

@@ -1,0 +1,63 @@
+"""The capacity guard's budget: what is left of the hour's energy, spread out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.homecharge.logic.capacity_guard import charging_budget_kw
+
+HOUR = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
+
+
+def test_what_is_left_of_the_hour_spread_over_what_is_left_of_it() -> None:
+    """5 kWh allowed, 2 used by half past: 6 kW on average, the house takes 1."""
+    budget = charging_budget_kw(
+        cap_kw=5.0, used_kwh=2.0, house_kw=1.0, now=HOUR + timedelta(minutes=30)
+    )
+    assert budget == pytest.approx(5.0)
+
+
+def test_the_house_above_its_forecast_leaves_the_cars_less() -> None:
+    """The same hour with the house at 3 kW: the cars get 3 kW, not 5."""
+    budget = charging_budget_kw(
+        cap_kw=5.0, used_kwh=2.0, house_kw=3.0, now=HOUR + timedelta(minutes=30)
+    )
+    assert budget == pytest.approx(3.0)
+
+
+def test_an_hour_over_its_cap_gets_nothing_more() -> None:
+    """Used up before the hour ends: 0, never negative."""
+    at = HOUR + timedelta(minutes=50)
+    assert charging_budget_kw(cap_kw=5.0, used_kwh=5.2, house_kw=0.5, now=at) == 0
+
+
+def test_the_last_seconds_are_not_stretched_to_infinity() -> None:
+    """10 s before the hour ends, what is left counts as 30 s of room."""
+    at = HOUR + timedelta(minutes=59, seconds=50)
+    budget = charging_budget_kw(cap_kw=5.0, used_kwh=4.9, house_kw=0.0, now=at)
+    assert budget == pytest.approx(0.1 / (30 / 3600))
+
+
+@given(
+    cap=st.floats(min_value=0, max_value=50),
+    used=st.floats(min_value=0, max_value=50),
+    house=st.floats(min_value=0, max_value=50),
+    seconds=st.integers(min_value=0, max_value=3599),
+)
+def test_drawing_the_budget_to_the_end_of_the_hour_stays_in_the_cap(
+    cap: float, used: float, house: float, seconds: int
+) -> None:
+    """Used + (house + budget) × rest of the hour never passes the cap.
+
+    Unless the hour was already over it (then the budget is 0), or the rest
+    is under the 30 s floor.
+    """
+    now = HOUR + timedelta(seconds=seconds)
+    budget = charging_budget_kw(cap_kw=cap, used_kwh=used, house_kw=house, now=now)
+    assert budget >= 0
+    rest_h = max(3600 - seconds, 30) / 3600
+    if budget > 0:
+        assert used + (house + budget) * rest_h <= cap + 1e-9
