@@ -384,7 +384,11 @@ async def main() -> None:
 
         latencies: list[float] = []
         stop, measuring = asyncio.Event(), asyncio.Event()
-        async with aiohttp.ClientSession() as session:
+        # No cap on sockets: aiohttp's default (100 per session) would queue
+        # every charger past the 100th, and the replaying one, in ws_connect.
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0)
+        ) as session:
             clients = [
                 Client(f"ws://127.0.0.1:{port}", n, latencies)
                 for n in range(args.chargers)
