@@ -354,10 +354,9 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                     kwh_per_amp=kwh_per_amp(grid, lines),
                     # What the charger's own settings allow, not the
                     # balancer's share now: the plan looks ahead.
-                    max_a=math.floor(
-                        charger.limit_path.without(
-                            LimitSource.PLANNER, LimitSource.BALANCER
-                        )
+                    # (The planner plans in the chargers' 0.1 A steps.)
+                    max_a=charger.limit_path.without(
+                        LimitSource.PLANNER, LimitSource.BALANCER
                     ),
                     need_kwh=need,
                     need_source=source,
