@@ -29,6 +29,11 @@ from custom_components.homecharge.central.profile import OcppVersion
         ({"NumberOfConnectors": "9"}, ChargerFacts()),
         ({"NumberOfConnectors": "0"}, ChargerFacts()),
         ({"NumberOfConnectors": "two"}, ChargerFacts()),
+        # 2.0.1's device model.
+        ({"ChargingStation.SupplyPhases": "3"}, ChargerFacts(phases=3)),
+        ({"ChargingStation.SupplyPhases": "1"}, ChargerFacts(phases=1)),
+        ({"ChargingStation.SupplyPhases": "0"}, ChargerFacts()),
+        ({"ChargingStation.SupplyPhases": "x"}, ChargerFacts()),
     ],
 )
 def test_facts(config: dict[str, object], facts: ChargerFacts) -> None:
@@ -36,10 +41,10 @@ def test_facts(config: dict[str, object], facts: ChargerFacts) -> None:
     assert facts_from_configuration(config) == facts
 
 
-def test_only_1_6_is_asked() -> None:
-    """2.0.1 keeps it per EVSE in its device model: not asked (yet)."""
+def test_what_each_version_is_asked() -> None:
+    """1.6 configuration keys; 2.0.1's device model (its EVSEs report themselves)."""
     assert FACT_KEYS[OcppVersion.V16] == [
         "ConnectorPhaseRotation",
         "NumberOfConnectors",
     ]
-    assert FACT_KEYS[OcppVersion.V201] == []
+    assert FACT_KEYS[OcppVersion.V201] == ["ChargingStation.SupplyPhases"]

@@ -277,10 +277,22 @@ async def test_removing_a_twin_stops_both_sessions_and_clears_every_profile(
     assert cleared == {4241, 4242, 4243}
 
 
-async def test_a_discovered_twin_is_suggested_with_its_two_connectors(
+@pytest.mark.parametrize(
+    ("version", "phases", "asked", "connectors"),
+    [
+        ("1.6", 3, ["ConnectorPhaseRotation", "NumberOfConnectors"], 2),
+        # 2.0.1: its device model's phases; its EVSEs report themselves.
+        ("2.0.1", 1, None, 1),
+    ],
+)
+async def test_a_discovered_charger_is_suggested_as_it_says(
     hass: HomeAssistant,
+    version: str,
+    phases: int,
+    asked: list[str] | None,
+    connectors: int,
 ) -> None:
-    """NumberOfConnectors (1.6) is the add form's suggestion."""
+    """Phases and connectors as the charger reports them are the suggestion."""
     place = MockConfigEntry(
         domain=DOMAIN,
         title="Home",
@@ -292,6 +304,8 @@ async def test_a_discovered_twin_is_suggested_with_its_two_connectors(
     sim = SimulatedCharger(
         url=f"ws://127.0.0.1:{hass.data[CENTRAL].port}",
         charge_point_id="NEW-T",
+        version=version,
+        phases=phases,
         connectors=2,
         reconnect_interval_s=0.2,
     )
@@ -301,11 +315,19 @@ async def test_a_discovered_twin_is_suggested_with_its_two_connectors(
         await _until(hass, lambda: bool(flows(DOMAIN)), seconds=10)
         (flow,) = flows(DOMAIN)
         result = await hass.config_entries.flow.async_configure(flow["flow_id"])
-        assert _suggested(result)["connectors"] == 2
-        assert sim.received_calls("GetConfiguration")[0]["key"] == [
-            "ConnectorPhaseRotation",
-            "NumberOfConnectors",
-        ]
+        suggested = _suggested(result)
+        assert suggested["connectors"] == connectors
+        assert suggested["phases"] == str(phases)
+        if asked is not None:
+            assert sim.received_calls("GetConfiguration")[0]["key"] == asked
+        else:
+            (call,) = sim.received_calls("GetVariables")
+            assert call["get_variable_data"] == [
+                {
+                    "component": {"name": "ChargingStation"},
+                    "variable": {"name": "SupplyPhases"},
+                }
+            ]
     finally:
         await sim.stop()
 

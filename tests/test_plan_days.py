@@ -301,11 +301,11 @@ async def test_negative_prices_are_used_to_the_full_first(
     assert charger.cost == pytest.approx(
         KWH_PER_AMP * (-0.5 * 4 * MAX_A + 0.05 * sum(rest.values()))
     )
-    # Charging now: the planner sets no limit (the balancer shares the fuse).
+    # Charging now; with no meter here the car is held to its planned current.
     assert charger.status is PlanStatus.CHARGING
     assert charger.amps_now == MAX_A
     runtime_charger = entry.runtime_data.chargers[key]
-    assert LimitSource.PLANNER not in runtime_charger.data.limits
+    assert runtime_charger.data.limits[LimitSource.PLANNER] == MAX_A
     assert state(hass, "sensor.garage_smart_charging") == "charging"
 
 

@@ -547,6 +547,14 @@ class ChargerModel:
             "MeterValueSampleInterval": (f"{self.meter_interval_s:g}", False),
             "MeterValuesSampledData": (",".join(MEASURANDS), True),
             "NumberOfConnectors": (str(self.connectors), True),
+            # "0.RST, 1.RST" for three phases; a 1-phase charger has none.
+            "ConnectorPhaseRotation": (
+                ", ".join(
+                    f"{n}.{'RST' if self.phases == 3 else 'NotApplicable'}"
+                    for n in range(self.connectors + 1)
+                ),
+                True,
+            ),
             "SupportedFeatureProfiles": ("Core,SmartCharging,RemoteTrigger", True),
         }
 

@@ -49,6 +49,7 @@ VARIABLES: Final[dict[tuple[str, str], str]] = {
     ("OCPPCommCtrlr", "HeartbeatInterval"): "HeartbeatInterval",
     ("SampledDataCtrlr", "TxUpdatedInterval"): "MeterValueSampleInterval",
     ("SecurityCtrlr", "BasicAuthPassword"): "AuthorizationKey",
+    ("ChargingStation", "SupplyPhases"): "SupplyPhases",
 }
 TRIGGERS: Final = frozenset(
     {"BootNotification", "Heartbeat", "MeterValues", "StatusNotification"}
@@ -410,7 +411,11 @@ class V201Session(SessionBase):
     def on_get_variables(self, **payload: Any) -> Any:
         """The ``VARIABLES`` (Actual only)."""
         self.record("GetVariables", payload)
-        table = self.charger._config_table()
+        # The device model's phases, beside the 1.6 keys the variables map to.
+        table = {
+            **self.charger._config_table(),
+            "SupplyPhases": (str(self.charger.phases), True),
+        }
         results = []
         for item in payload["get_variable_data"]:
             key, status = self._lookup(item)

@@ -2,9 +2,9 @@
 What a new charger says about itself: its phases and its connectors.
 
 Pure. Read from its configuration while it waits to be added (OCPP 1.6
-``ConnectorPhaseRotation`` and ``NumberOfConnectors``), so the add form can
-suggest them instead of guessing. 2.0.1 keeps it in the device model per EVSE (``SupplyPhases``),
-which our GetVariables does not address yet: those chargers are asked nothing.
+``ConnectorPhaseRotation`` and ``NumberOfConnectors``; 2.0.1's device model
+``ChargingStation.SupplyPhases``), so the add form can suggest them instead
+of guessing. A 2.0.1 station's EVSEs are learned from their status reports.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .profile import OcppVersion
 # The keys to read, per version.
 FACT_KEYS: Final[dict[OcppVersion, list[str]]] = {
     OcppVersion.V16: ["ConnectorPhaseRotation", "NumberOfConnectors"],
-    OcppVersion.V201: [],
+    OcppVersion.V201: ["ChargingStation.SupplyPhases"],
 }
 _ROTATION: Final = re.compile(r"^\s*(?:\d+\.)?([A-Za-z]+)\s*$")
 
@@ -57,9 +57,19 @@ def _connectors(value: object) -> int | None:
     return count if 1 <= count <= MAX_CONNECTORS else None
 
 
+def _supply_phases(value: object) -> int | None:
+    """2.0.1 SupplyPhases: 1 or 3 (0 is DC: nothing to suggest)."""
+    try:
+        phases = int(str(value).strip())
+    except ValueError:
+        return None
+    return phases if phases in (1, 3) else None
+
+
 def facts_from_configuration(config: Mapping[str, Any]) -> ChargerFacts:
     """The charger's phases and connectors (None where it does not say)."""
     return ChargerFacts(
-        phases=_rotation_phases(config.get("ConnectorPhaseRotation")),
+        phases=_rotation_phases(config.get("ConnectorPhaseRotation"))
+        or _supply_phases(config.get("ChargingStation.SupplyPhases")),
         connectors=_connectors(config.get("NumberOfConnectors")),
     )
