@@ -269,6 +269,25 @@ def test_balance_reports_each_change_with_its_reason() -> None:
     assert set(tracks) == {"guest", "owner"}
 
 
+def test_a_car_the_plan_releases_gets_its_share_at_once() -> None:
+    """Held off by another limit (max 0), then released: no raise window."""
+    held = [charger("a", max_amps=0.0)]
+    decision = balance({}, (10.0, 10.0, 10.0), held, NOW, SETTINGS)
+    assert decision.tracks["a"].held
+    assert decision.tracks["a"].amps == 0.0
+    # The plan's slot begins a second later: the share now, not in 60 s.
+    released = [charger("a")]
+    later = NOW + timedelta(seconds=1)
+    decision = balance(decision.tracks, (10.0, 10.0, 10.0), released, later, SETTINGS)
+    assert decision.tracks["a"].amps == 21.0
+    assert not decision.tracks["a"].held
+    # A cut by the fuse itself still waits before rising again.
+    decision = balance(decision.tracks, (25.0, 25.0, 25.0), released, later, SETTINGS)
+    assert decision.tracks["a"].amps == 6.0
+    decision = balance(decision.tracks, (10.0, 10.0, 10.0), released, later, SETTINGS)
+    assert decision.tracks["a"].amps == 6.0
+
+
 def test_fail_safe_lowers_but_never_raises() -> None:
     """Meter silent: down to the safe current; a paused charger stays paused."""
     tracks = {"a": Track(amps=16.0), "b": Track(amps=0.0)}

@@ -357,9 +357,9 @@ def test_three_peaks_on_different_days() -> None:
 
     assert [peak.kwh for peak in state.peaks] == [8.0, 6.0, 4.0]
     assert state.average_kw == pytest.approx(6.0)
-    assert state.step == CapacityStep(threshold_kw=5.0, monthly_cost=300.0)
+    assert state.step == CapacityStep(threshold_kw=5.0, monthly_cost=420.0)
     assert state.next_threshold_kw == 10.0
-    assert state.monthly_cost == 300.0
+    assert state.monthly_cost == 420.0
 
 
 def test_a_day_counts_once_with_its_highest_hour() -> None:
@@ -378,7 +378,7 @@ def test_the_peak_count_is_configurable() -> None:
     state = capacity_state(hours, MID_OCTOBER, CapacityRule(peaks=1))
 
     assert state.average_kw == 12.0
-    assert state.monthly_cost == 410.0
+    assert state.monthly_cost == 585.0
 
 
 def test_only_the_local_calendar_month_counts() -> None:
@@ -398,7 +398,7 @@ def test_fewer_days_than_peaks_average_those_found() -> None:
     state = capacity_state([hour(1, 18, 3.0), hour(2, 18, 5.0)], MID_OCTOBER)
 
     assert state.average_kw == pytest.approx(4.0)
-    assert state.monthly_cost == 190.0
+    assert state.monthly_cost == 250.0
 
 
 def test_no_hours_is_the_lowest_step() -> None:
@@ -408,7 +408,7 @@ def test_no_hours_is_the_lowest_step() -> None:
     assert state.average_kw == 0.0
     assert state.step == NORWEGIAN_STEPS[0]
     assert state.next_threshold_kw == 2.0
-    assert state.monthly_cost == 125.0
+    assert state.monthly_cost == 150.0
 
 
 def test_the_top_step_has_no_next_threshold() -> None:
@@ -417,7 +417,7 @@ def test_the_top_step_has_no_next_threshold() -> None:
 
     assert state.step.threshold_kw == 100.0
     assert state.next_threshold_kw is None
-    assert state.monthly_cost == 4570.0
+    assert state.monthly_cost == 6800.0
 
 
 @pytest.mark.parametrize(
@@ -444,7 +444,7 @@ def test_step_for(average_kw: float, threshold_kw: float) -> None:
 def test_an_average_exactly_on_a_threshold_takes_the_higher_step() -> None:
     hours = [hour(1, 18, 4.9), hour(2, 18, 5.1), hour(3, 18, 5.0)]
 
-    assert capacity_state(hours, MID_OCTOBER).monthly_cost == 300.0
+    assert capacity_state(hours, MID_OCTOBER).monthly_cost == 420.0
 
 
 @pytest.mark.parametrize(
@@ -473,8 +473,8 @@ def test_an_hour_below_the_third_peak_costs_nothing() -> None:
 
 
 def test_an_hour_over_a_threshold_costs_the_step_difference() -> None:
-    # 15, 8 and 7 average 10 kW: from 300 to 410 NOK.
-    assert cost_increase(PEAKS, MID_OCTOBER, oslo(4, 2), 15.0) == 110.0
+    # 15, 8 and 7 average 10 kW: from 420 to 585 NOK.
+    assert cost_increase(PEAKS, MID_OCTOBER, oslo(4, 2), 15.0) == 165.0
     # Just under: the average stays below 10 kW.
     assert cost_increase(PEAKS, MID_OCTOBER, oslo(4, 2), 14.9) == 0.0
 
@@ -483,7 +483,7 @@ def test_the_hour_replaces_what_hours_hold_for_it() -> None:
     hours = [*PEAKS, hour(4, 2, 5.0)]
 
     assert cost_increase(hours, MID_OCTOBER, oslo(4, 2), 5.5) == 0.0
-    assert cost_increase(hours, MID_OCTOBER, oslo(4, 2), 15.0) == 110.0
+    assert cost_increase(hours, MID_OCTOBER, oslo(4, 2), 15.0) == 165.0
     # Less than the hour already holds is no saving.
     assert cost_increase(PEAKS, MID_OCTOBER, oslo(1, 18), 0.0) == 0.0
 

@@ -99,9 +99,9 @@ def test_norwegian_default_is_elvia_with_vat() -> None:
     """Working days 06–22 at the day price; nights and weekends cheaper."""
     tariff = NORWEGIAN_ENERGY_TARIFF
 
-    assert tariff.price_at(oslo(20, 12)) == pytest.approx(0.262375)
-    assert tariff.price_at(oslo(20, 23)) == pytest.approx(0.162375)
-    assert tariff.price_at(oslo(25, 12)) == pytest.approx(0.162375)
+    assert tariff.price_at(oslo(20, 12)) == pytest.approx(0.362375)
+    assert tariff.price_at(oslo(20, 23)) == pytest.approx(0.212375)
+    assert tariff.price_at(oslo(25, 12)) == pytest.approx(0.212375)
 
 
 def test_from_options() -> None:
@@ -224,9 +224,9 @@ def test_options_from_the_base_step_up() -> None:
 
     options = step_options(KNOWN, [MONDAY, TUESDAY], house, NOW, 22.0)
 
-    # Base: (3 + 3 + 2.7) / 3 = 2.9 kW, the 2–5 step (190 kr); X keeps
-    # (2X + 2.7) / 3 under 5, 10 and 15 kW; 22 kW reaches 15–20 (520 kr).
-    assert [option.extra_cost for option in options] == [0.0, 110.0, 220.0, 330.0]
+    # Base: (3 + 3 + 2.7) / 3 = 2.9 kW, the 2–5 step (250 kr); X keeps
+    # (2X + 2.7) / 3 under 5, 10 and 15 kW; 22 kW reaches 15–20 (755 kr).
+    assert [option.extra_cost for option in options] == [0.0, 170.0, 335.0, 505.0]
     limits = [option.max_kw for option in options]
     assert limits[:3] == pytest.approx([6.15, 13.65, 21.15], abs=2 * STEP_MARGIN_KW)
     assert limits[-1] is None
@@ -285,7 +285,8 @@ def test_a_recorded_peak_today_counts_once() -> None:
     # (max(X, 6) + 2 + 2) / 3 reaches 5 kW at X = 11.
     assert options[0].extra_cost == 0.0
     assert options[0].max_kw == pytest.approx(11.0, abs=2 * STEP_MARGIN_KW)
-    assert options[1] == StepOption(extra_cost=110.0, max_kw=None)
+    # From the 2–5 step (250 kr) to 5–10 (420 kr).
+    assert options[1] == StepOption(extra_cost=170.0, max_kw=None)
 
 
 def test_without_one_per_day_the_top_hours_count() -> None:
@@ -350,4 +351,4 @@ def test_norwegian_steps_are_the_default_rule() -> None:
     assert options[0].max_kw == pytest.approx(
         NORWEGIAN_STEPS[1].threshold_kw, abs=2 * STEP_MARGIN_KW
     )
-    assert options[1] == StepOption(extra_cost=190.0 - 125.0, max_kw=None)
+    assert options[1] == StepOption(extra_cost=250.0 - 150.0, max_kw=None)

@@ -10,6 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.logic.capacity_presets import ladder_text
 from custom_components.homecharge.logic.grid_tariff import NORWEGIAN_ENERGY_TARIFF
 from custom_components.homecharge.logic.plan_settings import PlanSettings
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
@@ -58,6 +59,7 @@ FORM: dict[str, Any] = {
     "grid_night_end": 5,
     "grid_weekend_night": False,
     "capacity_tariff": True,
+    "capacity_company": "tensio-tn",
     "capacity_peaks": 1,
     "continuous": True,
     "price_cap": "2,5",
@@ -67,7 +69,7 @@ FORM: dict[str, Any] = {
 REQUIRED = {
     key: value
     for key, value in FORM.items()
-    if key not in ("price_entity", "grid_night_price", "price_cap")
+    if key not in ("price_entity", "grid_night_price", "price_cap", "capacity_company")
 }
 
 
@@ -150,12 +152,15 @@ async def test_norwegian_defaults(
         "grid_night_end": 6,
         "grid_weekend_night": True,
         "capacity_tariff": True,
+        "capacity_company": "elvia",
+        "capacity_steps": "0: 150; 2: 250; 5: 420; 10: 585; 15: 755; 20: 925; "
+        "25: 1760; 50: 2600; 75: 3440; 100: 6800",
         "capacity_peaks": 3,
         "continuous": False,
         "price_cap": None,
         "default_energy_kwh": "20",
     }
-    assert _suggested(result)["grid_day_price"] == "0.262375"
+    assert _suggested(result)["grid_day_price"] == "0.362375"
     assert result["description_placeholders"] == {
         "currency": "NOK",
         "price_area": "NO1",
@@ -204,6 +209,8 @@ async def test_save_with_decimal_commas_and_a_price_sensor(
         "grid_night_end": 5,
         "grid_weekend_night": False,
         "capacity_tariff": True,
+        "capacity_company": "tensio-tn",
+        "capacity_steps": None,
         "capacity_peaks": 1,
         "continuous": True,
         "price_cap": 2.5,
@@ -214,6 +221,8 @@ async def test_save_with_decimal_commas_and_a_price_sensor(
     assert plan.energy_tariff.night_price == 0.2
     assert plan.capacity is not None
     assert plan.capacity.peaks == 1
+    # Tensio TN's 2026 steps: 1353.60 NOK a year without VAT is 141 a month.
+    assert plan.capacity.steps[0].monthly_cost == 141.0
     assert plan.price_cap == 2.5
     await hass.async_block_till_done()
     assert place_entry.state is ConfigEntryState.LOADED
@@ -226,7 +235,33 @@ async def test_save_with_decimal_commas_and_a_price_sensor(
         "grid_night_price": "0.2",
         "price_cap": "2.5",
         "default_energy_kwh": "12.5",
+        # The steps in force shown, to start a ladder of one's own from.
+        "capacity_steps": ladder_text(plan.capacity.steps),
     }
+
+
+async def test_a_ladder_of_ones_own(
+    hass: HomeAssistant, place_entry: MockConfigEntry
+) -> None:
+    """Custom steps: refused with a translated error until they rise from 0 kW."""
+    place_entry.add_to_hass(hass)
+    result = await _smart_charging(hass, place_entry)
+    custom = {**REQUIRED, "capacity_company": "custom"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**custom, "capacity_steps": "2: 100; 5: 200"}
+    )
+    assert result["errors"] == {"capacity_steps": "capacity_steps_invalid"}
+    _assert_translated(result)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**custom, "capacity_steps": "0: 99,50\n5: 300"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    plan = PlanSettings.from_options(place_entry.options, "NO")
+    assert plan.capacity is not None
+    assert [(s.threshold_kw, s.monthly_cost) for s in plan.capacity.steps] == [
+        (0.0, 99.5),
+        (5.0, 300.0),
+    ]
 
 
 async def test_flat_tariff_no_sensor_no_cap(

@@ -23,10 +23,20 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
 )
 
+from ..logic.capacity_presets import (
+    CUSTOM,
+    DEFAULT_COMPANY,
+    GRID_COMPANIES,
+    ladder_text,
+    parse_ladder,
+)
 from ..logic.capacity_tariff import DEFAULT_RULE
 from ..logic.grid_tariff import (
     CONF_GRID_DAY_PRICE,
@@ -41,7 +51,9 @@ from ..logic.grid_tariff import (
 )
 from ..logic.place import parse_decimal
 from ..logic.plan_settings import (
+    CONF_CAPACITY_COMPANY,
     CONF_CAPACITY_PEAKS,
+    CONF_CAPACITY_STEPS,
     CONF_CAPACITY_TARIFF,
     CONF_CONTINUOUS,
     CONF_DEFAULT_ENERGY,
@@ -86,6 +98,18 @@ def smart_charging_schema(currency: str) -> vol.Schema:
             vol.Required(CONF_GRID_NIGHT_END): hour,
             vol.Required(CONF_GRID_WEEKEND_NIGHT): BooleanSelector(),
             vol.Required(CONF_CAPACITY_TARIFF): BooleanSelector(),
+            vol.Optional(
+                CONF_CAPACITY_COMPANY, default=DEFAULT_COMPANY
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[*GRID_COMPANIES, CUSTOM],
+                    translation_key=CONF_CAPACITY_COMPANY,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Optional(CONF_CAPACITY_STEPS): TextSelector(
+                TextSelectorConfig(multiline=True)
+            ),
             vol.Required(CONF_CAPACITY_PEAKS): NumberSelector(
                 NumberSelectorConfig(mode=NumberSelectorMode.BOX, step=1)
             ),
@@ -121,6 +145,10 @@ def current_values(options: Mapping[str, Any], country: str) -> dict[str, Any]:
         CONF_GRID_NIGHT_END: tariff.night_end,
         CONF_GRID_WEEKEND_NIGHT: tariff.weekend_is_night,
         CONF_CAPACITY_TARIFF: plan.capacity is not None,
+        CONF_CAPACITY_COMPANY: options.get(CONF_CAPACITY_COMPANY, DEFAULT_COMPANY),
+        # The ladder in force, to start a custom one from.
+        CONF_CAPACITY_STEPS: options.get(CONF_CAPACITY_STEPS)
+        or ladder_text((plan.capacity or DEFAULT_RULE).steps),
         # Kept while the capacity tariff is off, for when it is turned on.
         CONF_CAPACITY_PEAKS: int(options.get(CONF_CAPACITY_PEAKS, DEFAULT_RULE.peaks)),
         CONF_CONTINUOUS: plan.continuous,
@@ -146,6 +174,10 @@ def smart_charging_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
     peaks = parse_decimal(user_input.get(CONF_CAPACITY_PEAKS))
     if peaks is not None and not peaks.is_integer():
         errors[CONF_CAPACITY_PEAKS] = "capacity_peaks_out_of_range"
+    if user_input.get(CONF_CAPACITY_COMPANY) == CUSTOM and (
+        parse_ladder(user_input.get(CONF_CAPACITY_STEPS)) is None
+    ):
+        errors[CONF_CAPACITY_STEPS] = "capacity_steps_invalid"
     # Required, so an empty one is not "not given".
     if _blank(user_input.get(CONF_DEFAULT_ENERGY)):
         errors[CONF_DEFAULT_ENERGY] = "default_energy_kwh_out_of_range"
@@ -167,6 +199,9 @@ def smart_charging_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_GRID_NIGHT_END: int(user_input[CONF_GRID_NIGHT_END]),
         CONF_GRID_WEEKEND_NIGHT: bool(user_input[CONF_GRID_WEEKEND_NIGHT]),
         CONF_CAPACITY_TARIFF: bool(user_input[CONF_CAPACITY_TARIFF]),
+        CONF_CAPACITY_COMPANY: user_input.get(CONF_CAPACITY_COMPANY, DEFAULT_COMPANY),
+        CONF_CAPACITY_STEPS: (user_input.get(CONF_CAPACITY_STEPS) or "").strip()
+        or None,
         CONF_CAPACITY_PEAKS: int(user_input[CONF_CAPACITY_PEAKS]),
         CONF_CONTINUOUS: bool(user_input[CONF_CONTINUOUS]),
         CONF_PRICE_CAP: number(CONF_PRICE_CAP),

@@ -87,6 +87,9 @@ class Track:
     # The lowest target seen since raise_since: what stayed available.
     raise_to: float = 0.0
     raised_at: datetime | None = None
+    # Another limit held the charger off (the plan's waiting slot, a user's
+    # pause): released, it gets its share at once, not after raise_after.
+    held: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -159,7 +162,13 @@ def balance(
     changes: list[Change] = []
     for charger in chargers:
         old = tracks.get(charger.charger_id)
-        new = follow(old, targets[charger.charger_id], now, settings)
+        new = follow(
+            None if old is not None and old.held else old,
+            targets[charger.charger_id],
+            now,
+            settings,
+        )
+        new = replace(new, held=charger.max_amps < IEC_MIN_AMPS)
         new_tracks[charger.charger_id] = new
         before = None if old is None else old.amps
         if before != new.amps:

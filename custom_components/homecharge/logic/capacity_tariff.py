@@ -37,14 +37,13 @@ class CapacityStep:
     monthly_cost: float
 
 
-# Elvia's household steps from 1 April 2025 (NOK/month incl. 25 % VAT). From the
-# kraftsystemet/fri-nettleie collection (tariffer/elvia.yml, gathered from
-# elvia.no, kr/year without VAT): divided by 12 and times 1.25.
+# Elvia's household steps from 1 July 2026 (NOK/month incl. 25 % VAT), the
+# default of a Norwegian place: capacity_presets.py's "elvia" (tested equal).
 NORWEGIAN_STEPS: Final[tuple[CapacityStep, ...]] = tuple(
     CapacityStep(threshold_kw=kw, monthly_cost=cost)
     for kw, cost in zip(
         (0.0, 2.0, 5.0, 10.0, 15.0, 20.0, 25.0, 50.0, 75.0, 100.0),
-        (125.0, 190.0, 300.0, 410.0, 520.0, 630.0, 1175.0, 1720.0, 2270.0, 4570.0),
+        (150.0, 250.0, 420.0, 585.0, 755.0, 925.0, 1760.0, 2600.0, 3440.0, 6800.0),
         strict=True,
     )
 )

@@ -76,15 +76,15 @@ class EnergyTariff:
         return self.day_price
 
 
-# Elvia's household energy part from 1 April 2025 (Norway's largest grid
-# company): 20.99 øre/kWh on working days 06–22, else 12.99 øre/kWh, both
+# Elvia's household energy part from 1 July 2026 (Norway's largest grid
+# company): 28.99 øre/kWh on working days 06–22, else 16.99 øre/kWh, both
 # without VAT and the state's fees. From the kraftsystemet/fri-nettleie
 # collection (tariffer/elvia.yml, gathered from elvia.no); here in NOK/kWh
 # with 25 % VAT. The consumption tax (elavgift) and the Enova fee are not
 # included, and public holidays (night price at Elvia) are not modelled.
 NORWEGIAN_ENERGY_TARIFF: Final = EnergyTariff(
-    day_price=0.2099 * 1.25,
-    night_price=0.1299 * 1.25,
+    day_price=0.2899 * 1.25,
+    night_price=0.1699 * 1.25,
     night_start=22,
     night_end=6,
     weekend_is_night=True,

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .capacity_tariff import DEFAULT_RULE, CapacityRule
+from .capacity_presets import CUSTOM, DEFAULT_COMPANY, GRID_COMPANIES, parse_ladder
+from .capacity_tariff import DEFAULT_RULE, CapacityRule, CapacityStep
 from .grid_tariff import (
     CONF_GRID_DAY_PRICE,
     NORWEGIAN_ENERGY_TARIFF,
@@ -18,6 +19,10 @@ from .place import parse_decimal
 CONF_PRICE_ENTITY: Final = "price_entity"
 CONF_CAPACITY_TARIFF: Final = "capacity_tariff"
 CONF_CAPACITY_PEAKS: Final = "capacity_peaks"
+# The grid company whose steps apply (capacity_presets.py), or "custom" with
+# the place's own ladder in capacity_steps.
+CONF_CAPACITY_COMPANY: Final = "capacity_company"
+CONF_CAPACITY_STEPS: Final = "capacity_steps"
 CONF_CONTINUOUS: Final = "continuous"
 CONF_PRICE_CAP: Final = "price_cap"
 CONF_DEFAULT_ENERGY: Final = "default_energy_kwh"
@@ -67,13 +72,24 @@ class PlanSettings:
             energy_tariff=tariff_from_options(options)
             if CONF_GRID_DAY_PRICE in options or country != "NO"
             else NORWEGIAN_ENERGY_TARIFF,
-            capacity=CapacityRule(peaks=peaks) if capacity else None,
+            capacity=CapacityRule(steps=capacity_steps(options), peaks=peaks)
+            if capacity
+            else None,
             continuous=bool(options.get(CONF_CONTINUOUS, False)),
             price_cap=parse_decimal(cap) if cap not in (None, "") else None,
             default_energy_kwh=float(
                 options.get(CONF_DEFAULT_ENERGY, DEFAULT_ENERGY_KWH)
             ),
         )
+
+
+def capacity_steps(options: Mapping[str, Any]) -> tuple[CapacityStep, ...]:
+    """The place's capacity steps: its grid company's, or its own ladder."""
+    company = options.get(CONF_CAPACITY_COMPANY, DEFAULT_COMPANY)
+    if company == CUSTOM:
+        return parse_ladder(options.get(CONF_CAPACITY_STEPS)) or DEFAULT_RULE.steps
+    preset = GRID_COMPANIES.get(str(company))
+    return preset.steps if preset is not None else DEFAULT_RULE.steps
 
 
 def validate_plan_options(user_input: Mapping[str, Any]) -> dict[str, str]:
