@@ -3,8 +3,13 @@
 A real Home Assistant process runs homecharge with one place of N chargers.
 This process connects N lean websocket clients that boot, report status, and
 send MeterValues every 10 s plus heartbeats, timing every MeterValues round
-trip. HA's CPU and memory are read from /proc. The baseline, measured in the
-same run, is the same Home Assistant idle with no charger connected.
+trip of the measured minutes (steady state only: not the boot, nor the replay
+and reload below, which load Home Assistant on purpose). Each charger sends on
+a fixed 10 s grid, its slot at ``number / N`` of the interval, so the N
+chargers are spread evenly as real ones are, whatever their boot took. HA's
+CPU and memory are read from /proc. The baseline, measured in the same run, is
+the same Home Assistant idle with no charger connected (``--idle-minutes 0``:
+none).
 
 Then, with the N chargers still reporting:
 
@@ -123,10 +128,18 @@ def meter_values(
 class Client:
     """One lean charger: boots, charges, reports, answers the server."""
 
-    def __init__(self, url: str, number: int, latencies: list[float]) -> None:
+    def __init__(
+        self,
+        url: str,
+        number: int,
+        latencies: list[float],
+        slot_s: float = 0.0,
+    ) -> None:
         self.url = url
         self.number = number
         self.latencies = latencies
+        # Where in the 10 s interval this charger sends (monotonic clock).
+        self.slot_s = slot_s
         self._pending: dict[str, tuple[asyncio.Future[Any], float]] = {}
         self._ids = 0
         self.energy_wh = 1_000_000.0 + number
@@ -223,10 +236,15 @@ class Client:
                     },
                 )
                 transaction = started["transactionId"]
-                # Spread the chargers over the interval, as real ones are.
-                await asyncio.sleep(
-                    METER_INTERVAL_S * self.number / 100 % METER_INTERVAL_S
-                )
+                # Our slot on the grid: the chargers stay spread evenly over
+                # the interval however long each boot took (a relative sleep
+                # after boot bunched those whose boots were held up together,
+                # and each period drifted by the round trip).
+                next_send = self.slot_s
+                while next_send < time.monotonic():
+                    next_send += METER_INTERVAL_S
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), next_send - time.monotonic())
                 next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL_S
                 while not stop.is_set():
                     self.energy_wh += 11040 * METER_INTERVAL_S / 3600
@@ -240,8 +258,13 @@ class Client:
                     if time.monotonic() >= next_heartbeat:
                         await self._call(websocket, "Heartbeat", {})
                         next_heartbeat += HEARTBEAT_INTERVAL_S
+                    next_send += METER_INTERVAL_S
+                    while next_send < time.monotonic():  # a missed slot
+                        next_send += METER_INTERVAL_S
                     with suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), METER_INTERVAL_S)
+                        await asyncio.wait_for(
+                            stop.wait(), next_send - time.monotonic()
+                        )
             finally:
                 receiver.cancel()
                 with suppress(asyncio.CancelledError):
@@ -379,7 +402,11 @@ async def main() -> None:
         await asyncio.sleep(10)  # let start-up settle
         idle_start = process.cpu_seconds()
         await asyncio.sleep(args.idle_minutes * 60)
-        idle_cpu = (process.cpu_seconds() - idle_start) / args.idle_minutes
+        idle_cpu = (
+            (process.cpu_seconds() - idle_start) / args.idle_minutes
+            if args.idle_minutes > 0
+            else None
+        )
         idle_rss = process.rss_mib()
 
         latencies: list[float] = []
@@ -389,8 +416,15 @@ async def main() -> None:
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0)
         ) as session:
+            # The grid starts once all have booted (a few seconds for 300).
+            grid = time.monotonic() + 5
             clients = [
-                Client(f"ws://127.0.0.1:{port}", n, latencies)
+                Client(
+                    f"ws://127.0.0.1:{port}",
+                    n,
+                    latencies,
+                    grid + METER_INTERVAL_S * n / args.chargers,
+                )
                 for n in range(args.chargers)
             ]
             tasks = [
@@ -407,6 +441,9 @@ async def main() -> None:
             minutes = (time.monotonic() - started) / 60
             load_cpu = (process.cpu_seconds() - cpu_start) / minutes
             rss_end = process.rss_mib()
+            # The replay and the reload load Home Assistant on purpose: they
+            # have figures of their own, not the steady state's latency.
+            measuring.clear()
             replay = await replay_with_limit_changes(
                 process, session, port, args.replay, args.limit_changes
             )
@@ -418,17 +455,19 @@ async def main() -> None:
         print(f"measured_minutes: {minutes:.1f} min")
         print(f"meter_values_calls: {len(latencies)} count")
         print(f"client_failures: {len(failures)} count")
-        print(f"baseline_idle_cpu: {idle_cpu:.2f} s/min")
+        if idle_cpu is not None:
+            print(f"baseline_idle_cpu: {idle_cpu:.2f} s/min")
         print(f"ha_cpu_with_chargers: {load_cpu:.2f} s/min")
         print(f"ha_cpu_share_of_one_core: {100 * load_cpu / 60:.2f} %")
-        print(
-            f"chargers_cpu_share_of_one_core: {100 * (load_cpu - idle_cpu) / 60:.2f} %"
-        )
+        if idle_cpu is not None:
+            share = 100 * (load_cpu - idle_cpu) / 60
+            print(f"chargers_cpu_share_of_one_core: {share:.2f} %")
         print(f"meter_values_latency_p50: {1000 * statistics.median(latencies):.2f} ms")
         print(f"meter_values_latency_p99: {1000 * percentile(latencies, 0.99):.2f} ms")
         print(f"baseline_idle_rss: {idle_rss:.1f} MiB")
         print(f"rss_after_1_min: {rss_1:.1f} MiB")
-        print(f"rss_after_{args.minutes:g}_min: {rss_end:.1f} MiB")
+        if args.minutes > 1:
+            print(f"rss_after_{args.minutes:g}_min: {rss_end:.1f} MiB")
         print(f"rss_growth: {rss_end - rss_1:.1f} MiB")
         answered, took, delays, asked_for = replay
         print(f"replay_queued_messages: {args.replay} count")
