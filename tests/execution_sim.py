@@ -40,7 +40,10 @@ from custom_components.homecharge.logic.balancer import (
     Track,
     balance,
 )
-from custom_components.homecharge.logic.capacity_guard import charging_budget_kw
+from custom_components.homecharge.logic.capacity_guard import (
+    charging_budget_kw,
+    forecast_rest_kw,
+)
 from custom_components.homecharge.logic.capacity_tariff import (
     DEFAULT_RULE,
     NO_TARIFF,
@@ -434,10 +437,15 @@ class Execution:
             power = planned_kw
             if cap_kw is not None:
                 local = self.now.astimezone(OSLO)
+                # As the runtime (PlaceBalancer.house_rest_kw): the higher of
+                # the house now and its forecast for the rest of the hour.
+                rest_kw = forecast_rest_kw(
+                    local, lambda moment: house_kw(grid, self.forecast(moment))
+                )
                 budget = charging_budget_kw(
                     cap_kw=cap_kw,
                     used_kwh=self.hourly.current_hour(local).kwh,
-                    house_kw=house_kw(grid, house),
+                    house_kw=max(house_kw(grid, house), rest_kw),
                     now=local,
                 )
                 if power is None or budget < power:

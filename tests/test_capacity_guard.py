@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.homecharge.logic.capacity_guard import charging_budget_kw
+from custom_components.homecharge.logic.capacity_guard import (
+    charging_budget_kw,
+    forecast_rest_kw,
+    rest_of_hour,
+)
 
 HOUR = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
 
@@ -61,3 +65,13 @@ def test_drawing_the_budget_to_the_end_of_the_hour_stays_in_the_cap(
     rest_h = max(3600 - seconds, 30) / 3600
     if budget > 0:
         assert used + (house + budget) * rest_h <= cap + 1e-9
+
+
+def test_the_forecast_for_the_rest_of_the_hour_weighs_each_slot() -> None:
+    """At :10, 5 min of the first slot, then three whole ones: 4.3 kW."""
+    at = HOUR + timedelta(minutes=10)
+    by_slot = {0: 1.0, 15: 2.0, 30: 3.0, 45: 9.0}
+    average = forecast_rest_kw(at, lambda moment: by_slot[moment.minute // 15 * 15])
+    assert average == pytest.approx((5 * 1 + 15 * 2 + 15 * 3 + 15 * 9) / 50)
+    assert rest_of_hour(at) == pytest.approx(50 / 60)
+    assert forecast_rest_kw(HOUR, lambda _moment: 2.5) == pytest.approx(2.5)

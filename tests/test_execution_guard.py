@@ -26,7 +26,10 @@ import random
 
 import pytest
 
-from custom_components.homecharge.logic.capacity_guard import charging_budget_kw
+from custom_components.homecharge.logic.capacity_guard import (
+    charging_budget_kw,
+    forecast_rest_kw,
+)
 from custom_components.homecharge.logic.capacity_tariff import CapacityRule
 from custom_components.homecharge.logic.place import GridType
 from custom_components.homecharge.logic.planner.problem import SLOT
@@ -125,11 +128,41 @@ def test_without_the_guard_the_same_nights_leave_the_step() -> None:
     assert over_cap(run(1, Mode.PLAN))
 
 
+def test_a_late_house_peak_the_forecast_knows_is_kept_in_the_hour() -> None:
+    """The same hour when the forecast knows the 9 kW at :50 (the usual oven).
+
+    The guard takes the higher of the house now and its forecast for the rest
+    of the hour, so the cars leave the peak its energy: the hour ends at the
+    cap, not above it.
+    """
+    start = oslo(FIRST, 23)
+
+    def house_at(moment: datetime) -> float:
+        return 1.0 if (moment - start) < timedelta(minutes=50) else 9.0
+
+    def forecast(moment: datetime) -> float:
+        """A learned profile: each 15-minute slot's average (45–60: 6.33 kW)."""
+        return 1.0 if (moment - start) < timedelta(minutes=45) else 19 / 3
+
+    cap, used = 5.0, 0.0
+    for second in range(0, 3600, 10):
+        now = (start + timedelta(seconds=second)).astimezone(OSLO)
+        house = house_at(now)
+        budget = charging_budget_kw(
+            cap_kw=cap,
+            used_kwh=used,
+            house_kw=max(house, forecast_rest_kw(now, forecast)),
+            now=now,
+        )
+        used += (house + min(budget, 11.0)) * 10 / 3600
+    assert used <= cap + TOLERANCE_KWH, round(used, 3)
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="counterexample: the guard takes the house to go on as it draws now; "
-    "a house load above the cap's rate late in the hour comes after the cars "
-    "have used the hour's energy",
+    reason="limitation: a house peak that neither the meter nor the forecast "
+    "has seen yet, late in the hour, comes after the cars have used the "
+    "hour's energy (README: known limitations)",
 )
 def test_a_late_house_peak_after_the_cars_used_the_hour() -> None:
     """Cap 5 kWh; the house 1 kW for 50 min, then 9 kW (oven, water heater).

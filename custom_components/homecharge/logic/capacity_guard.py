@@ -4,17 +4,20 @@ The capacity guard: keep the clock hour's energy inside the plan's step.
 Pure. The grid company bills the month's step from hourly energies (kWh in a
 clock hour); the plan chose a step from a *forecast* of the house. The guard
 reads what the meter has counted in this hour so far and what the house
-draws now, and gives the planned cars what is left of the hour's energy,
+draws now (or is forecast to draw, whichever is more), and gives the planned
+cars what is left of the hour's energy,
 spread over what is left of the hour: less when the house runs above its
 forecast, back up to the plan when it runs below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
 HOUR: Final = timedelta(hours=1)
+SLOT: Final = timedelta(minutes=15)
 # The last seconds of an hour are not stretched to infinity: what is left is
 # spread over at least this long.
 _SHORTEST_REST: Final = timedelta(seconds=30)
@@ -32,9 +35,36 @@ def charging_budget_kw(
 
     ``cap_kw`` is the step's hourly average (kWh per hour), ``used_kwh`` what
     the meter counted since the hour began, ``house_kw`` what everything but
-    the guarded chargers draws now (assumed to go on until the hour ends).
+    the guarded chargers will draw on average until the hour ends (the
+    runtime takes the higher of its draw now and its forecast).
     Never negative: an hour already over its cap gets nothing more.
     """
-    start = now.replace(minute=0, second=0, microsecond=0)
-    rest = max(start + HOUR - now, _SHORTEST_REST) / HOUR
+    rest = max(rest_of_hour(now), _SHORTEST_REST / HOUR)
     return max((cap_kw - used_kwh) / rest - house_kw, 0.0)
+
+
+def rest_of_hour(now: datetime) -> float:
+    """What is left of the clock hour holding ``now``, in hours."""
+    start = now.replace(minute=0, second=0, microsecond=0)
+    return (start + HOUR - now) / HOUR
+
+
+def forecast_rest_kw(
+    now: datetime, forecast_kw: Callable[[datetime], float], slot: timedelta = SLOT
+) -> float:
+    """
+    The house's forecast average (kW) over what is left of the hour.
+
+    Each slot's forecast (``forecast_kw`` of a moment in it) weighted by the
+    part of it still to come.
+    """
+    start = now.replace(minute=0, second=0, microsecond=0)
+    end = start + HOUR
+    energy = 0.0
+    moment = now
+    while moment < end:
+        slot_end = min(start + ((moment - start) // slot + 1) * slot, end)
+        energy += forecast_kw(moment) * ((slot_end - moment) / HOUR)
+        moment = slot_end
+    rest = (end - now) / HOUR
+    return energy / rest if rest else 0.0

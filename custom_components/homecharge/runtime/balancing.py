@@ -10,7 +10,7 @@ and the place's entities.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
 from typing import Any, Final
@@ -36,8 +36,13 @@ from ..logic.balancer import (
     own_draw,
     own_total,
 )
-from ..logic.capacity_guard import charging_budget_kw
-from ..logic.capacity_tariff import CapacityState, HourlyEnergy, capacity_state
+from ..logic.capacity_guard import charging_budget_kw, forecast_rest_kw, rest_of_hour
+from ..logic.capacity_tariff import (
+    CapacityState,
+    HourEnergy,
+    HourlyEnergy,
+    capacity_state,
+)
 from ..logic.charger_status import ChargerStatus
 from ..logic.grid import grid_lines, house_kw, kw_per_amp
 from ..logic.house_profile import HouseProfile
@@ -296,18 +301,39 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         if self.active and self.data.online and self._state.currents_at:
             self._decide(dt_util.utcnow(), self._loads())
 
+    def house_rest_kw(self, now: datetime) -> float:
+        """The house's power for the rest of the hour: now's, or the forecast's.
+
+        The higher of the two: a house that usually peaks later in the hour
+        (the oven at :50) is not taken at what it draws at :10.
+        """
+        grid = self.place.grid_type
+        local = dt_util.as_local(now)
+        house = [amps or 0.0 for amps in grid_lines(grid, self._state.house_a)]
+        forecast = forecast_rest_kw(
+            local, lambda moment: house_kw(grid, self.house.forecast(moment))
+        )
+        return max(house_kw(grid, house), forecast)
+
+    def projected_hour(self, now: datetime) -> HourEnergy:
+        """The hour now as it will end without more charging: counted + house."""
+        local = dt_util.as_local(now)
+        hour = self.hourly.current_hour(local)
+        rest = self.house_rest_kw(now) * rest_of_hour(local)
+        return replace(hour, kwh=hour.kwh + rest)
+
     def _guard_kw(self, now: datetime, loads: list[ChargerLoad]) -> float | None:
         """What the planned cars may draw together: the plan's, within its step.
 
-        For the step, everything else — the house and cars charging at full
-        power by the user's choice — is taken to go on as it draws now.
+        For the step, the house takes the higher of its draw now and its
+        forecast for the rest of the hour; cars charging at full power by the
+        user's choice go on as they draw now.
         """
         self.data.guard_by_plan = self._planned_kw is not None
         if self._step_cap_kw is None or self._state.currents_at is None:
             return self._planned_kw
         grid = self.place.grid_type
-        house = [amps or 0.0 for amps in grid_lines(grid, self._state.house_a)]
-        others = house_kw(grid, house) + sum(
+        others = self.house_rest_kw(now) + sum(
             max(load.draw) * kw_per_amp(grid, load.phases)
             for load in loads
             if not load.kw_per_amp

@@ -407,8 +407,9 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                 for slot in prices
             ],
         )
-        hourly = self.balancer.hourly
-        known = [*hourly.hours(), hourly.current_hour(local)]
+        # The hour now as it will end from the house alone: a plan made at
+        # :30 must not pick a step the hour's first half has already passed.
+        known = [*self.balancer.hourly.hours(), self.balancer.projected_hour(now)]
         most_kw = fuse_kw(grid, self.place.main_fuse)
         return step_options(known, sorted(peaks), peaks, local, most_kw, rule)
 
