@@ -92,6 +92,17 @@ async def twin(
         await sim.stop()
 
 
+async def _two_cars(
+    hass: HomeAssistant, entry: MockConfigEntry, sim: SimulatedCharger
+) -> None:
+    """A car on each connector, both sessions known to Home Assistant."""
+    for connector in (1, 2):
+        sim.plug_in(connector)
+        await sim.start_transaction(f"TAG-{connector}", connector_id=connector)
+    chargers = entry.runtime_data.chargers.values()
+    await _until(hass, lambda: all(c.data.transaction_id for c in chargers))
+
+
 async def test_each_connector_is_its_own_device_with_its_own_session(
     hass: HomeAssistant, twin: Callable[..., Any]
 ) -> None:
@@ -174,11 +185,8 @@ async def test_the_two_connectors_share_the_circuit_and_the_fuse(
 ) -> None:
     """Each connector (EVSE) gets its own limit; together they stay within 32 A."""
     entry, sim = await twin(twin_place(), version=version)
-    for connector in (1, 2):
-        sim.plug_in(connector)
-        await sim.start_transaction(f"TAG-{connector}", connector_id=connector)
+    await _two_cars(hass, entry, sim)
     chargers = entry.runtime_data.chargers.values()
-    await _until(hass, lambda: all(c.data.transaction_id for c in chargers))
     # 5 A in the house leaves 34 A a phase: the 32 A circuit is the limit.
     async_fire_mqtt_message(hass, TOPIC, list2((5.0, 5.0, 5.0)))
     # Fair shares of the circuit, each on its own connector.
@@ -261,14 +269,7 @@ async def test_removing_a_twin_stops_both_sessions_and_clears_every_profile(
 ) -> None:
     """Both sessions stopped, both connectors' limits and the fallback cleared."""
     entry, sim = await twin(twin_place())
-    for connector in (1, 2):
-        sim.plug_in(connector)
-        await sim.start_transaction(f"TAG-{connector}", connector_id=connector)
-    chargers = entry.runtime_data.chargers
-    await _until(
-        hass,
-        lambda: all(c.data.transaction_id is not None for c in chargers.values()),
-    )
+    await _two_cars(hass, entry, sim)
     (subentry_id,) = entry.subentries
     hass.config_entries.async_remove_subentry(entry, subentry_id)
     await _until(hass, lambda: len(sim.received_calls("RemoteStopTransaction")) == 2)
@@ -431,11 +432,7 @@ async def test_removing_a_twin_place_stops_both_sessions(
 ) -> None:
     """The whole place removed: both sessions (from storage) stopped."""
     entry, sim = await twin(twin_place())
-    for connector in (1, 2):
-        sim.plug_in(connector)
-        await sim.start_transaction(f"TAG-{connector}", connector_id=connector)
-    chargers = entry.runtime_data.chargers
-    await _until(hass, lambda: all(c.data.transaction_id for c in chargers.values()))
+    await _two_cars(hass, entry, sim)
     await hass.config_entries.async_remove(entry.entry_id)
     await _until(hass, lambda: len(sim.received_calls("RemoteStopTransaction")) == 2)
     cleared = {call["id"] for call in sim.received_calls("ClearChargingProfile")}
