@@ -242,10 +242,11 @@ class _Model:
                 most = sum(self.upper[k] for k in ks)
                 terms = [(k, 1.0) for k in ks]
                 for s, step in enumerate(problem.steps):
-                    if step.max_kw is None:
+                    cap = problem.cap_kw(step, t)
+                    if cap is None:
                         room = most
                     else:
-                        room = min(most, _step_amps(step.max_kw, house, k_amp))
+                        room = min(most, _step_amps(cap, house, k_amp))
                     terms.append((z0 + s, -float(room)))
             else:
                 most = sum(
@@ -256,12 +257,13 @@ class _Model:
                     (k, SLOTS_PER_HOUR * cars[self.index[k][0]].kwh_per_amp) for k in ks
                 ]
                 for s, step in enumerate(problem.steps):
-                    if step.max_kw is None:
+                    cap = problem.cap_kw(step, t)
+                    if cap is None:
                         room = most
-                    elif house > step.max_kw:
+                    elif house > cap:
                         room = 0.0
                     else:
-                        room = min(most, step.max_kw - house + EPSILON)
+                        room = min(most, cap - house + EPSILON)
                     terms.append((z0 + s, -float(room)))
             row(terms, -np.inf, 0.0)
         self.rows, self.cols, self.vals = rows, cols, vals
@@ -680,7 +682,7 @@ def check_currents(
         errors.append(f"cars {sorted(currents)} != {sorted(keys)}")
     if not 0 <= step < len(problem.steps):
         return [*errors, f"step {step} out of range"]
-    max_kw = problem.steps[step].max_kw
+    option = problem.steps[step]
     line_load: list[list[float]] = [
         [0] * len(problem.headroom[t]) for t in range(slots)
     ]
@@ -717,6 +719,7 @@ def check_currents(
             for line, load in enumerate(line_load[t])
             if load > 0 and load > problem.headroom[t][line]
         )
+        max_kw = problem.cap_kw(option, t)
         if max_kw is not None and power[t] > 0:
             house = problem.house_kw[t]
             if house > max_kw:

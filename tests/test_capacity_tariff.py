@@ -6,7 +6,7 @@ and compares datetimes of one zone as wall times, which is wrong across DST.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 import json
 import math
 from typing import Any
@@ -21,9 +21,11 @@ from custom_components.homecharge.logic.capacity_tariff import (
     CapacityStep,
     HourEnergy,
     HourlyEnergy,
+    StepOption,
     capacity_state,
     cost_increase,
     step_for,
+    with_day_caps,
 )
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -573,3 +575,31 @@ def test_integration_keeps_all_energy(readings: list[tuple[int, float]]) -> None
 
     total = sum(h.kwh for h in energy.hours()) + energy.current_hour(moment).kwh
     assert total == pytest.approx(expected, abs=1e-9)
+
+
+# --- Per-day caps ------------------------------------------------------------------
+
+
+def test_a_day_that_peaked_anyway_keeps_its_peak_as_its_cap() -> None:
+    """One hour per day counts: below the day's own peak, charging is free."""
+    options = (
+        StepOption(extra_cost=0.0, max_kw=5.0),
+        StepOption(extra_cost=165.0, max_kw=None),
+    )
+    hours = [hour(14, 18, 8.0), hour(15, 2, 3.0), hour(31, 18, 12.0)]
+    house = {date(2025, 10, 15): 6.5, date(2025, 11, 1): 9.0}
+    capped = with_day_caps(options, hours, MID_OCTOBER, house)
+    # The 14th's 8 kWh and the 15th's forecast 6.5 kW; the 31st (12 kWh) is
+    # in the month but not a plan day: listed all the same. November is not.
+    assert capped[0].day_max_kw == (
+        (date(2025, 10, 14), 8.0),
+        (date(2025, 10, 15), 6.5),
+        (date(2025, 10, 31), 12.0),
+    )
+    assert capped[0].cap_kw(date(2025, 10, 15)) == 6.5
+    assert capped[0].cap_kw(date(2025, 11, 1)) == 5.0
+    assert capped[0].cap_kw(None) == 5.0
+    assert capped[1] == options[1]
+    # Counting the top hours whatever the day: no per-day caps.
+    any_hours = CapacityRule(one_per_day=False)
+    assert with_day_caps(options, hours, MID_OCTOBER, house, any_hours) == options

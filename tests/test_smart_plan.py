@@ -35,6 +35,8 @@ from custom_components.homecharge.logic.planner.problem import (
 from custom_components.homecharge.logic.planner.solve import plan_charging
 from custom_components.homecharge.logic.slot_prices import SlotPrice
 
+from .planner_reference import check_plan, solve_exact
+
 OSLO = ZoneInfo("Europe/Oslo")
 QUARTER = timedelta(minutes=15)
 T0 = datetime(2025, 6, 2, 22, 0, tzinfo=UTC)
@@ -422,6 +424,49 @@ def test_connectors_on_one_circuit_are_planned_within_its_fuse() -> None:
         problem_for(price_slots([0.5, 0.1, 0.9, 0.2, 0.8, 0.3]), cars[:1], fuse=63.0)
     )
     assert max(alone.currents["left"]) == 32
+
+
+def test_a_day_that_peaked_anyway_may_charge_up_to_its_peak() -> None:
+    """Today's 8 kW hour counts already: today the cars may take 8 kW, not 5.
+
+    The step's 5 kW holds for tomorrow; the plan uses today's room, the exact
+    reference agrees, and it costs no more than with one cap for both days.
+    """
+    start = datetime(2025, 6, 2, 21, 0, tzinfo=OSLO)
+    # 21:00–23:00 today (cheap), then 00:00–02:00 tomorrow (dearer).
+    prices = price_slots([0.1] * 12 + [0.5] * 8, start=start.astimezone(UTC))
+    today, tomorrow = start.date(), start.date() + timedelta(days=1)
+    one_cap = StepOption(extra_cost=0.0, max_kw=5.0)
+    day_caps = replace(one_cap, day_max_kw=((today, 8.0),))
+    need = car(20, need_kwh=20.0, max_a=32)
+
+    def plan_for(option: StepOption) -> tuple[PlanProblem, Plan]:
+        problem = build_problem(
+            prices=prices,
+            house_a=[(1.0, 1.0, 1.0)] * len(prices),
+            grid=GridType.THREE_PHASE_400_TN,
+            fuse_a=63.0,
+            margin_a=0.0,
+            cars=[need],
+            steps=(option, StepOption(extra_cost=1000.0, max_kw=None)),
+            price_cap=None,
+            continuous=False,
+            zone=OSLO,
+        )
+        return problem, plan_charging(problem)
+
+    problem, plan = plan_for(day_caps)
+    assert problem.slot_days[0] == today
+    assert problem.slot_days[-1] == tomorrow
+    assert plan.step == 0
+    assert check_plan(problem, plan) == []
+    power = [amps * TN3 * 4 for amps in plan.currents["cp1"]]
+    house = house_kw(GridType.THREE_PHASE_400_TN, (1.0, 1.0, 1.0))
+    assert max(power[:12]) > 5.0 - house
+    assert all(p <= 8.0 - house + 1e-6 for p in power[:12])
+    assert all(p <= 5.0 - house + 1e-6 for p in power[12:])
+    assert plan.cost == pytest.approx(solve_exact(problem).cost, abs=1e-6)
+    assert plan.cost < plan_for(one_cap)[1].cost
 
 
 def test_headroom_per_line_and_slot() -> None:

@@ -12,8 +12,8 @@ two 02:00 hours of the autumn night.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 import math
 from typing import Any, Final
@@ -78,11 +78,20 @@ class StepOption:
 
     ``extra_cost`` is its monthly cost over the month's base step; a plan
     keeps to it while every slot's house plus charging power stays under
-    ``max_kw`` (None: no limit, the top option).
+    ``max_kw`` (None: no limit, the top option), or under a day's own higher
+    cap in ``day_max_kw`` (``with_day_caps``).
     """
 
     extra_cost: float
     max_kw: float | None
+    # (day, kW): days that peak above max_kw anyway may charge up to it.
+    day_max_kw: tuple[tuple[date, float], ...] = ()
+
+    def cap_kw(self, day: date | None) -> float | None:
+        """The cap on an hour of ``day`` (None: no limit)."""
+        if self.max_kw is None or day is None:
+            return self.max_kw
+        return max(self.max_kw, dict(self.day_max_kw).get(day, self.max_kw))
 
 
 # No capacity tariff: one option, free and without a limit.
@@ -356,6 +365,49 @@ def capacity_state(
         step=rule.steps[index],
         next_threshold_kw=following[0].threshold_kw if following else None,
         monthly_cost=rule.steps[index].monthly_cost,
+    )
+
+
+def with_day_caps(
+    options: Sequence[StepOption],
+    hours: Iterable[HourEnergy],
+    month_of: datetime,
+    house_peak_kw: Mapping[date, float],
+    rule: CapacityRule = DEFAULT_RULE,
+) -> tuple[StepOption, ...]:
+    """
+    The options with each day's own cap: no lower than the day's peak so far.
+
+    With one hour per day counted, an hour no higher than its day's highest
+    (recorded in ``hours``, or the house forecast's peak the options were
+    made with) leaves the month's step where it is: a day that already
+    peaked above an option's ``max_kw`` may charge up to that peak. Days
+    outside the month of ``month_of`` keep ``max_kw``.
+    """
+    if not rule.one_per_day:
+        return tuple(options)
+    zone = month_of.tzinfo
+    peaks: dict[date, float] = {}
+    for hour in hours:
+        day = hour.start.astimezone(zone).date()
+        peaks[day] = max(peaks.get(day, 0.0), hour.kwh)
+    for day, kw in house_peak_kw.items():
+        peaks[day] = max(peaks.get(day, 0.0), kw)
+    in_month = sorted(
+        (day, kw)
+        for day, kw in peaks.items()
+        if (day.year, day.month) == (month_of.year, month_of.month)
+    )
+    return tuple(
+        option
+        if option.max_kw is None
+        else replace(
+            option,
+            day_max_kw=tuple(
+                (day, kw) for day, kw in in_month if kw > (option.max_kw or 0.0)
+            ),
+        )
+        for option in options
     )
 
 

@@ -37,7 +37,7 @@ from homeassistant.util import dt as dt_util
 
 from ..feeds.prices import NORDPOOL, async_nordpool_prices, read_price_entity
 from ..logic.availability import parse_time
-from ..logic.capacity_tariff import NO_TARIFF, StepOption
+from ..logic.capacity_tariff import NO_TARIFF, StepOption, with_day_caps
 from ..logic.grid import fuse_kw
 from ..logic.grid_tariff import step_options
 from ..logic.limits import LimitSource
@@ -274,6 +274,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                 steps=self._steps(now, prices),
                 price_cap=self.settings.price_cap,
                 continuous=self.settings.continuous,
+                zone=dt_util.get_default_time_zone(),
             )
             plan = await self.hass.async_add_executor_job(plan_charging, problem)
             schedule = Schedule(
@@ -411,7 +412,9 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         # :30 must not pick a step the hour's first half has already passed.
         known = [*self.balancer.hourly.hours(), self.balancer.projected_hour(now)]
         most_kw = fuse_kw(grid, self.place.main_fuse)
-        return step_options(known, sorted(peaks), peaks, local, most_kw, rule)
+        options = step_options(known, sorted(peaks), peaks, local, most_kw, rule)
+        # A day that peaks above a step's cap anyway may charge up to its peak.
+        return with_day_caps(options, known, local, peaks, rule)
 
 
 def _step_cap_kw(schedule: Schedule) -> float | None:

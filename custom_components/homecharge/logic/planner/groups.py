@@ -62,12 +62,13 @@ def group_capacity(
 
 def power_under_step(problem: PlanProblem, option: StepOption) -> list[float] | None:
     """Per slot, the power under the step's cap (none where the house is over it)."""
-    if option.max_kw is None:
+    if (max_kw := option.max_kw) is None:
         return None
-    return [
-        option.max_kw - house if house <= option.max_kw else 0.0
-        for house in problem.house_kw
-    ]
+    room = []
+    for slot, house in enumerate(problem.house_kw):
+        cap = problem.cap_kw(option, slot) or max_kw
+        room.append(cap - house if house <= cap else 0.0)
+    return room
 
 
 def group_problem(

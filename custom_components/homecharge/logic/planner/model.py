@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 import math
 
 from ..capacity_tariff import NO_TARIFF, StepOption
@@ -66,6 +67,12 @@ class PlanProblem:
     price_cap: float | None = None
     continuous: bool = False
     amp_steps: int = 1
+    # Each slot's local day, for the steps' per-day caps (empty: none).
+    slot_days: Sequence[date] = ()
+
+    def cap_kw(self, option: StepOption, slot: int) -> float | None:
+        """A step's cap on a slot's power: its day's own where it has one."""
+        return option.cap_kw(self.slot_days[slot] if self.slot_days else None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 import math
 import statistics
@@ -194,8 +194,11 @@ def build_problem(
     steps: Sequence[StepOption],
     price_cap: float | None,
     continuous: bool,
+    zone: tzinfo | None = None,
 ) -> PlanProblem:
     """The planner's problem over ``prices`` (consecutive slots from now).
+
+    ``zone``: the place's time zone, whose days the steps' per-day caps name.
 
     Currents in tenths of an ampere (``AMP_STEPS``), each rounded down.
     A circuit shared by cars (a charger's connectors) is one more "line"
@@ -251,6 +254,9 @@ def build_problem(
         price_cap=price_cap,
         continuous=continuous,
         amp_steps=AMP_STEPS,
+        slot_days=[slot.start.astimezone(zone).date() for slot in prices]
+        if zone is not None
+        else (),
     )
 
 
