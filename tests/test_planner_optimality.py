@@ -68,6 +68,10 @@ def test_one_group_plan_is_optimal(scenario: Scenario) -> None:
     assert got == pytest.approx(best.delivered_total, abs=1e-6), describe(
         scenario, plan, best
     )
+    # Proven or not, the certificate never claims more than the MILP's optimum.
+    if plan.lower_bound is not None:
+        assert plan.lower_bound <= best.cost + 1e-6, describe(scenario, plan, best)
+        assert plan.lower_bound <= energy_cost + step_cost + 1e-9
     if not plan.exact:
         # In tenths of an ampere a crowded group (two cars at their minimum
         # beside each other under a step's cap) can outlast the search
@@ -150,6 +154,11 @@ def test_mixed_groups_plan_is_feasible(
     energy_cost, step_cost = plan_cost(problem, plan.currents, plan.step)
     cost = energy_cost + step_cost
     assert got <= best.delivered_bound + 1e-6, describe(scenario, plan, best)
+    if plan.lower_bound is not None:
+        # The planner's own certificate: no plan delivering as much is cheaper.
+        assert got >= best.delivered_total - 1e-6, describe(scenario, plan, best)
+        assert plan.lower_bound <= best.cost + 1e-6, describe(scenario, plan, best)
+        assert plan.lower_bound <= cost + 1e-9
     if got >= best.delivered_total - 1e-6:
         # As much energy: it cannot cost less than the optimum's lower bound.
         assert cost >= best.cost_bound - 1e-6, describe(scenario, plan, best)
@@ -158,7 +167,10 @@ def test_mixed_groups_plan_is_feasible(
         proven = (
             "" if best.proven else f" ({best.status}: optimum ≥ {best.cost_bound:.6f})"
         )
-        text = f"gap {gap:+.6f} ({share:+.3f} %){proven}"
+        certified = (
+            "none" if plan.lower_bound is None else f"{cost - plan.lower_bound:+.6f}"
+        )
+        text = f"gap {gap:+.6f} ({share:+.3f} %){proven}; certified ≤ {certified}"
     else:
         text = (
             f"delivers {best.delivered_total - got:.3f} kWh less than the most "

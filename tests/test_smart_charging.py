@@ -170,6 +170,8 @@ async def test_plan_waits_for_cheap_power_and_follows_it(
     )
     assert response is not None
     assert response["optimal"] is True
+    # Proven: the certificate is the plan's own cost.
+    assert response["cost_lower_bound"] == pytest.approx(response["total_cost"])
     slots = response["slots"]
     used = [s for s in slots if s["currents"]["Garage"]]  # type: ignore[index,union-attr]
     assert used

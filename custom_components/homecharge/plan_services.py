@@ -86,6 +86,10 @@ async def async_plan_charging(call: ServiceCall) -> ServiceResponse:
         "capacity_step_cost": round(plan.step_cost, 2) if plan else 0.0,
         "total_cost": round(plan.cost, 4) if plan else 0.0,
         "optimal": plan.exact if plan else True,
+        # No plan delivering as much costs less (None: nothing proven).
+        "cost_lower_bound": round(plan.lower_bound, 4)
+        if plan and plan.lower_bound is not None
+        else None,
         "chargers": {
             names[key]: _charger_plan(value) for key, value in schedule.chargers.items()
         },

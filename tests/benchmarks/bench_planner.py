@@ -22,6 +22,9 @@ cap (so that the baselines deliver the same energy).
 
 Figures, each ``name: value unit``:
 
+- the planner's certified gap (its cost over its own lower bound, ``Plan.lower_bound``;
+  "none" where it could not rule out more energy), and any certificate above
+  the MILP's optimum (a false proof: must be 0);
 - the planner's cost gap to the exact optimum (``solve_exact``: scipy's HiGHS
   MILP, each solve limited to ``--milp-seconds``; where it hits the limit its
   best plan stands in, counted in ``milp_unproven``), max and mean in % of
@@ -254,6 +257,16 @@ class Tally:
     cheapest_energy_pct: list[float] = field(default_factory=list)
     cheapest_over_fuse: int = 0
     cheapest_raises_step: int = 0
+    # The planner's own certificate: cost above its lower bound, in %; and
+    # plans without one (more energy could not be ruled out).
+    certified: dict[str, list[float]] = field(
+        default_factory=lambda: {"one_group": [], "mixed": []}
+    )
+    uncertified: dict[str, int] = field(
+        default_factory=lambda: {"one_group": 0, "mixed": 0}
+    )
+    # A certificate above the MILP's optimum would be a false proof.
+    certificate_above_optimum: int = 0
 
 
 def relative(saved: float, base: float) -> float:
@@ -276,9 +289,16 @@ def evaluate(scenario: Scenario, tally: Tally, milp_seconds: float) -> None:
     tally.planner_not_exact += not plan.exact
     tariffed = any(step.max_kw is not None for step in problem.steps)
     tally.tariffed += tariffed
+    if plan.lower_bound is None:
+        tally.uncertified[place] += 1
+    else:
+        tally.certified[place].append(relative(cost - plan.lower_bound, cost))
 
     best: Optimum = solve_exact(problem, time_limit=milp_seconds)
     tally.milp_unproven += not best.proven
+    if plan.lower_bound is not None and plan.lower_bound > best.cost + 1e-6:
+        tally.certificate_above_optimum += 1
+        progress(f"{scenario.name}: certificate above the optimum?!")
     if got < best.delivered_total - ENERGY_TOLERANCE:
         tally.short[place] += 1
         progress(
@@ -323,6 +343,7 @@ def print_tally(tally: Tally) -> None:
     print(f"scenarios_with_tariff: {tally.tariffed} count")
     print(f"milp_unproven: {tally.milp_unproven} count")
     print(f"planner_not_exact: {tally.planner_not_exact} count")
+    print(f"certificate_above_optimum: {tally.certificate_above_optimum} count")
     for place in ("one_group", "mixed"):
         gaps = tally.gaps[place]
         if gaps:
@@ -333,6 +354,10 @@ def print_tally(tally: Tally) -> None:
             if kind == place:
                 print(f"gap_{place}_max_{currency}: {most:.4f} {currency}")
         print(f"gap_{place}_planner_delivers_less: {tally.short[place]} count")
+        if certified := tally.certified[place]:
+            print(f"certified_gap_{place}_max: {max(certified):.4f} %")
+            print(f"certified_gap_{place}_mean: {statistics.fmean(certified):.4f} %")
+        print(f"certified_gap_{place}_none: {tally.uncertified[place]} count")
         print(f"gap_{place}_below_optimum: {tally.below[place]} count")
         if place in tally.worst:
             gap, name = tally.worst[place]

@@ -85,6 +85,9 @@ class Plan:
     step: int
     step_cost: float
     exact: bool = field(default=True)
+    # A cost no plan delivering as much can beat (proven): the plan's own when
+    # exact; None when nothing is proven (a plan with more energy may exist).
+    lower_bound: float | None = None
 
     @property
     def cost(self) -> float:

@@ -19,6 +19,7 @@ in turn too, without the descent.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import islice, permutations
 import math
 
@@ -49,6 +50,8 @@ _RESCUE_WORK = 500_000
 _RELAXATION_WORK_PER_CELL = 20
 # Orders of the groups tried at a place with several (all of up to three).
 _MAX_GROUP_ORDERS = 6
+# µWh by which two sums of the same energy may differ (float rounding).
+_ENERGY_NOISE = 10
 # Passes of the descent over the groups at most.
 _DESCENT_ROUNDS = 4
 
@@ -72,7 +75,39 @@ def plan_charging(problem: PlanProblem) -> Plan:
         plan = _plan_groups_under_step(problem, groups, step_index, budget)
         if better(whole_plan_value(plan), whole_plan_value(best)):
             best = plan
-    return best
+    return replace(best, lower_bound=_groups_lower_bound(problem, groups, best))
+
+
+def _groups_lower_bound(
+    problem: PlanProblem, groups: Sequence[Group], plan: Plan
+) -> float | None:
+    """
+    A certified lower bound on the cost of any plan delivering as much.
+
+    Each group alone in the whole room, without the 6 A minimum (its
+    relaxation), under each step: no joint plan under that step delivers
+    more, nor the same for less. Steps whose relaxations deliver less than
+    the plan cannot match it; one that could deliver more leaves nothing
+    proven (None).
+    """
+    delivered = round(math.fsum(plan.delivered_kwh.values()) * 1e6)
+    lowest: float | None = None
+    for option in problem.steps:
+        spare_kw = power_under_step(problem, option)
+        energy, cost = 0, option.extra_cost
+        for group in groups:
+            headroom = [list(row) for row in problem.headroom]
+            capacity = group_capacity(problem, group, headroom, spare_kw)
+            short, price_amps = GroupSolver(
+                group_problem(problem, group, capacity)
+            ).bound
+            energy += round(-short * group.kwh_per_amp * 1e6)
+            cost += price_amps * group.kwh_per_amp
+        if energy > delivered + _ENERGY_NOISE:
+            return None
+        if energy >= delivered - _ENERGY_NOISE and (lowest is None or cost < lowest):
+            lowest = cost
+    return lowest
 
 
 def _plan_single_group(problem: PlanProblem, group: Group) -> Plan:
@@ -114,11 +149,20 @@ def _plan_single_group(problem: PlanProblem, group: Group) -> Plan:
             open_bounds.append(bound)
         if better(value, best):
             best, chosen, plan = value, step_index, amps
-    return assemble_plan(
+    result = assemble_plan(
         problem,
         {car.key: row for car, row in zip(group.cars, plan, strict=True)},
         chosen,
         exact=not any(better(bound, best) for bound in open_bounds),
+    )
+    # Proven, or: what the open options' relaxations promise at this energy.
+    if result.exact or best is None:
+        return replace(result, lower_bound=result.cost)
+    if any(bound[0] < best[0] for bound in open_bounds):
+        return result
+    return replace(
+        result,
+        lower_bound=min(best[1], *(b[1] for b in open_bounds if b[0] == best[0])),
     )
 
 
