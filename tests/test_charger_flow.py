@@ -102,6 +102,10 @@ async def test_add_charger_by_hand(hass: HomeAssistant) -> None:
         ({"circuit_fuse": 5}, {"circuit_fuse": "circuit_fuse_out_of_range"}),
         ({"circuit_fuse": 81}, {"circuit_fuse": "circuit_fuse_out_of_range"}),
         ({"name": " "}, {"name": "name_empty"}),
+        # Our own translated error, not the selector's English one.
+        ({"connectors": 0}, {"connectors": "connectors_out_of_range"}),
+        ({"connectors": 9}, {"connectors": "connectors_out_of_range"}),
+        ({"connectors": 1.5}, {"connectors": "connectors_out_of_range"}),
     ],
 )
 async def test_add_charger_errors(

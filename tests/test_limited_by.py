@@ -34,7 +34,7 @@ def state(**values: Any) -> ChargerLimits:
 @pytest.mark.parametrize(
     ("values", "reason"),
     [
-        ({"plugged_in": False}, None),
+        ({"plugged_in": False}, LimitedBy.NO_CAR),
         ({}, LimitedBy.CIRCUIT_FUSE),
         ({"enabled": False, "open_now": False}, LimitedBy.PAUSED_BY_USER),
         ({"stopped_by_user": True}, LimitedBy.PAUSED_BY_USER),
@@ -42,6 +42,8 @@ def state(**values: Any) -> ChargerLimits:
         ({"limits": {USER: 16.0}}, LimitedBy.MAX_CURRENT),
         ({"limits": {USER: 16.0, ACTION: 10.0}}, LimitedBy.USER_LIMIT),
         ({"limits": {PLANNER: 0.0, USER: 16.0}}, LimitedBy.PLAN),
+        # Charging at its planned current (no meter): the plan's power.
+        ({"limits": {PLANNER: 10.0, USER: 16.0}}, LimitedBy.PLANNED_POWER),
         # Ties go to what a user can act on: the action before the maximum.
         ({"limits": {USER: 16.0, ACTION: 16.0}}, LimitedBy.USER_LIMIT),
         (
@@ -58,7 +60,7 @@ def state(**values: Any) -> ChargerLimits:
         ),
         (
             {"limits": {BALANCER: 8.0}, "bound": Bound.CAPACITY, "guard_by_plan": True},
-            LimitedBy.PLAN,
+            LimitedBy.PLANNED_POWER,
         ),
         (
             {"limits": {BALANCER: 6.0}, "bound": Bound.OWN, "failsafe": True},
@@ -91,6 +93,6 @@ def state(**values: Any) -> ChargerLimits:
         ),
     ],
 )
-def test_limited_by(values: dict[str, Any], reason: LimitedBy | None) -> None:
+def test_limited_by(values: dict[str, Any], reason: LimitedBy) -> None:
     """Each case names the one limit that holds the car."""
     assert limited_by(state(**values)) is reason

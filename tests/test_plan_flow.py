@@ -10,7 +10,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
-from custom_components.homecharge.logic.capacity_presets import ladder_text
+from custom_components.homecharge.logic.capacity_presets import (
+    GRID_COMPANIES,
+    ladder_text,
+)
 from custom_components.homecharge.logic.grid_tariff import NORWEGIAN_ENERGY_TARIFF
 from custom_components.homecharge.logic.plan_settings import PlanSettings
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
@@ -153,8 +156,9 @@ async def test_norwegian_defaults(
         "grid_weekend_night": True,
         "capacity_tariff": True,
         "capacity_company": "elvia",
-        "capacity_steps": "0: 150; 2: 250; 5: 420; 10: 585; 15: 755; 20: 925; "
-        "25: 1760; 50: 2600; 75: 3440; 100: 6800",
+        # Elvia's steps, one per line.
+        "capacity_steps": "0: 150\n2: 250\n5: 420\n10: 585\n15: 755\n20: 925\n"
+        "25: 1760\n50: 2600\n75: 3440\n100: 6800",
         "capacity_peaks": 3,
         "continuous": False,
         "price_cap": None,
@@ -262,6 +266,16 @@ async def test_a_ladder_of_ones_own(
         (0.0, 99.5),
         (5.0, 300.0),
     ]
+    # Back to a grid company: its steps apply and show; the own ladder goes.
+    result = await _smart_charging(hass, place_entry)
+    assert _suggested(result)["capacity_steps"] == "0: 99.5\n5: 300"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**REQUIRED, "capacity_company": "bkk"}
+    )
+    assert place_entry.options["capacity_steps"] is None
+    result = await _smart_charging(hass, place_entry)
+    bkk = GRID_COMPANIES["bkk"].steps
+    assert _suggested(result)["capacity_steps"] == ladder_text(bkk)
 
 
 async def test_flat_tariff_no_sensor_no_cap(

@@ -82,6 +82,8 @@ SENSORS: tuple[ChargerSensorDescription, ...] = (
     ),
     ChargerSensorDescription(
         key="power",
+        # Its own name: HA's for the device class is "Kraft" in Norwegian.
+        translation_key="power",
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
@@ -417,10 +419,9 @@ class LimitedBySensor(ChargerEntity, SensorEntity):
         )
 
     @property
-    def native_value(self) -> str | None:
-        """The reason; unknown while no car is plugged in."""
-        reason = self._balancer.limited_by(self.coordinator)
-        return None if reason is None else reason.value
+    def native_value(self) -> str:
+        """The reason (no car while none is plugged in)."""
+        return self._balancer.limited_by(self.coordinator).value
 
 
 class LoadSensor(LoadEntity, SensorEntity):

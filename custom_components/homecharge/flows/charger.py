@@ -97,10 +97,9 @@ CHARGER_FIELDS = vol.Schema(
                 mode=SelectSelectorMode.LIST,
             )
         ),
+        # No min/max on the number: out of range gets our translated error.
         vol.Required(CONF_CONNECTORS): NumberSelector(
-            NumberSelectorConfig(
-                min=1, max=MAX_CONNECTORS, step=1, mode=NumberSelectorMode.BOX
-            )
+            NumberSelectorConfig(step=1, mode=NumberSelectorMode.BOX)
         ),
         # Load balancing: the house phase a 1-phase charger is wired to, and
         # who keeps charging when there is not enough for every car.
@@ -173,6 +172,13 @@ def charger_errors(data: dict[str, Any]) -> dict[str, str]:
     fuse = parse_decimal(data.get(CONF_CIRCUIT_FUSE))
     if fuse is None or not IEC_MIN_AMPS <= fuse <= MAX_CIRCUIT_FUSE:
         errors[CONF_CIRCUIT_FUSE] = "circuit_fuse_out_of_range"
+    connectors = parse_decimal(data.get(CONF_CONNECTORS))
+    if (
+        connectors is None
+        or not connectors.is_integer()
+        or not 1 <= connectors <= MAX_CONNECTORS
+    ):
+        errors[CONF_CONNECTORS] = "connectors_out_of_range"
     return errors
 
 
@@ -318,8 +324,17 @@ class ChargerSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Ask for the charger's identity and circuit."""
         errors: dict[str, str] = {}
-        schema = CHARGER_FIELDS.extend(
-            {vol.Required(CONF_CHARGE_POINT_ID): TextSelector()}
+        # The identity the form's text asks for, right after the name.
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME): TextSelector(),
+                vol.Required(CONF_CHARGE_POINT_ID): TextSelector(),
+                **{
+                    key: value
+                    for key, value in CHARGER_FIELDS.schema.items()
+                    if key != CONF_NAME
+                },
+            }
         )
         if user_input is not None:
             charge_point_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()

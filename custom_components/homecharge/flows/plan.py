@@ -60,6 +60,7 @@ from ..logic.plan_settings import (
     CONF_PRICE_CAP,
     CONF_PRICE_ENTITY,
     PlanSettings,
+    capacity_steps,
     validate_plan_options,
 )
 from ..logic.prices import detect_format
@@ -98,7 +99,7 @@ def smart_charging_schema(currency: str) -> vol.Schema:
             vol.Required(CONF_GRID_NIGHT_END): hour,
             vol.Required(CONF_GRID_WEEKEND_NIGHT): BooleanSelector(),
             vol.Required(CONF_CAPACITY_TARIFF): BooleanSelector(),
-            vol.Optional(
+            vol.Required(
                 CONF_CAPACITY_COMPANY, default=DEFAULT_COMPANY
             ): SelectSelector(
                 SelectSelectorConfig(
@@ -146,9 +147,9 @@ def current_values(options: Mapping[str, Any], country: str) -> dict[str, Any]:
         CONF_GRID_WEEKEND_NIGHT: tariff.weekend_is_night,
         CONF_CAPACITY_TARIFF: plan.capacity is not None,
         CONF_CAPACITY_COMPANY: options.get(CONF_CAPACITY_COMPANY, DEFAULT_COMPANY),
-        # The ladder in force, to start a custom one from.
-        CONF_CAPACITY_STEPS: options.get(CONF_CAPACITY_STEPS)
-        or ladder_text((plan.capacity or DEFAULT_RULE).steps),
+        # The steps in force (a company's, or the place's own), to start a
+        # ladder of one's own from.
+        CONF_CAPACITY_STEPS: ladder_text(capacity_steps(options)),
         # Kept while the capacity tariff is off, for when it is turned on.
         CONF_CAPACITY_PEAKS: int(options.get(CONF_CAPACITY_PEAKS, DEFAULT_RULE.peaks)),
         CONF_CONTINUOUS: plan.continuous,
@@ -200,8 +201,10 @@ def smart_charging_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_GRID_WEEKEND_NIGHT: bool(user_input[CONF_GRID_WEEKEND_NIGHT]),
         CONF_CAPACITY_TARIFF: bool(user_input[CONF_CAPACITY_TARIFF]),
         CONF_CAPACITY_COMPANY: user_input.get(CONF_CAPACITY_COMPANY, DEFAULT_COMPANY),
+        # Kept only as the place's own ladder.
         CONF_CAPACITY_STEPS: (user_input.get(CONF_CAPACITY_STEPS) or "").strip()
-        or None,
+        if user_input.get(CONF_CAPACITY_COMPANY) == CUSTOM
+        else None,
         CONF_CAPACITY_PEAKS: int(user_input[CONF_CAPACITY_PEAKS]),
         CONF_CONTINUOUS: bool(user_input[CONF_CONTINUOUS]),
         CONF_PRICE_CAP: number(CONF_PRICE_CAP),

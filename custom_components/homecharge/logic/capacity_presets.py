@@ -336,4 +336,4 @@ def parse_ladder(text: object) -> tuple[CapacityStep, ...] | None:
 
 def ladder_text(steps: tuple[CapacityStep, ...]) -> str:
     """A ladder as the form shows it (what ``parse_ladder`` reads back)."""
-    return "; ".join(f"{step.threshold_kw:g}: {step.monthly_cost:g}" for step in steps)
+    return "\n".join(f"{step.threshold_kw:g}: {step.monthly_cost:g}" for step in steps)

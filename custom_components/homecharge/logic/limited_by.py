@@ -24,10 +24,13 @@ CAR_SLACK_A: Final = 1.0
 class LimitedBy(StrEnum):
     """What holds a plugged-in car's current (a translated enum)."""
 
+    NO_CAR = "no_car"
     MAIN_FUSE = "main_fuse"
     CAPACITY_STEP = "capacity_step"
-    # Waiting for a cheaper slot, or the slot's planned power.
+    # Waiting for a cheaper slot.
     PLAN = "plan"
+    # Charging at what the plan gives this slot (shared with the other cars).
+    PLANNED_POWER = "planned_power"
     CIRCUIT_FUSE = "circuit_fuse"
     MAX_CURRENT = "max_current"
     # The set_current_limit action.
@@ -74,10 +77,10 @@ _ORDER: Final = (
 )
 
 
-def limited_by(state: ChargerLimits) -> LimitedBy | None:
-    """The reason; None while no car is plugged in."""
+def limited_by(state: ChargerLimits) -> LimitedBy:
+    """The one limit that holds the car now."""
     if not state.plugged_in:
-        return None
+        return LimitedBy.NO_CAR
     if not state.enabled or state.stopped_by_user:
         return LimitedBy.PAUSED_BY_USER
     if not state.open_now:
@@ -97,6 +100,8 @@ def limited_by(state: ChargerLimits) -> LimitedBy | None:
         and effective_limit(state.circuit_fuse, {source: amps}) <= effective
     ]
     for source in holding:
+        if source is LimitSource.PLANNER and effective > 0:
+            return LimitedBy.PLANNED_POWER
         if source is not LimitSource.BALANCER:
             return _BY_SOURCE[source]
         if (reason := _balancer_reason(state)) is not None:
@@ -117,5 +122,7 @@ def _balancer_reason(state: ChargerLimits) -> LimitedBy | None:
     if state.bound is Bound.CIRCUIT:
         return LimitedBy.CIRCUIT_FUSE
     if state.bound is Bound.CAPACITY:
-        return LimitedBy.PLAN if state.guard_by_plan else LimitedBy.CAPACITY_STEP
+        if state.guard_by_plan:
+            return LimitedBy.PLANNED_POWER
+        return LimitedBy.CAPACITY_STEP
     return None

@@ -273,8 +273,8 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             )
         return loads
 
-    def limited_by(self, charger: ChargerCoordinator) -> LimitedBy | None:
-        """What holds a charger's car at its current now (None: no car)."""
+    def limited_by(self, charger: ChargerCoordinator) -> LimitedBy:
+        """What holds a charger's car at its current now."""
         data = charger.data
         fresh = [a for a in data.current_a if a is not None]
         return limited_by(

@@ -170,6 +170,9 @@ class ChargerState:
             "ocpp_status": self.ocpp_status,
             "station_status": self.station_status,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "last_heartbeat": self.last_heartbeat.isoformat()
+            if self.last_heartbeat
+            else None,
             "enabled": self.enabled,
             "smart_charging": self.smart_charging,
             "honours_zero": self.honours_zero,
@@ -197,6 +200,9 @@ class ChargerState:
             station_status=data.get("station_status"),
             last_seen=dt_util.parse_datetime(data["last_seen"])
             if data.get("last_seen")
+            else None,
+            last_heartbeat=dt_util.parse_datetime(data["last_heartbeat"])
+            if data.get("last_heartbeat")
             else None,
             enabled=bool(data.get("enabled", True)),
             smart_charging=bool(data.get("smart_charging", True)),
