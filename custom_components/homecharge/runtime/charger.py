@@ -25,7 +25,7 @@ from homeassistant.util import dt as dt_util
 from ..central.meter_values import MeterSample
 from ..central.session import BootInfo, ChargerSession, SessionError, StatusReport
 from ..central.v16 import HEARTBEAT_INTERVAL_S
-from ..const import CONF_CONNECTORS, DOMAIN, MAX_CONNECTORS
+from ..const import DOMAIN
 from ..logic.charger_status import (
     ChargerStatus,
     charger_status,
@@ -40,6 +40,7 @@ from ..logic.place import GridType
 from .charger_availability import ChargerAvailability
 from .charger_limits import ChargerLimits
 from .charger_provisioning import async_ensure_password, record_boot
+from .charger_routing import ConnectorRouting
 from .charger_sessions import end_transaction, record_samples, start_transaction
 from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
 
@@ -47,8 +48,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # When a charger that disconnected counts as offline (checked just after).
 OFFLINE_CHECK_S = heartbeat_timeout(HEARTBEAT_INTERVAL_S) + 1
-# How long after the first unknown connector the highest one is learned.
-LEARN_CONNECTORS_AFTER_S = 2.0
 
 
 class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
@@ -87,10 +86,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self._station = station
         # On the station: its other connectors (2 …), by connector id.
         self.connectors: dict[int, ChargerCoordinator] = {}
-        # Connectors reported beyond the configured ones, learned in a while.
-        self._connectors_seen = self.config.connectors
-        self._learn_timer: CALLBACK_TYPE | None = None
-        self._past_max_told = False
+        self.routing = ConnectorRouting(self)
         self.data = state
         self._save = save
         self._session: ChargerSession | None = None
@@ -247,10 +243,10 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self.limit_path.async_stop()
         await self.limit_path.async_cancel()
         self.availability.async_stop()
-        for timer in (self._offline_timer, self._learn_timer):
-            if timer is not None:
-                timer()
-        self._offline_timer = self._learn_timer = None
+        self.routing.async_stop()
+        if self._offline_timer:
+            self._offline_timer()
+            self._offline_timer = None
         for task in list(self._tasks):
             task.cancel()
         self._session = None
@@ -360,7 +356,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             for other in self.connectors.values():
                 other.changed()
             return
-        if (outlet := self._outlet(report.connector_id)) is not None:
+        if (outlet := self.routing.outlet(report.connector_id)) is not None:
             outlet.record_status(report)
 
     def record_status(self, report: StatusReport) -> None:
@@ -384,7 +380,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """
         if connector_id == 0 and self.config.connectors > 1:
             return
-        if (outlet := self._outlet(max(connector_id, 1))) is not None:
+        if (outlet := self.routing.outlet(max(connector_id, 1))) is not None:
             outlet.record_readings(samples)
 
     def record_readings(self, samples: list[MeterSample]) -> None:
@@ -408,7 +404,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         if transaction_id is None:
             transaction_id = str(self.data.next_transaction_id)
             self.data.next_transaction_id += 1
-        outlet = self._outlet(max(connector_id, 1))
+        outlet = self.routing.outlet(max(connector_id, 1))
         if outlet is None:
             self.changed(persist=True)
             return transaction_id
@@ -437,41 +433,6 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         )
         end_transaction(outlet.data, transaction_id, meter_stop_wh, reason)
         outlet.changed(persist=True)
-
-    def _outlet(self, connector_id: int) -> ChargerCoordinator | None:
-        """The coordinator of a connector; None for one we do not show."""
-        if connector_id <= 1:
-            return self
-        if connector_id in self.connectors:
-            return self.connectors[connector_id]
-        if connector_id > MAX_CONNECTORS:
-            if not self._past_max_told:
-                self._past_max_told = True
-                _LOGGER.warning(
-                    "Charger %s reports connector %s; connectors past %s are ignored",
-                    self.config.charge_point_id,
-                    connector_id,
-                    MAX_CONNECTORS,
-                )
-        elif connector_id > self._connectors_seen:
-            # A charger reports its connectors one after the other at boot:
-            # learned once they are all in (a reload shows them).
-            self._connectors_seen = connector_id
-            if self._learn_timer is None:
-                self._learn_timer = async_call_later(
-                    self.hass, LEARN_CONNECTORS_AFTER_S, self._async_learn_connectors
-                )
-        return None
-
-    @callback
-    def _async_learn_connectors(self, _now: datetime) -> None:
-        self._learn_timer = None
-        _LOGGER.info(
-            "Charger %s has %s connectors: each gets its own device",
-            self.config.charge_point_id,
-            self._connectors_seen,
-        )
-        self.update_subentry({CONF_CONNECTORS: self._connectors_seen})
 
     # Commands
 
