@@ -8,6 +8,7 @@ connector), and the balancer and planner keep the two within the circuit.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.limits import LimitSource
+from custom_components.homecharge.runtime.charger_routing import (
+    LEARN_CONNECTORS_AFTER_S,
+)
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
@@ -437,3 +441,48 @@ async def test_removing_a_twin_place_stops_both_sessions(
     await _until(hass, lambda: len(sim.received_calls("RemoteStopTransaction")) == 2)
     cleared = {call["id"] for call in sim.received_calls("ClearChargingProfile")}
     assert cleared == {4241, 4242, 4243}
+
+
+async def test_a_connector_configured_away_loses_its_device(
+    hass: HomeAssistant, twin: Callable[..., Any]
+) -> None:
+    """Connectors 2 → 1: the second connector's device and entities go."""
+    entry, _sim = await twin(twin_place())
+    await _until(hass, lambda: _state(hass, SECOND) == "ready")
+    (subentry,) = entry.subentries.values()
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "connectors": 1}
+    )
+    registry = dr.async_get(hass)
+    await _until(
+        hass,
+        lambda: registry.async_get_device(identifiers={(DOMAIN, "CP-T/2")}) is None,
+        seconds=10,
+    )
+    assert registry.async_get_device(identifiers={(DOMAIN, "CP-T")}) is not None
+    await _until(hass, lambda: hass.states.get(SECOND) is None)
+    assert _state(hass, FIRST) == "ready"
+
+
+async def test_a_connector_the_user_hid_is_not_learned_again(
+    hass: HomeAssistant, twin: Callable[..., Any]
+) -> None:
+    """Learned once: set to 1 afterwards, the next report does not overrule it."""
+    entry, sim = await twin(twin_place(connectors=1))
+    (subentry_id,) = entry.subentries
+    await _until(
+        hass,
+        lambda: entry.subentries[subentry_id].data["connectors"] == 2,
+        seconds=10,
+    )
+    subentry = entry.subentries[subentry_id]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, "connectors": 1}
+    )
+    await _until(hass, lambda: hass.states.get(SECOND) is None, seconds=10)
+    # The charger reports connector 2 again (a new status): ignored.
+    sim.plug_in(2)
+    await asyncio.sleep(LEARN_CONNECTORS_AFTER_S + 0.5)
+    await hass.async_block_till_done()
+    assert entry.subentries[subentry_id].data["connectors"] == 1
+    assert hass.states.get(SECOND) is None

@@ -198,6 +198,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
             )
             station.connectors[connector_id] = outlet
             chargers[outlet.key] = outlet
+    _remove_stale_connectors(hass, entry, chargers)
     saved_hours = stored.get("hourly_energy")
     balancer = PlaceBalancer(
         hass,
@@ -234,6 +235,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     await scheduler.async_start()
     entry.async_on_unload(scheduler.async_stop)
     return True
+
+
+def _remove_stale_connectors(
+    hass: HomeAssistant, entry: ConfigEntry, chargers: dict[str, ChargerCoordinator]
+) -> None:
+    """Devices of connectors a charger no longer has (fewer configured) go."""
+    registry = dr.async_get(hass)
+    current = {(DOMAIN, charger.device_key) for charger in chargers.values()}
+    stations = {c.config.charge_point_id for c in chargers.values() if c.is_station}
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        for domain, identifier in device.identifiers:
+            station, slash, _number = identifier.partition("/")
+            if (
+                domain == DOMAIN
+                and slash
+                and station in stations
+                and (domain, identifier) not in current
+            ):
+                registry.async_update_device(
+                    device.id, remove_config_entry_id=entry.entry_id
+                )
 
 
 async def _async_entry_updated(

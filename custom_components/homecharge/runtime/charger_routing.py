@@ -5,8 +5,9 @@ is the charger's own (its station) and receives every event. Events name a
 connector: the station's routing hands each to that connector's coordinator.
 A connector beyond the configured ones is learned once the charger has
 reported them all (a moment after the first): the subentry is updated and
-the reload that follows shows its device. Past MAX_CONNECTORS a charger is
-not trusted to get a device per number.
+the reload that follows shows its device. Learned once: a user who sets
+fewer (a socket nobody uses) is not overruled by the next report. Past
+MAX_CONNECTORS a charger is not trusted to get a device per number.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # How long after the first unknown connector the highest one is learned.
 LEARN_CONNECTORS_AFTER_S: Final = 2.0
+# The most connectors a charger has reported (subentry): learned once.
+CONF_REPORTED: Final = "connectors_reported"
 
 
 class ConnectorRouting:
@@ -35,7 +38,10 @@ class ConnectorRouting:
     def __init__(self, station: ChargerCoordinator) -> None:
         """Route for a station; what it has is its ``connectors``."""
         self._station = station
-        self._seen = station.config.connectors
+        subentry = station.config_entry.subentries[station.subentry_id]
+        self._seen = max(
+            station.config.connectors, int(subentry.data.get(CONF_REPORTED, 0))
+        )
         self._learn_timer: CALLBACK_TYPE | None = None
         self._past_max_told = False
 
@@ -82,4 +88,6 @@ class ConnectorRouting:
             station.config.charge_point_id,
             self._seen,
         )
-        station.update_subentry({CONF_CONNECTORS: self._seen})
+        station.update_subentry(
+            {CONF_CONNECTORS: self._seen, CONF_REPORTED: self._seen}
+        )
