@@ -29,13 +29,14 @@ from custom_components.homecharge.runtime import overload, scheduling
 from custom_components.homecharge.runtime.balancing import EVENT_LOAD_LIMITED
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .conftest import PLACE_DATA
 from .simulators.charger import SimulatedCharger
 from .test_central import PASSWORD
 from .test_charger_runtime import _state, _until
+from .test_services import _device
 
 TOPIC = "ams"
 METER_OPTIONS: dict[str, Any] = {
@@ -208,14 +209,6 @@ async def test_overload_cuts_pauses_and_recovers(
     )
     await _until(hass, lambda: sims["CP-1"].current_limit_a == 7.0)
     assert _state(hass, "sensor.garage_limited_by") == "user_limit"
-
-
-def _device(hass: HomeAssistant, charge_point_id: str) -> str:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, charge_point_id)}
-    )
-    assert device is not None
-    return device.id
 
 
 async def test_the_capacity_guard_holds_the_planned_cars_only(
