@@ -43,6 +43,8 @@ from custom_components.homecharge.logic.balancer import (
 from custom_components.homecharge.logic.capacity_guard import (
     charging_budget_kw,
     forecast_rest_kw,
+    guard_kw,
+    house_kw_ahead,
 )
 from custom_components.homecharge.logic.capacity_tariff import (
     DEFAULT_RULE,
@@ -434,22 +436,20 @@ class Execution:
         if self.mode is Mode.PLAN:
             power = planned_kw
         elif self.mode is Mode.GUARD:
-            power = planned_kw
+            budget = None
             if cap_kw is not None:
                 local = self.now.astimezone(OSLO)
-                # As the runtime (PlaceBalancer.house_rest_kw): the higher of
-                # the house now and its forecast for the rest of the hour.
+                # As the runtime (PlaceBalancer._guard_kw).
                 rest_kw = forecast_rest_kw(
                     local, lambda moment: house_kw(grid, self.forecast(moment))
                 )
                 budget = charging_budget_kw(
                     cap_kw=cap_kw,
                     used_kwh=self.hourly.current_hour(local).kwh,
-                    house_kw=max(house_kw(grid, house), rest_kw),
+                    house_kw=house_kw_ahead(house_kw(grid, house), rest_kw),
                     now=local,
                 )
-                if power is None or budget < power:
-                    power = budget
+            power, _by_plan = guard_kw(planned_kw, budget)
         decision = balance(self.tracks, measured, loads, self.now, self.settings, power)
         self.tracks = dict(decision.tracks)
         return {key: track.amps for key, track in decision.tracks.items()}

@@ -68,3 +68,26 @@ def forecast_rest_kw(
         moment = slot_end
     rest = (end - now) / HOUR
     return energy / rest if rest else 0.0
+
+
+def guard_kw(
+    planned_kw: float | None, step_kw: float | None
+) -> tuple[float | None, bool]:
+    """
+    The planned cars' power cap, and whether it is the plan's (not the step's).
+
+    The slot's planned power, lowered to what the step leaves of the hour;
+    None (no cap) when neither applies.
+    """
+    if step_kw is None or (planned_kw is not None and planned_kw <= step_kw):
+        return planned_kw, planned_kw is not None
+    return step_kw, False
+
+
+def house_kw_ahead(now_kw: float, forecast_kw: float) -> float:
+    """The house's power for the rest of the hour: the higher of now and forecast.
+
+    A house that usually peaks later in the hour (the oven at :50) is not
+    taken at what it draws at :10.
+    """
+    return max(now_kw, forecast_kw)

@@ -36,7 +36,13 @@ from ..logic.balancer import (
     own_draw,
     own_total,
 )
-from ..logic.capacity_guard import charging_budget_kw, forecast_rest_kw, rest_of_hour
+from ..logic.capacity_guard import (
+    charging_budget_kw,
+    forecast_rest_kw,
+    guard_kw,
+    house_kw_ahead,
+    rest_of_hour,
+)
 from ..logic.capacity_tariff import (
     CapacityState,
     HourEnergy,
@@ -314,7 +320,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         forecast = forecast_rest_kw(
             local, lambda moment: house_kw(grid, self.house.forecast(moment))
         )
-        return max(house_kw(grid, house), forecast)
+        return house_kw_ahead(house_kw(grid, house), forecast)
 
     def projected_hour(self, now: datetime) -> HourEnergy:
         """The hour now as it will end without more charging: counted + house."""
@@ -330,25 +336,26 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         forecast for the rest of the hour; cars charging at full power by the
         user's choice go on as they draw now.
         """
-        self.data.guard_by_plan = self._planned_kw is not None
-        if self._step_cap_kw is None or self._state.currents_at is None:
-            return self._planned_kw
+        step_kw = None
+        if self._step_cap_kw is not None and self._state.currents_at is not None:
+            step_kw = self._step_kw(now, loads, self._step_cap_kw)
+        cap, self.data.guard_by_plan = guard_kw(self._planned_kw, step_kw)
+        return cap
+
+    def _step_kw(self, now: datetime, loads: list[ChargerLoad], cap_kw: float) -> float:
+        """What the step leaves the planned cars of the hour, per hour left."""
         grid = self.place.grid_type
         others = self.house_rest_kw(now) + sum(
             max(load.draw) * kw_per_amp(grid, load.phases)
             for load in loads
             if not load.kw_per_amp
         )
-        step_kw = charging_budget_kw(
-            cap_kw=self._step_cap_kw,
+        return charging_budget_kw(
+            cap_kw=cap_kw,
             used_kwh=self.hourly.current_hour(dt_util.as_local(now)).kwh,
             house_kw=others,
             now=dt_util.as_local(now),
         )
-        if self._planned_kw is None or step_kw < self._planned_kw:
-            self.data.guard_by_plan = False
-            return step_kw
-        return self._planned_kw
 
     def _decide(self, now: datetime, loads: list[ChargerLoad]) -> None:
         measured = self._state.phase_currents(own_total(loads))

@@ -42,6 +42,7 @@ from ..logic.grid import fuse_kw
 from ..logic.grid_tariff import step_options
 from ..logic.limits import LimitSource
 from ..logic.place import CostBasis, PlaceSettings
+from ..logic.plan_following import slot_limits
 from ..logic.plan_settings import (
     CONF_BATTERY,
     CONF_READY_BY,
@@ -298,35 +299,26 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
             self._apply(schedule)
 
     def _apply(self, schedule: Schedule) -> None:
-        """
-        Hold the cars to the plan's slot now.
+        """Hold the cars to the plan's slot now (``logic.plan_following``).
 
-        A car the plan has waiting is paused. With a meter, the cars the plan
-        charges now share the slot's planned power (what its cost and the
-        capacity step rest on) fairly under the fuse — how the plan splits a
-        slot among cars of one price is arbitrary — and the capacity guard
-        cuts below it when the house runs above its forecast. Without one,
-        each car gets its planned current. A car the plan does not hold (no
-        car, charging full now) has no planner limit.
+        The slot's power and the plan's step go to the balancer, whose
+        capacity guard cuts below the plan when the house runs above its
+        forecast.
         """
-        guarded = self.balancer.active
-        planned_kw = 0.0
-        kw_per_amp = {
-            car.key: car.kwh_per_amp * SLOTS_PER_HOUR for car in schedule.cars
-        }
+        limits = slot_limits(
+            {
+                key: plan.amps_now if (plan := schedule.chargers.get(key)) else None
+                for key in self.chargers
+            },
+            {car.key: car.kwh_per_amp * SLOTS_PER_HOUR for car in schedule.cars},
+            metered=self.balancer.active,
+        )
         for key, charger in self.chargers.items():
-            planned = schedule.chargers.get(key)
-            amps = None if planned is None else planned.amps_now
-            limit = None if amps is None else float(amps)
-            if amps and key in kw_per_amp:
-                planned_kw += amps * kw_per_amp[key]
-                if guarded:
-                    limit = None
-            if charger.data.limits.get(LimitSource.PLANNER) != limit:
-                charger.set_limit(LimitSource.PLANNER, limit)
+            amps = limits.amps[key]
+            if charger.data.limits.get(LimitSource.PLANNER) != amps:
+                charger.set_limit(LimitSource.PLANNER, amps)
         self.balancer.hold_plan(
-            planned_kw=planned_kw if guarded and schedule.cars else None,
-            step_cap_kw=_step_cap_kw(schedule),
+            planned_kw=limits.planned_kw, step_cap_kw=_step_cap_kw(schedule)
         )
 
     def _cars(self, now: datetime) -> list[CarInput]:
