@@ -558,7 +558,7 @@ def solve_exact(
     candidates = sorted(
         (n for n, (_, upper, _) in enumerate(energies) if upper >= best - tolerance),
         key=lambda n: (
-            models[n][0] >= 0 and problem.steps[models[n][0]].max_kw is not None,
+            models[n][0] >= 0 and not problem.steps[models[n][0]].unlimited,
             problem.steps[models[n][0]].extra_cost if models[n][0] >= 0 else 0.0,
             n,
         ),
@@ -580,7 +580,7 @@ def solve_exact(
         known = plan if value >= best - tolerance / 2 else None
         found, bound = _least_cost(model, best, time_limit, known)
         bounds.append(bound)
-        if step >= 0 and problem.steps[step].max_kw is None and free_bound is None:
+        if step >= 0 and problem.steps[step].unlimited and free_bound is None:
             free_bound = bound - extra
         if found is None:
             continue
@@ -802,11 +802,11 @@ class Baseline:
 
     def exceeds_step(self, problem: PlanProblem, step: int) -> bool:
         """Whether some slot's house + average charging power is over the step."""
-        max_kw = problem.steps[step].max_kw
-        if max_kw is None:
-            return False
+        option = problem.steps[step]
         return any(
-            power > 0 and problem.house_kw[t] + power > max_kw + KW_TOLERANCE
+            power > 0
+            and (cap := problem.cap_kw(option, t)) is not None
+            and problem.house_kw[t] + power > cap + KW_TOLERANCE
             for t, power in enumerate(self.slot_power(problem))
         )
 

@@ -24,6 +24,7 @@ from custom_components.homecharge.logic.capacity_tariff import (
     StepOption,
     capacity_state,
     cost_increase,
+    per_month,
     step_for,
     with_day_caps,
 )
@@ -603,3 +604,33 @@ def test_a_day_that_peaked_anyway_keeps_its_peak_as_its_cap() -> None:
     # Counting the top hours whatever the day: no per-day caps.
     any_hours = CapacityRule(one_per_day=False)
     assert with_day_caps(options, hours, MID_OCTOBER, house, any_hours) == options
+
+
+def test_day_caps_keep_the_next_months_caps() -> None:
+    """Per-month options: a November day keeps November's cap, or none."""
+    october = (
+        StepOption(extra_cost=0.0, max_kw=5.0),
+        StepOption(extra_cost=165.0, max_kw=None),
+    )
+    november = (
+        StepOption(extra_cost=0.0, max_kw=2.0),
+        StepOption(extra_cost=100.0, max_kw=None),
+    )
+    first = date(2025, 11, 1)
+    options = per_month(october, november, [first])
+    house = {date(2025, 10, 31): 6.5, first: 3.0}
+
+    capped = with_day_caps(options, [], MID_OCTOBER, house)
+
+    assert [option.extra_cost for option in capped] == [0.0, 100.0, 165.0, 265.0]
+    assert [option.cap_kw(first) for option in capped] == [2.0, None, 2.0, None]
+    assert [option.cap_kw(date(2025, 10, 31)) for option in capped] == [
+        6.5,
+        6.5,
+        None,
+        None,
+    ]
+    # November's own peak raises its cap when November's days are judged.
+    again = with_day_caps(capped, [], datetime(2025, 11, 1, tzinfo=OSLO), house)
+    assert [option.cap_kw(first) for option in again] == [3.0, None, 3.0, None]
+    assert [option.unlimited for option in again] == [False, False, False, True]

@@ -29,6 +29,7 @@ from custom_components.homecharge.logic.grid_tariff import (
     STEP_MARGIN_KW,
     EnergyTariff,
     from_options,
+    month_starts,
     step_options,
     validate_tariff,
 )
@@ -300,26 +301,74 @@ def test_without_one_per_day_the_top_hours_count() -> None:
     assert len(options) == 2
 
 
-def test_days_of_another_month_do_not_count() -> None:
-    """A plan over the month's end is judged by its first month."""
+def test_a_plan_over_the_month_end_is_judged_per_month() -> None:
+    """October's days by October's step, November's by a fresh month's."""
     october = date(2025, 10, 31)
     november = date(2025, 11, 1)
     late = oslo(31, 20)
     known = recorded({1: 2.7, 2: 2.7, 3: 2.7})
 
     both = step_options(
-        known, [october, november], {october: 3.0, november: 50.0}, late, 22.0
+        known, [october, november], {october: 3.0, november: 1.0}, late, 22.0
     )
     first = step_options(known, [october], {october: 3.0}, late, 22.0)
+    second = step_options(
+        known, [november], {november: 1.0}, datetime(2025, 11, 1, tzinfo=OSLO), 22.0
+    )
 
-    assert both == first
+    # October: (X + 2.7 + 2.7) / 3 stays under 5 kW up to 9.6 kW; November
+    # starts empty: its one day is its average, 1 kW in the 0–2 step.
     assert first[0].max_kw == pytest.approx(3 * 5.0 - 2 * 2.7, abs=2 * STEP_MARGIN_KW)
+    assert second[0].max_kw == pytest.approx(2.0, abs=2 * STEP_MARGIN_KW)
+    assert len(both) == len(first) * len(second)
+    costs = sorted(a.extra_cost + b.extra_cost for a in first for b in second)
+    assert [option.extra_cost for option in both] == costs
+    for option in both:
+        pair = [
+            (a, b)
+            for a in first
+            for b in second
+            if option.cap_kw(october) == a.max_kw
+            and option.cap_kw(november) == b.max_kw
+        ]
+        assert len(pair) == 1
+        assert option.extra_cost == pair[0][0].extra_cost + pair[0][1].extra_cost
+    cheapest = both[0]
+    assert cheapest.cap_kw(october) == first[0].max_kw
+    assert cheapest.cap_kw(november) == second[0].max_kw
+    assert not cheapest.unlimited
+    assert both[-1].unlimited
+    # Only both months' top steps leave every day without a cap.
+    assert [option.unlimited for option in both].count(True) == 1
+
+
+def test_a_plan_within_one_month_has_its_options_alone() -> None:
+    """Days of the next month only split the options when the plan has them."""
+    options = step_options(KNOWN, [MONDAY, TUESDAY], {MONDAY: 3.0}, NOW, 22.0)
+
+    assert all(option.day_max_kw == () for option in options)
+    assert month_starts([MONDAY, TUESDAY], NOW) == [NOW]
+    assert month_starts([date(2025, 11, 2), date(2025, 10, 31)], NOW) == [
+        NOW,
+        datetime(2025, 11, 1, tzinfo=OSLO),
+    ]
 
 
 def test_no_horizon_day_in_the_month() -> None:
-    options = step_options(KNOWN, [date(2025, 11, 3)], {}, NOW, 22.0)
+    """A plan only in the next month: that month's options, this one free."""
+    november = date(2025, 11, 3)
+    options = step_options(KNOWN, [november], {}, NOW, 22.0)
+    alone = step_options(
+        KNOWN, [november], {}, datetime(2025, 11, 1, tzinfo=OSLO), 22.0
+    )
 
-    assert options == (StepOption(extra_cost=0.0, max_kw=None),)
+    assert [option.extra_cost for option in options] == [
+        option.extra_cost for option in alone
+    ]
+    assert [option.cap_kw(november) for option in options] == [
+        option.max_kw for option in alone
+    ]
+    assert all(option.cap_kw(MONDAY) is None for option in options)
 
 
 def test_steps_narrower_than_the_margin_are_skipped() -> None:

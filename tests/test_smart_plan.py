@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.homecharge.logic.capacity_tariff import NO_TARIFF, StepOption
+from custom_components.homecharge.logic.capacity_tariff import (
+    NO_TARIFF,
+    StepOption,
+    per_month,
+)
 from custom_components.homecharge.logic.grid import house_kw
 from custom_components.homecharge.logic.place import GridType
 from custom_components.homecharge.logic.planner.model import Plan, PlanProblem
@@ -467,6 +471,48 @@ def test_a_day_that_peaked_anyway_may_charge_up_to_its_peak() -> None:
     assert all(p <= 5.0 - house + 1e-6 for p in power[12:])
     assert plan.cost == pytest.approx(solve_exact(problem).cost, abs=1e-6)
     assert plan.cost < plan_for(one_cap)[1].cost
+
+
+def test_a_plan_over_the_month_end_keeps_each_months_step() -> None:
+    """October's evening under October's cap, November's night under its own.
+
+    The night is cheaper: the plan fills it up to November's 5 kW, not to
+    October's 8 kW, and buys the rest in October; the exact reference agrees.
+    """
+    start = datetime(2025, 10, 31, 21, 0, tzinfo=OSLO)
+    prices = price_slots([0.5] * 12 + [0.1] * 8, start=start.astimezone(UTC))
+    october, november = start.date(), date(2025, 11, 1)
+    top = StepOption(extra_cost=1000.0, max_kw=None)
+    options = per_month(
+        (StepOption(extra_cost=0.0, max_kw=8.0), top),
+        (StepOption(extra_cost=0.0, max_kw=5.0), top),
+        [november],
+    )
+    problem = build_problem(
+        prices=prices,
+        house_a=[(1.0, 1.0, 1.0)] * len(prices),
+        grid=GridType.THREE_PHASE_400_TN,
+        fuse_a=63.0,
+        margin_a=0.0,
+        cars=[car(start + 20 * QUARTER, need_kwh=20.0, max_a=32)],
+        steps=options,
+        price_cap=None,
+        continuous=False,
+        zone=OSLO,
+    )
+    plan = plan_charging(problem)
+
+    assert problem.slot_days[0] == october
+    assert problem.slot_days[-1] == november
+    assert plan.step == 0
+    assert check_plan(problem, plan) == []
+    power = [amps * TN3 * 4 for amps in plan.currents["cp1"]]
+    house = house_kw(GridType.THREE_PHASE_400_TN, (1.0, 1.0, 1.0))
+    assert all(p <= 8.0 - house + 1e-6 for p in power[:12])
+    assert all(p <= 5.0 - house + 1e-6 for p in power[12:])
+    assert min(power[12:]) > 5.0 - house - 0.1
+    assert plan.delivered_kwh["cp1"] >= 20.0
+    assert plan.cost == pytest.approx(solve_exact(problem).cost, abs=1e-6)
 
 
 def test_headroom_per_line_and_slot() -> None:

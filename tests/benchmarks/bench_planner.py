@@ -287,7 +287,7 @@ def evaluate(scenario: Scenario, tally: Tally, milp_seconds: float) -> None:
     tally.one_group += place == "one_group"
     tally.mixed += place == "mixed"
     tally.planner_not_exact += not plan.exact
-    tariffed = any(step.max_kw is not None for step in problem.steps)
+    tariffed = any(not step.unlimited for step in problem.steps)
     tally.tariffed += tariffed
     if plan.lower_bound is None:
         tally.uncertified[place] += 1

@@ -78,20 +78,55 @@ class StepOption:
 
     ``extra_cost`` is its monthly cost over the month's base step; a plan
     keeps to it while every slot's house plus charging power stays under
-    ``max_kw`` (None: no limit, the top option), or under a day's own higher
-    cap in ``day_max_kw`` (``with_day_caps``).
+    ``max_kw`` (None: no limit, the top option), or under a day's own cap in
+    ``day_max_kw``: a day that peaks above ``max_kw`` anyway (``with_day_caps``),
+    or a day of the next month, judged by that month's step (``per_month``).
     """
 
     extra_cost: float
     max_kw: float | None
-    # (day, kW): days that peak above max_kw anyway may charge up to it.
+    # (day, kW): the cap of those days instead of max_kw (inf: no limit).
     day_max_kw: tuple[tuple[date, float], ...] = ()
 
     def cap_kw(self, day: date | None) -> float | None:
         """The cap on an hour of ``day`` (None: no limit)."""
-        if self.max_kw is None or day is None:
-            return self.max_kw
-        return max(self.max_kw, dict(self.day_max_kw).get(day, self.max_kw))
+        cap = (
+            self.max_kw if day is None else dict(self.day_max_kw).get(day, self.max_kw)
+        )
+        return None if cap is None or math.isinf(cap) else cap
+
+    @property
+    def unlimited(self) -> bool:
+        """Whether no day of the plan has a cap."""
+        return self.max_kw is None and all(math.isinf(kw) for _, kw in self.day_max_kw)
+
+
+def per_month(
+    first: Sequence[StepOption], following: Sequence[StepOption], days: Sequence[date]
+) -> tuple[StepOption, ...]:
+    """
+    The options of a plan across a month boundary: a step in each month.
+
+    ``first`` are the options of the month the plan starts in, ``following``
+    those of the next, whose ``days`` are in the plan: each pair is an option
+    costing both extras, the next month's days under its cap. Cheapest first.
+    """
+    combined = [
+        replace(
+            one,
+            extra_cost=one.extra_cost + other.extra_cost,
+            day_max_kw=(
+                *one.day_max_kw,
+                *(
+                    (day, math.inf if (cap := other.cap_kw(day)) is None else cap)
+                    for day in days
+                ),
+            ),
+        )
+        for one in first
+        for other in following
+    ]
+    return tuple(sorted(combined, key=lambda option: option.extra_cost))
 
 
 # No capacity tariff: one option, free and without a limit.
@@ -381,8 +416,8 @@ def with_day_caps(
     With one hour per day counted, an hour no higher than its day's highest
     (recorded in ``hours``, or the house forecast's peak the options were
     made with) leaves the month's step where it is: a day that already
-    peaked above an option's ``max_kw`` may charge up to that peak. Days
-    outside the month of ``month_of`` keep ``max_kw``.
+    peaked above an option's cap may charge up to that peak. Days outside
+    the month of ``month_of`` keep their caps.
     """
     if not rule.one_per_day:
         return tuple(options)
@@ -393,22 +428,21 @@ def with_day_caps(
         peaks[day] = max(peaks.get(day, 0.0), hour.kwh)
     for day, kw in house_peak_kw.items():
         peaks[day] = max(peaks.get(day, 0.0), kw)
-    in_month = sorted(
-        (day, kw)
+    in_month = {
+        day: kw
         for day, kw in peaks.items()
         if (day.year, day.month) == (month_of.year, month_of.month)
-    )
-    return tuple(
-        option
-        if option.max_kw is None
-        else replace(
-            option,
-            day_max_kw=tuple(
-                (day, kw) for day, kw in in_month if kw > (option.max_kw or 0.0)
-            ),
-        )
-        for option in options
-    )
+    }
+
+    def raised(option: StepOption) -> StepOption:
+        caps = dict(option.day_max_kw)
+        for day, kw in sorted(in_month.items()):
+            cap = option.cap_kw(day)
+            if cap is not None and kw > cap:
+                caps[day] = kw
+        return replace(option, day_max_kw=tuple(caps.items()))
+
+    return tuple(raised(option) for option in options)
 
 
 def cost_increase(

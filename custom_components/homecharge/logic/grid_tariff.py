@@ -24,6 +24,7 @@ from .capacity_tariff import (
     HourEnergy,
     StepOption,
     capacity_state,
+    per_month,
 )
 from .place import parse_decimal, parse_price
 
@@ -174,16 +175,51 @@ def step_options(
     on every horizon day reaches, the option is that step's extra monthly
     cost over the base and the largest hourly power X such that giving
     every horizon day an hour of max(X, house peak) keeps the month in it
-    (less STEP_MARGIN_KW). The last option has no limit. Only horizon days
-    in the month of ``month_of`` count: a plan spanning a month boundary is
-    judged by its first month.
+    (less STEP_MARGIN_KW). The last option has no limit. A plan across a
+    month boundary is judged per month, as the bill is: an option is a step
+    in each month (``per_month``), the next month's days under its own cap.
+    """
+    known = tuple(known)
+    options = _month_options(
+        known, horizon_days, house_peak_kw, month_of, max_kw_possible, rule
+    )
+    for month_start in month_starts(horizon_days, month_of)[1:]:
+        days = [day for day in horizon_days if _same_month(day, month_start)]
+        following = _month_options(
+            known, days, house_peak_kw, month_start, max_kw_possible, rule
+        )
+        options = per_month(options, following, sorted(set(days)))
+    return options
+
+
+def month_starts(days: Iterable[date], month_of: datetime) -> list[datetime]:
+    """The first moment of each month ``days`` reach, from ``month_of``'s on.
+
+    The first is ``month_of`` itself; the others local midnight of a 1st.
     """
     zone = month_of.tzinfo
-    days = [
-        day
-        for day in dict.fromkeys(horizon_days)
-        if (day.year, day.month) == (month_of.year, month_of.month)
-    ]
+    starts = [month_of]
+    for day in sorted(set(days)):
+        if (day.year, day.month) > (starts[-1].year, starts[-1].month):
+            starts.append(datetime(day.year, day.month, 1, tzinfo=zone))
+    return starts
+
+
+def _same_month(day: date, month_of: datetime) -> bool:
+    return (day.year, day.month) == (month_of.year, month_of.month)
+
+
+def _month_options(
+    known: Sequence[HourEnergy],
+    horizon_days: Sequence[date],
+    house_peak_kw: Mapping[date, float],
+    month_of: datetime,
+    max_kw_possible: float,
+    rule: CapacityRule,
+) -> tuple[StepOption, ...]:
+    """``step_options`` of the month holding ``month_of``: its days only."""
+    zone = month_of.tzinfo
+    days = [day for day in dict.fromkeys(horizon_days) if _same_month(day, month_of)]
     # Only each day's best recorded hour can count (or, without the one per
     # day rule, the top hours): keep those, so each trial below is cheap.
     every = capacity_state(known, month_of, replace(rule, peaks=sys.maxsize))

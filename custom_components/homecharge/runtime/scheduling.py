@@ -39,7 +39,7 @@ from ..feeds.prices import NORDPOOL, async_nordpool_prices, read_price_entity
 from ..logic.availability import parse_time
 from ..logic.capacity_tariff import NO_TARIFF, StepOption, with_day_caps
 from ..logic.grid import fuse_kw
-from ..logic.grid_tariff import step_options
+from ..logic.grid_tariff import month_starts, step_options
 from ..logic.limits import LimitSource
 from ..logic.place import CostBasis, PlaceSettings
 from ..logic.plan_following import slot_limits
@@ -276,6 +276,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                 price_cap=self.settings.price_cap,
                 continuous=self.settings.continuous,
                 zone=dt_util.get_default_time_zone(),
+                now=now,
             )
             plan = await self.hass.async_add_executor_job(plan_charging, problem)
             schedule = Schedule(
@@ -406,15 +407,21 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         most_kw = fuse_kw(grid, self.place.main_fuse)
         options = step_options(known, sorted(peaks), peaks, local, most_kw, rule)
         # A day that peaks above a step's cap anyway may charge up to its peak.
-        return with_day_caps(options, known, local, peaks, rule)
+        for month_of in month_starts(peaks, local):
+            options = with_day_caps(options, known, month_of, peaks, rule)
+        return options
 
 
 def _step_cap_kw(schedule: Schedule) -> float | None:
-    """The hourly average the plan's capacity step allows, for the guard."""
+    """The hourly average the plan's capacity step allows now, for the guard.
+
+    Today's own cap: a day that already peaked above the step's cap may
+    charge up to that peak, as the plan did.
+    """
     plan, problem = schedule.plan, schedule.problem
     if plan is None or problem is None or not problem.cars:
         return None
-    return problem.steps[plan.step].max_kw
+    return problem.cap_kw(problem.steps[plan.step], 0)
 
 
 def ready_by_of(setting: Callable[[str], Any], now: datetime) -> datetime:

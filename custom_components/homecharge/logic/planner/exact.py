@@ -66,13 +66,16 @@ class GroupSolver:
             prices=problem.prices,
             room=problem.room,
             need=[
-                _most_in_whole_cells(caps, least, need)
-                for caps, least, need in zip(
-                    problem.caps, problem.min_a, problem.need, strict=True
+                _most_in_whole_cells(
+                    caps, [problem.least(car, slot) for slot in range(len(caps))], need
+                )
+                for car, (caps, need) in enumerate(
+                    zip(problem.caps, problem.need, strict=True)
                 )
             ],
             min_a=problem.min_a,
             caps=problem.caps,
+            first_min=problem.first_min,
         )
         slots = len(problem.room)
         self._cheapest_first = sorted(
@@ -163,9 +166,13 @@ class GroupSolver:
         return plan
 
 
-def _most_in_whole_cells(caps: Sequence[int], least: int, need: int) -> int:
-    """The most amp-slots a car can take in whole cells of at least ``least``."""
-    usable = sorted((cap for cap in caps if cap >= least > 0), reverse=True)
+def _most_in_whole_cells(caps: Sequence[int], leasts: Sequence[int], need: int) -> int:
+    """The most amp-slots a car can take in whole cells of at least their minimum."""
+    usable = sorted(
+        (cap for cap, least in zip(caps, leasts, strict=True) if cap >= least > 0),
+        reverse=True,
+    )
+    least = min((value for value in leasts if value > 0), default=0)
     cells = min(len(usable), need // least) if least > 0 else len(usable)
     return min(need, sum(usable[:cells]))
 
@@ -297,14 +304,13 @@ def _lone_car_optimum(problem: GroupProblem, bounds: Bounds, car: int) -> Amps:
     The fixed slots keep their amps; over the open ones, the least cost of
     every total (a window minimum per slot makes each slot linear).
     """
-    least = problem.min_a[car]
     caps = bounds.caps[car]
     fixed = [0] * len(caps)
     open_slots = []
     for slot, cap in enumerate(caps):
         if bounds.slot_floors[slot]:
             fixed[slot] = bounds.slot_floors[slot]
-        elif cap >= least:
+        elif cap >= problem.least(car, slot):
             open_slots.append(slot)
     target = problem.need[car] - sum(fixed)
     unreachable = math.inf
@@ -312,6 +318,7 @@ def _lone_car_optimum(problem: GroupProblem, bounds: Bounds, car: int) -> Amps:
     choices: list[list[int]] = []
     for slot in open_slots:
         price, cap = problem.prices[slot], min(caps[slot], target)
+        least = problem.least(car, slot)
         after = list(cost)
         choice = [0] * (target + 1)
         window: deque[tuple[float, int]] = deque()
@@ -348,7 +355,7 @@ def _split_cell(
     the car on there but not here has a twin, as cheap, with the two slots'
     columns swapped, which the branch with this cell on covers.
     """
-    least = problem.min_a[car]
+    least = problem.least(car, slot)
     off = bounds.copy()
     for other in range(len(problem.room)):
         if other == slot or _twins(problem, bounds, slot, other):
@@ -364,6 +371,8 @@ def _twins(problem: GroupProblem, bounds: Bounds, slot: int, other: int) -> bool
     """Whether two slots are alike in everything a plan can tell apart."""
     return (
         problem.prices[other] == problem.prices[slot]
+        and problem.may_stand_in(slot, other)
+        and problem.may_stand_in(other, slot)
         and problem.room[other] == problem.room[slot]
         and bounds.slot_floors[other] == bounds.slot_floors[slot]
         and all(
@@ -382,6 +391,7 @@ def _dominated(problem: GroupProblem, bounds: Bounds, slot: int, other: int) -> 
     """
     if (
         other == slot
+        or not problem.may_stand_in(slot, other)
         or problem.prices[other] != problem.prices[slot]
         or bounds.slot_floors[other]
         or problem.room[other] > problem.room[slot]

@@ -92,11 +92,13 @@ def slot_penalties(
     penalties: list[Value | None] = [None] * slots
     for slot in range(slots):
         users = [
-            car for car in range(count) if caps[car][slot] >= max(problem.min_a[car], 1)
+            car
+            for car in range(count)
+            if caps[car][slot] >= max(problem.least(car, slot), 1)
         ]
         if not users:
             continue
-        least = min(problem.min_a[car] for car in users)
+        least = min(problem.least(car, slot) for car in users)
         total = totals[slot]
         if total == 0 and not bounds.slot_floors[slot]:
             # Up: a path into the slot (it has no other way in).

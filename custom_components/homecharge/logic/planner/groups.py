@@ -47,27 +47,44 @@ def group_capacity(
     headroom: Sequence[Sequence[int]],
     spare_kw: Sequence[float] | None,
 ) -> list[int]:
-    """Amps the group may draw per slot: lines, capacity step and price cap."""
+    """
+    Amps the group may draw per slot: lines, capacity step and price cap.
+
+    Slot 0 of a plan made mid-slot in energy-true steps: the current times
+    the share of the slot left (``to_current`` turns them back).
+    """
     capacity = []
     kw_per_amp = group.kwh_per_amp * SLOTS_PER_HOUR
     for slot in range(len(problem.prices)):
-        amps = min(headroom[slot][line] for line in group.lines)
-        if spare_kw is not None:
-            amps = min(amps, math.floor(spare_kw[slot] / kw_per_amp + ROUNDING_NOISE))
+        amps: float = min(headroom[slot][line] for line in group.lines)
+        if spare_kw is not None and not math.isinf(spare_kw[slot]):
+            amps = min(amps, spare_kw[slot] / kw_per_amp)
         if problem.price_cap is not None and problem.prices[slot] > problem.price_cap:
             amps = 0
-        capacity.append(max(amps, 0))
+        share = problem.slot_share(slot)
+        capacity.append(max(math.floor(amps * share + ROUNDING_NOISE), 0))
     return capacity
+
+
+def to_current(problem: PlanProblem, slot: int, steps: int) -> int:
+    """A slot's energy-true steps as the current for the rest of the slot."""
+    share = problem.slot_share(slot)
+    if share == 1:
+        return steps
+    return math.floor(steps / share + ROUNDING_NOISE)
 
 
 def power_under_step(problem: PlanProblem, option: StepOption) -> list[float] | None:
     """Per slot, the power under the step's cap (none where the house is over it)."""
-    if (max_kw := option.max_kw) is None:
+    if option.unlimited:
         return None
     room = []
     for slot, house in enumerate(problem.house_kw):
-        cap = problem.cap_kw(option, slot) or max_kw
-        room.append(cap - house if house <= cap else 0.0)
+        cap = problem.cap_kw(option, slot)
+        if cap is None:
+            room.append(math.inf)
+        else:
+            room.append(cap - house if house <= cap else 0.0)
     return room
 
 
@@ -84,31 +101,41 @@ def group_problem(
     for car in group.cars:
         row = []
         for slot, room in enumerate(capacity):
-            cap = min(car.max_a, room)
-            row.append(cap if slot < car.ready and cap >= car.min_a else 0)
+            share = problem.slot_share(slot)
+            most = math.floor(car.max_a * share + ROUNDING_NOISE)
+            least = math.ceil(car.min_a * share - ROUNDING_NOISE)
+            cap = min(most, room)
+            row.append(cap if slot < car.ready and cap >= least else 0)
         caps.append(row)
+    share = problem.first_slot_share
     return GroupProblem(
         prices=problem.prices,
         room=capacity,
         need=[car.need_amps for car in group.cars],
         min_a=[car.min_a for car in group.cars],
         caps=caps,
+        # Slot 0 in energy-true steps: the minimum current for the share left.
+        first_min=[math.ceil(car.min_a * share - ROUNDING_NOISE) for car in group.cars]
+        if share < 1
+        else (),
     )
 
 
 def deduct_group_use(
+    problem: PlanProblem,
     group: Group,
     amps: Sequence[Sequence[int]],
     headroom: list[list[int]],
     spare_kw: list[float] | None,
 ) -> None:
     """
-    Take the group's amps off its lines and the power under the step.
+    Take the group's currents off its lines and the power under the step.
 
     What is left is what the next group may use.
     """
     kw_per_amp = group.kwh_per_amp * SLOTS_PER_HOUR
-    for slot, total in enumerate(map(sum, zip(*amps, strict=True))):
+    for slot, column in enumerate(zip(*amps, strict=True)):
+        total = sum(to_current(problem, slot, steps) for steps in column)
         for line in group.lines:
             headroom[slot][line] -= total
         if spare_kw is not None:
@@ -126,7 +153,11 @@ def room_left_by(
     spare_kw = power_under_step(problem, problem.steps[step_index])
     for group in groups:
         deduct_group_use(
-            group, [currents[car.key] for car in group.cars], headroom, spare_kw
+            problem,
+            group,
+            [currents[car.key] for car in group.cars],
+            headroom,
+            spare_kw,
         )
     return headroom, spare_kw
 
@@ -142,19 +173,29 @@ def assemble_plan(
     option = problem.steps[step_index]
     energy_cost = 0.0
     delivered: dict[str, float] = {}
+    planned = {
+        key: [to_current(problem, slot, steps) for slot, steps in enumerate(row)]
+        for key, row in currents.items()
+    }
+    if problem.slot_share(0) < 1:
+        _fill_first_slot(problem, currents, planned, option)
     for car in problem.cars:
-        row = currents[car.key]
-        delivered[car.key] = sum(row) * car.kwh_per_amp
+        row = planned[car.key]
+        delivered[car.key] = car.kwh_per_amp * math.fsum(
+            current * problem.slot_share(slot) for slot, current in enumerate(row)
+        )
         energy_cost += car.kwh_per_amp * math.fsum(
-            price * current
-            for price, current in zip(problem.prices, row, strict=True)
+            price * current * problem.slot_share(slot)
+            for slot, (price, current) in enumerate(
+                zip(problem.prices, row, strict=True)
+            )
             if current
         )
     steps = problem.amp_steps
     return Plan(
         currents={
             key: tuple(current / steps for current in row)
-            for key, row in currents.items()
+            for key, row in planned.items()
         },
         delivered_kwh=delivered,
         energy_cost=energy_cost,
@@ -162,6 +203,50 @@ def assemble_plan(
         step_cost=option.extra_cost,
         exact=exact,
     )
+
+
+def _fill_first_slot(
+    problem: PlanProblem,
+    steps: dict[str, list[int]],
+    planned: dict[str, list[int]],
+    option: StepOption,
+) -> None:
+    """
+    Slot 0's currents up to the top of their energy-true steps, where room is.
+
+    ``to_current`` rounds down (10.6 steps of two thirds make 15.9 A, not the
+    16 A the car could have): each current rises while it stands for the
+    same energy-true step, stays within the car's maximum, and its lines and
+    the step's power have room for it.
+    """
+    share = problem.slot_share(0)
+    room = list(problem.headroom[0])
+    cap = problem.cap_kw(option, 0)
+    spare = math.inf if cap is None else cap - problem.house_kw[0]
+    cars = [car for car in problem.cars if car.key in planned]
+    for car in cars:
+        for line in car.lines:
+            room[line] -= planned[car.key][0]
+        spare -= planned[car.key][0] * car.kwh_per_amp * SLOTS_PER_HOUR
+    for car in cars:
+        current = planned[car.key][0]
+        if not current:
+            continue
+        top = math.ceil((steps[car.key][0] + 1) / share - ROUNDING_NOISE) - 1
+        kw_per_step = car.kwh_per_amp * SLOTS_PER_HOUR
+        lift = min(
+            top - current,
+            car.max_a - current,
+            *(room[line] for line in car.lines),
+            math.floor(spare / kw_per_step + ROUNDING_NOISE)
+            if not math.isinf(spare)
+            else top,
+        )
+        if lift > 0:
+            planned[car.key][0] += lift
+            for line in car.lines:
+                room[line] -= lift
+            spare -= lift * kw_per_step
 
 
 def whole_plan_value(plan: Plan) -> tuple[int, float]:

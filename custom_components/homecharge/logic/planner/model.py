@@ -13,7 +13,10 @@ problem is per step, and ``Plan.currents`` is back in amps.
   charging power stays under the step's ``max_kw`` (no charging at all in a
   slot where the house alone is above it);
 - first as much energy as possible is delivered, then at the least cost:
-  energy price per slot plus the monthly cost of the chosen step.
+  energy price per slot plus the monthly cost of the chosen step;
+- a plan made mid-slot has only ``first_slot_share`` of slot 0 left: a
+  current there delivers that share of a slot's energy (``groups.py`` plans
+  slot 0 in energy-true steps, the current times the share).
 
 The step options (``StepOption``) are the capacity tariff's, in
 ``capacity_tariff.py``. How the plan is found: ``solve.py``.
@@ -69,6 +72,13 @@ class PlanProblem:
     amp_steps: int = 1
     # Each slot's local day, for the steps' per-day caps (empty: none).
     slot_days: Sequence[date] = ()
+    # The part of slot 0 still ahead (a plan made mid-slot): a current there
+    # delivers only this share of a slot's energy.
+    first_slot_share: float = 1.0
+
+    def slot_share(self, slot: int) -> float:
+        """The part of ``slot`` still ahead: all of it but slot 0's."""
+        return self.first_slot_share if slot == 0 else 1.0
 
     def cap_kw(self, option: StepOption, slot: int) -> float | None:
         """A step's cap on a slot's power: its day's own where it has one."""

@@ -195,10 +195,12 @@ def build_problem(
     price_cap: float | None,
     continuous: bool,
     zone: tzinfo | None = None,
+    now: datetime | None = None,
 ) -> PlanProblem:
     """The planner's problem over ``prices`` (consecutive slots from now).
 
-    ``zone``: the place's time zone, whose days the steps' per-day caps name.
+    ``zone``: the place's time zone, whose days the steps' per-day caps name;
+    ``now``: a moment in the first slot, of which only the rest is planned.
 
     Currents in tenths of an ampere (``AMP_STEPS``), each rounded down.
     A circuit shared by cars (a charger's connectors) is one more "line"
@@ -254,10 +256,18 @@ def build_problem(
         price_cap=price_cap,
         continuous=continuous,
         amp_steps=AMP_STEPS,
+        first_slot_share=_share_left(prices[0].start, now)
+        if prices and now is not None
+        else 1.0,
         slot_days=[slot.start.astimezone(zone).date() for slot in prices]
         if zone is not None
         else (),
     )
+
+
+def _share_left(slot: datetime, now: datetime) -> float:
+    """The part of the slot starting at ``slot`` still ahead at ``now``."""
+    return min(max((slot + SLOT - now) / SLOT, 0.0), 1.0) or 1.0
 
 
 def _steps(amps: float) -> int:
@@ -285,9 +295,11 @@ def summarize(
     for car, need in zip(cars, problem.cars, strict=True):
         amps = plan.currents.get(car.key, ())
         used = [slot for slot, value in enumerate(amps) if value]
-        energy = math.fsum(amps) * car.kwh_per_amp
+        energy = car.kwh_per_amp * math.fsum(
+            value * problem.slot_share(slot) for slot, value in enumerate(amps)
+        )
         cost = math.fsum(
-            problem.prices[slot] * value * car.kwh_per_amp
+            problem.prices[slot] * value * problem.slot_share(slot) * car.kwh_per_amp
             for slot, value in enumerate(amps)
         )
         now_amps = amps[0] if amps else 0.0
@@ -329,7 +341,9 @@ def explain(
             else 0
             for car in cars
         }
-        energy = math.fsum(currents[car.name] * car.kwh_per_amp for car in cars)
+        energy = problem.slot_share(slot) * math.fsum(
+            currents[car.name] * car.kwh_per_amp for car in cars
+        )
         rows.append(
             {
                 "start": price.start.isoformat(),

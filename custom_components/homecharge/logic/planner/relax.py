@@ -30,6 +30,21 @@ class GroupProblem:
     need: Sequence[int]
     min_a: Sequence[int]
     caps: Sequence[Sequence[int]]
+    # Each car's minimum in slot 0 when it differs (a plan made mid-slot).
+    first_min: Sequence[int] = ()
+
+    def least(self, car: int, slot: int) -> int:
+        """The car's minimum in the slot."""
+        if slot == 0 and self.first_min:
+            return self.first_min[car]
+        return self.min_a[car]
+
+    def may_stand_in(self, slot: int, other: int) -> bool:
+        """Whether a plan's cells in ``other`` would be allowed in ``slot``.
+
+        Not in slot 0's place when it has lower minimums.
+        """
+        return not self.first_min or other != 0 or slot == 0
 
 
 @dataclass(slots=True)
@@ -305,16 +320,15 @@ def cells_under_minimum(
     """Cells under their car's minimum."""
     return [
         (car, slot)
-        for car, (row, least) in enumerate(zip(amps, problem.min_a, strict=True))
+        for car, row in enumerate(amps)
         for slot, current in enumerate(row)
-        if 0 < current < least and not bounds.floors[car][slot]
+        if 0 < current < problem.least(car, slot) and not bounds.floors[car][slot]
     ]
 
 
 def slots_under_minimum(problem: GroupProblem, bounds: Bounds, amps: Amps) -> list[int]:
     """Used slots whose total is under the least minimum of the cars allowed there."""
-    mins = problem.min_a
-    most = max(mins, default=0)
+    most = max((*problem.min_a, *problem.first_min), default=0)
     return [
         slot
         for slot, column in enumerate(zip(*amps, strict=True))
@@ -328,8 +342,8 @@ def least_minimum(problem: GroupProblem, bounds: Bounds, slot: int) -> int:
     return min(
         (
             least
-            for least, caps in zip(problem.min_a, bounds.caps, strict=True)
-            if caps[slot] >= least
+            for car, caps in enumerate(bounds.caps)
+            if caps[slot] >= (least := problem.least(car, slot))
         ),
         default=0,
     )
@@ -341,5 +355,5 @@ def cell_allows(
     """Whether the cell may take ``current`` amps: off, or within its bounds."""
     if current == 0:
         return bounds.floors[car][slot] == 0
-    least = max(problem.min_a[car], bounds.floors[car][slot])
+    least = max(problem.least(car, slot), bounds.floors[car][slot])
     return least <= current <= bounds.caps[car][slot]

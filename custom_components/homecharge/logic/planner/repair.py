@@ -82,7 +82,9 @@ class _PieceTrader:
             progress = False
             for car, slot in cells_under_minimum(problem, self._bounds, amps):
                 piece = amps[car][slot]
-                if 0 < piece < problem.min_a[car] and self._clear_piece(car, slot):
+                if 0 < piece < problem.least(car, slot) and self._clear_piece(
+                    car, slot
+                ):
                     progress = True
         return not cells_under_minimum(problem, self._bounds, amps)
 
@@ -93,7 +95,7 @@ class _PieceTrader:
         """Whether a trade with another car in the slot cleared the piece."""
         amps, used, need = self._amps, self._used, self._problem.need
         piece = amps[car][slot]
-        lift = self._problem.min_a[car] - piece
+        lift = self._problem.least(car, slot) - piece
         others = [other for other in range(len(amps)) if other != car]
         trades = [
             ((car, other, slot, piece), other)
@@ -192,13 +194,13 @@ class _PieceTrader:
         bounds = self._bounds
         gives, takes = self._amps[giver][slot], self._amps[taker][slot]
         low = (
-            max(self._problem.min_a[taker], bounds.floors[taker][slot], takes + 1)
+            max(self._problem.least(taker, slot), bounds.floors[taker][slot], takes + 1)
             - takes
         )
         high = bounds.caps[taker][slot] - takes
         if not gives or high < low:
             return []
-        keep = gives - max(self._problem.min_a[giver], bounds.floors[giver][slot])
+        keep = gives - max(self._problem.least(giver, slot), bounds.floors[giver][slot])
         ranges = [(low, min(keep, high))] if low <= min(keep, high) else []
         if not bounds.floors[giver][slot] and low <= gives <= high and gives > keep:
             ranges.append((gives, gives))
@@ -254,10 +256,12 @@ def whole_plan_near(
     cells that charge anyway, else in a new cell of at least the minimum
     (the car that must be ready soonest first).
     """
-    mins = problem.min_a
     plan = [
-        [current if current >= least else 0 for current in row]
-        for row, least in zip(amps, mins, strict=True)
+        [
+            current if current >= problem.least(car, slot) else 0
+            for slot, current in enumerate(row)
+        ]
+        for car, row in enumerate(amps)
     ]
     left = [need - sum(row) for need, row in zip(problem.need, plan, strict=True)]
     free = [
@@ -276,13 +280,15 @@ def whole_plan_near(
                 if bool(current) == opening or free[slot] <= 0 or left[car] <= 0:
                     continue
                 amount = min(bounds.caps[car][slot] - current, left[car], free[slot])
-                if opening and amount < max(mins[car], bounds.floors[car][slot]):
+                if opening and amount < max(
+                    problem.least(car, slot), bounds.floors[car][slot]
+                ):
                     continue
                 plan[car][slot] += amount
                 left[car] -= amount
                 free[slot] -= amount
     for car in cars:
-        if 0 < left[car] < mins[car]:
+        if 0 < left[car] < problem.min_a[car]:
             _top_up_from_own_cells(problem, bounds, plan, car, left[car], free, order)
     return plan
 
@@ -302,13 +308,17 @@ def _top_up_from_own_cells(
     A new cell at the minimum, in the cheapest slot with room for it; the
     difference comes off the car's own dearest cells.
     """
-    least = problem.min_a[car]
     row, caps, floors = plan[car], bounds.caps[car], bounds.floors[car]
-    spare = {slot: row[slot] - max(least, floors[slot]) for slot in order if row[slot]}
-    if sum(value for value in spare.values() if value > 0) < least - left:
-        return
+    spare = {
+        slot: row[slot] - max(problem.least(car, slot), floors[slot])
+        for slot in order
+        if row[slot]
+    }
     for slot in order:
+        least = problem.least(car, slot)
         if row[slot] or caps[slot] < least or free[slot] < least:
+            continue
+        if sum(value for value in spare.values() if value > 0) < least - left:
             continue
         wanted = least - left
         for donor in reversed(order):

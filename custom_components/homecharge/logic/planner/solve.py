@@ -234,7 +234,7 @@ def _plan_groups_in_turn(
             amps = _solve_group(problem, group, capacity, budget)
         for car, row in zip(group.cars, amps, strict=True):
             currents[car.key] = row
-        deduct_group_use(group, amps, headroom, spare_kw)
+        deduct_group_use(problem, group, amps, headroom, spare_kw)
     return currents
 
 

@@ -1,0 +1,179 @@
+"""System test: the capacity guard the way a user runs it.
+
+A real Mosquitto broker, a real Home Assistant process with its MQTT
+integration and homecharge, an OCPP simulator on a real websocket and a
+simulated amsreader. The place pays a capacity tariff whose next step
+starts at 8 kW; the hour so far ran at the step's average (the meter's
+store says so), so what is left of the hour is 8 kW on average whatever
+the minute. The car charges with what the house leaves of it; the house
+jumps above the step: the charger is cut, and *Limited by* says why; the
+house calms down: the car charges again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+import json
+from pathlib import Path
+import time
+
+import pytest
+
+from .ha_process import HomeAssistantProcess, free_port, place_entry, write_config
+from .mosquitto import Mosquitto
+from .simulators.charger import SimulatedCharger
+from .simulators.meter import SimulatedMeter
+
+ENTRY_ID = "01SYSTEMGUARDPLACE00000000"
+STEP_KW = 8.0
+# 3 × 230 V: kW per ampere on all three lines.
+KW_PER_AMP = 0.69
+QUIET_A = 5.0  # 3.45 kW: the car may have some 4.5 kW of the step
+BUSY_A = 16.0  # 11 kW: above the step by itself, far under the 40 A fuse
+OPTIONS = {
+    "meter_source": "mqtt",
+    "meter_topic": "amsreader",
+    "meter_format": "ams_json_classic",
+    "load_balancing": True,
+    "raise_after": 2.0,
+    "raise_interval": 0.0,
+    "safe_current": 6.0,
+    "meter_timeout": 30.0,
+    "capacity_tariff": True,
+    "capacity_company": "custom",
+    "capacity_steps": f"0: 100; {STEP_KW:g}: 500",
+}
+
+
+async def _until(check: Callable[[], bool], seconds: float, what: str) -> float:
+    """Wait until ``check`` holds; how long it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if check():
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+def _hour_so_far_at_the_step(directory: Path) -> None:
+    """The place's store: this clock hour has used the step's average so far."""
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    elapsed = (now - hour).total_seconds() / 3600
+    data = {
+        "hourly_energy": {
+            "integrated": {hour.isoformat(): STEP_KW * elapsed},
+            "metered": {},
+            "power": None,
+            "register": None,
+            "anchor": None,
+            "latest": now.isoformat(),
+        }
+    }
+    payload = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"homecharge.{ENTRY_ID}",
+        "data": data,
+    }
+    (directory / ".storage" / f"homecharge.{ENTRY_ID}").write_text(json.dumps(payload))
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_the_guard_cuts_when_the_house_runs_above_the_step(
+    tmp_path: Path,
+) -> None:
+    """Meter → capacity guard → charger, and the reason on the dashboard."""
+    ocpp_port, http_port = free_port(), free_port()
+    with Mosquitto() as broker:
+        directory = tmp_path / "config"
+        write_config(
+            directory,
+            ocpp_port=ocpp_port,
+            http_port=http_port,
+            mqtt=(broker.host, broker.port),
+            homecharge_log_level="info",
+            places=[
+                place_entry(
+                    entry_id=ENTRY_ID,
+                    name="Home",
+                    main_fuse=40.0,
+                    grid_type="3p_400_tn",
+                    options=OPTIONS,
+                    chargers=[
+                        {"charge_point_id": "CP-1", "circuit_fuse": 32.0, "phases": 3}
+                    ],
+                )
+            ],
+        )
+        _hour_so_far_at_the_step(directory)
+        hass = HomeAssistantProcess(directory, http_port=http_port, ocpp_port=ocpp_port)
+        charger = SimulatedCharger(
+            url=f"ws://127.0.0.1:{ocpp_port}",
+            charge_point_id="CP-1",
+            meter_interval_s=2.0,
+            reconnect_interval_s=0.5,
+        )
+        meter = SimulatedMeter(
+            broker.host,
+            broker.port,
+            grid="3p_400_tn",
+            house_a=QUIET_A,
+            chargers=[charger],
+            list3_s=None,
+        )
+
+        async def reason_becomes(reasons: set[str]) -> str:
+            """*Limited by* once it is one of ``reasons`` (15 s at most)."""
+            state = ""
+            for _ in range(60):
+                states = await hass.states()
+                state = str(states["sensor.cp_1_limited_by"]["state"])
+                if state in reasons:
+                    return state
+                await asyncio.sleep(0.25)
+            raise AssertionError(f"Limited by stayed {state}, not one of {reasons}")
+
+        try:
+            async with hass:
+                await charger.start()
+                await charger.start_transaction()
+                await meter.start()
+
+                # The car charges, and house plus car stay inside the step.
+                await _until(
+                    lambda: charger.current_limit_a >= 6.0, 40, "charging in the step"
+                )
+                await asyncio.sleep(5)
+                quiet = charger.current_limit_a
+                assert quiet >= 6.0
+                assert (QUIET_A + quiet) * KW_PER_AMP <= STEP_KW + 0.2
+                # The balancer decides on each reading of the phase currents
+                # (every 10 s): by then the reason is the step's.
+                assert await reason_becomes({"capacity_step", "planned_power"})
+
+                # The house alone runs above the step: the car is cut within
+                # a few meter messages, by the step and not by the fuse.
+                meter.house_a = BUSY_A
+                took = await _until(
+                    lambda: charger.current_limit_a == 0.0, 15, "cut by the guard"
+                )
+                assert took < 12
+                assert await reason_becomes({"capacity_step"})
+
+                # Quiet again: the step has room, the car charges again.
+                meter.house_a = QUIET_A
+                await _until(
+                    lambda: charger.current_limit_a >= 6.0, 30, "charging again"
+                )
+                assert (QUIET_A + charger.current_limit_a) * KW_PER_AMP <= (
+                    STEP_KW + 0.2
+                )
+        except BaseException:
+            print(hass.log_tail(120))  # noqa: T201
+            raise
+        finally:
+            await meter.stop()
+            await charger.stop()
