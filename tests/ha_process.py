@@ -29,7 +29,7 @@ pass ``with_auth=False`` and readiness is then only "both ports listen".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 import json
 import os
@@ -54,6 +54,16 @@ LOG_FILE: Final = "ha-process.log"
 CREATED: Final = "2026-11-21T12:00:00+00:00"
 MQTT_ENTRY_ID: Final = "01HAPROCESSMQTTBROKER00000"
 _HTTP_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
+
+
+async def until(check: Callable[[], bool], seconds: float, what: str) -> float:
+    """Wait (wall clock) until ``check`` holds; how long it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if check():
+            return time.monotonic() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 def free_port() -> int:

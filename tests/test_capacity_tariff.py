@@ -587,18 +587,25 @@ def test_a_day_that_peaked_anyway_keeps_its_peak_as_its_cap() -> None:
         StepOption(extra_cost=0.0, max_kw=5.0),
         StepOption(extra_cost=165.0, max_kw=None),
     )
-    hours = [hour(14, 18, 8.0), hour(15, 2, 3.0), hour(31, 18, 12.0)]
+    hours = [
+        HourEnergy(start=datetime(2025, 9, 30, 18, tzinfo=OSLO), kwh=9.0),
+        hour(14, 18, 8.0),
+        hour(15, 2, 3.0),
+        hour(31, 18, 12.0),
+    ]
     house = {date(2025, 10, 15): 6.5, date(2025, 11, 1): 9.0}
     capped = with_day_caps(options, hours, MID_OCTOBER, house)
     # The 14th's 8 kWh and the 15th's forecast 6.5 kW; the 31st (12 kWh) is
-    # in the month but not a plan day: listed all the same. November is not.
+    # in the month but not a plan day: listed all the same; a November day
+    # too. September's are no plan's.
     assert capped[0].day_max_kw == (
         (date(2025, 10, 14), 8.0),
         (date(2025, 10, 15), 6.5),
         (date(2025, 10, 31), 12.0),
+        (date(2025, 11, 1), 9.0),
     )
     assert capped[0].cap_kw(date(2025, 10, 15)) == 6.5
-    assert capped[0].cap_kw(date(2025, 11, 1)) == 5.0
+    assert capped[0].cap_kw(date(2025, 10, 16)) == 5.0
     assert capped[0].cap_kw(None) == 5.0
     assert capped[1] == options[1]
     # Counting the top hours whatever the day: no per-day caps.
@@ -607,7 +614,7 @@ def test_a_day_that_peaked_anyway_keeps_its_peak_as_its_cap() -> None:
 
 
 def test_day_caps_keep_the_next_months_caps() -> None:
-    """Per-month options: a November day keeps November's cap, or none."""
+    """Per-month options: a November day has November's cap (raised by its peak)."""
     october = (
         StepOption(extra_cost=0.0, max_kw=5.0),
         StepOption(extra_cost=165.0, max_kw=None),
@@ -623,14 +630,12 @@ def test_day_caps_keep_the_next_months_caps() -> None:
     capped = with_day_caps(options, [], MID_OCTOBER, house)
 
     assert [option.extra_cost for option in capped] == [0.0, 100.0, 165.0, 265.0]
-    assert [option.cap_kw(first) for option in capped] == [2.0, None, 2.0, None]
     assert [option.cap_kw(date(2025, 10, 31)) for option in capped] == [
         6.5,
         6.5,
         None,
         None,
     ]
-    # November's own peak raises its cap when November's days are judged.
-    again = with_day_caps(capped, [], datetime(2025, 11, 1, tzinfo=OSLO), house)
-    assert [option.cap_kw(first) for option in again] == [3.0, None, 3.0, None]
-    assert [option.unlimited for option in again] == [False, False, False, True]
+    # November's own peak (3 kW) raises November's 2 kW cap, not its none.
+    assert [option.cap_kw(first) for option in capped] == [3.0, None, 3.0, None]
+    assert [option.unlimited for option in capped] == [False, False, False, True]

@@ -172,6 +172,12 @@ async def test_overload_cuts_pauses_and_recovers(
     # Until the meter speaks, nobody gets more than the safe current.
     await _until(hass, lambda: all(s.current_limit_a == 6.0 for s in sims.values()))
     assert _state(hass, "sensor.garage_limited_by") == "fail_safe"
+    # Power alone says nothing per phase: still the safe current, and why.
+    async_fire_mqtt_message(hass, TOPIC, list1(5000))
+    await hass.async_block_till_done()
+    assert _state(hass, "binary_sensor.home_meter") == "on"
+    assert all(s.current_limit_a == 6.0 for s in sims.values())
+    assert _state(hass, "sensor.garage_limited_by") == "fail_safe"
 
     # The house alone takes 20 A per phase; the cars 6 A (L2/L3 for CP-2).
     async_fire_mqtt_message(hass, TOPIC, list2((26.0, 32.0, 32.0)))

@@ -116,9 +116,7 @@ def test_slot_now_counts_for_what_is_left_of_it(
     # Known limit: slot 0's room within a step of the minimum (6.0 A for
     # five eighths is 37.5 energy-true steps, between 37 and 38) is not used.
     room = min(160, headroom[0])
-    lost = (
-        math.floor(room * share + 1e-9) < math.ceil(60 * share - 1e-9) <= room * share
-    )
+    lost = room >= 60 and math.floor(room * share + 1e-9) < math.ceil(60 * share - 1e-9)
     assert delivered >= most - 2 or (lost and delivered >= most - room * share)
     if delivered >= most - 1e-9:
         # Slot 0's current rounded up within its step may deliver a little
@@ -191,3 +189,58 @@ def test_build_problem_takes_the_share_from_now() -> None:
     assert sum(mid[1:]) > sum(whole[1:])
     assert energy == pytest.approx(whole_energy, abs=0.02)
     assert energy >= 4.0 - 0.1
+
+
+def test_two_cars_mid_slot_stay_within_the_line() -> None:
+    """Rounded up within their steps, two cars' currents still fit the line.
+
+    Slot 0 has 20.5 A of room for two 16 A cars and two thirds left; each
+    current is lifted to the top of its energy-true step only where the line
+    has room for it.
+    """
+    share = 2 / 3
+    for room in range(120, 321, 7):
+        problem = PlanProblem(
+            prices=[1.0, 9.0, 9.0],
+            headroom=[[room] * 3, [320] * 3, [320] * 3],
+            house_kw=[0.0] * 3,
+            cars=[
+                CarNeed(
+                    key=key,
+                    lines=frozenset({0, 1, 2}),
+                    kwh_per_amp=KWH_PER_AMP / 10,
+                    max_a=160,
+                    min_a=60,
+                    need_kwh=2 * KWH_PER_AMP * 16,
+                    ready=3,
+                )
+                for key in ("a", "b")
+            ],
+            amp_steps=10,
+            first_slot_share=share,
+        )
+        plan = plan_charging(problem)
+        now = [round(plan.currents[key][0] * 10) for key in ("a", "b")]
+        assert sum(now) <= room
+        assert all(tenths == 0 or 60 <= tenths <= 160 for tenths in now)
+        # The cheap slot is used as far as the line allows, to a step each.
+        assert sum(now) >= min(room, 320) - 2 / share * 2
+
+
+def test_now_outside_the_first_slot_is_refused() -> None:
+    """A plan's first slot must hold ``now``: anything else is a caller's bug."""
+    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    prices = [SlotPrice(start=start, price=1.0)]
+    with pytest.raises(ValueError, match="not in the slot"):
+        build_problem(
+            prices=prices,
+            house_a=[(0.0, 0.0, 0.0)],
+            grid=GridType.THREE_PHASE_400_TN,
+            fuse_a=25.0,
+            margin_a=0.0,
+            cars=[],
+            steps=NO_TARIFF,
+            price_cap=None,
+            continuous=False,
+            now=start + timedelta(minutes=15),
+        )

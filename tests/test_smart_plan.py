@@ -430,6 +430,25 @@ def test_connectors_on_one_circuit_are_planned_within_its_fuse() -> None:
     assert max(alone.currents["left"]) == 32
 
 
+def overnight_plan(
+    prices: list[SlotPrice], steps: Sequence[StepOption]
+) -> tuple[PlanProblem, Plan]:
+    """A 20 kWh, 32 A car over ``prices`` (Oslo days), a 1 A house, 63 A fuse."""
+    problem = build_problem(
+        prices=prices,
+        house_a=[(1.0, 1.0, 1.0)] * len(prices),
+        grid=GridType.THREE_PHASE_400_TN,
+        fuse_a=63.0,
+        margin_a=0.0,
+        cars=[car(prices[-1].start + QUARTER, need_kwh=20.0, max_a=32)],
+        steps=steps,
+        price_cap=None,
+        continuous=False,
+        zone=OSLO,
+    )
+    return problem, plan_charging(problem)
+
+
 def test_a_day_that_peaked_anyway_may_charge_up_to_its_peak() -> None:
     """Today's 8 kW hour counts already: today the cars may take 8 kW, not 5.
 
@@ -442,22 +461,10 @@ def test_a_day_that_peaked_anyway_may_charge_up_to_its_peak() -> None:
     today, tomorrow = start.date(), start.date() + timedelta(days=1)
     one_cap = StepOption(extra_cost=0.0, max_kw=5.0)
     day_caps = replace(one_cap, day_max_kw=((today, 8.0),))
-    need = car(20, need_kwh=20.0, max_a=32)
+    top = StepOption(extra_cost=1000.0, max_kw=None)
 
     def plan_for(option: StepOption) -> tuple[PlanProblem, Plan]:
-        problem = build_problem(
-            prices=prices,
-            house_a=[(1.0, 1.0, 1.0)] * len(prices),
-            grid=GridType.THREE_PHASE_400_TN,
-            fuse_a=63.0,
-            margin_a=0.0,
-            cars=[need],
-            steps=(option, StepOption(extra_cost=1000.0, max_kw=None)),
-            price_cap=None,
-            continuous=False,
-            zone=OSLO,
-        )
-        return problem, plan_charging(problem)
+        return overnight_plan(prices, (option, top))
 
     problem, plan = plan_for(day_caps)
     assert problem.slot_days[0] == today
@@ -488,19 +495,7 @@ def test_a_plan_over_the_month_end_keeps_each_months_step() -> None:
         (StepOption(extra_cost=0.0, max_kw=5.0), top),
         [november],
     )
-    problem = build_problem(
-        prices=prices,
-        house_a=[(1.0, 1.0, 1.0)] * len(prices),
-        grid=GridType.THREE_PHASE_400_TN,
-        fuse_a=63.0,
-        margin_a=0.0,
-        cars=[car(start + 20 * QUARTER, need_kwh=20.0, max_a=32)],
-        steps=options,
-        price_cap=None,
-        continuous=False,
-        zone=OSLO,
-    )
-    plan = plan_charging(problem)
+    problem, plan = overnight_plan(prices, options)
 
     assert problem.slot_days[0] == october
     assert problem.slot_days[-1] == november

@@ -10,14 +10,17 @@ restarts → balancing resumes.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
-import time
 
 import pytest
 
-from .ha_process import HomeAssistantProcess, free_port, place_entry, write_config
+from .ha_process import (
+    HomeAssistantProcess,
+    free_port,
+    place_entry,
+    until,
+    write_config,
+)
 from .mosquitto import Mosquitto
 from .simulators.charger import SimulatedCharger
 from .simulators.meter import SimulatedMeter
@@ -35,16 +38,6 @@ OPTIONS = {
     "safe_current": SAFE,
     "meter_timeout": 8.0,
 }
-
-
-async def _until(check: Callable[[], bool], seconds: float, what: str) -> float:
-    """Wait until ``check`` holds; how long it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if check():
-            return time.monotonic() - started
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -101,11 +94,11 @@ async def test_balancing_with_a_real_broker_and_restart(tmp_path: Path) -> None:
                     return [c.current_limit_a for c in chargers]
 
                 # A quiet house: 40 − 5 − 1 = 34 A, 17 A each.
-                await _until(lambda: limits() == [17.0, 17.0], 30, "fair share")
+                await until(lambda: limits() == [17.0, 17.0], 30, "fair share")
 
                 # The house takes 30 A: 9 A is left, not 6 A each — one pauses.
                 meter.house_a = 30.0
-                took = await _until(
+                took = await until(
                     lambda: sum(limits()) <= 9.0 and 0.0 in limits(),
                     12,
                     "cut on overload",
@@ -117,26 +110,26 @@ async def test_balancing_with_a_real_broker_and_restart(tmp_path: Path) -> None:
 
                 # Back to 5 A: raised again once there has been room for 5 s.
                 meter.house_a = 5.0
-                await _until(lambda: limits() == [17.0, 17.0], 30, "recovery")
+                await until(lambda: limits() == [17.0, 17.0], 30, "recovery")
 
                 # Silent meter: after 8 s everyone at the safe current at most.
                 meter.silent = True
-                await _until(lambda: max(limits()) <= SAFE, 15, "fail-safe")
+                await until(lambda: max(limits()) <= SAFE, 15, "fail-safe")
                 states = await hass.states()
                 assert states["binary_sensor.home_meter"]["state"] == "off"
                 meter.silent = False
-                await _until(lambda: limits() == [17.0, 17.0], 30, "meter back")
+                await until(lambda: limits() == [17.0, 17.0], 30, "meter back")
 
                 # Home Assistant restarts; the chargers reconnect and are
                 # balanced again: safe current until the meter speaks, then
                 # their share, and an overload is cut as before.
                 await hass.async_restart()
-                await _until(
+                await until(
                     lambda: all(c.connected for c in chargers), 30, "reconnected"
                 )
-                await _until(lambda: limits() == [17.0, 17.0], 30, "resumed")
+                await until(lambda: limits() == [17.0, 17.0], 30, "resumed")
                 meter.house_a = 30.0
-                await _until(lambda: sum(limits()) <= 9.0, 12, "cut after restart")
+                await until(lambda: sum(limits()) <= 9.0, 12, "cut after restart")
                 # No flapping: every limit the balancer sent had a reason
                 # in the meter; a cut is never undone by the next message.
                 log = hass.log_tail(2000)

@@ -9,33 +9,27 @@ offers the place's safe current — not its own maximum.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 import os
 from pathlib import Path
 import signal
-import time
 
 import pytest
 
 from custom_components.homecharge.central.profile import FALLBACK_PROFILE_ID, PROFILE_ID
 
-from .ha_process import HomeAssistantProcess, free_port, place_entry, write_config
+from .ha_process import (
+    HomeAssistantProcess,
+    free_port,
+    place_entry,
+    until,
+    write_config,
+)
 from .simulators import model as simulator_model
 from .simulators.base import utcnow
 from .simulators.charger import SimulatedCharger
 
 SAFE = 8.0
-
-
-async def _until(check: Callable[[], bool], seconds: float, what: str) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -75,8 +69,11 @@ async def test_a_killed_home_assistant_leaves_the_safe_current(
     try:
         await hass.wait_ready()
         await charger.start()
-        ids = lambda: {profile.id for profile in charger.profiles}  # noqa: E731
-        await _until(
+
+        def ids() -> set[int]:
+            return {profile.id for profile in charger.profiles}
+
+        await until(
             lambda: {PROFILE_ID, FALLBACK_PROFILE_ID} <= ids(), 60, "both profiles"
         )
         assert charger.current_limit_a == 32.0
@@ -85,7 +82,7 @@ async def test_a_killed_home_assistant_leaves_the_safe_current(
         assert lasting.valid_to is None
 
         os.kill(hass.pid, signal.SIGKILL)
-        await _until(lambda: not hass.running, 30, "Home Assistant gone")
+        await until(lambda: not hass.running, 30, "Home Assistant gone")
         # Nobody renews our limit any more; the charger's clock passes its end.
         later = utcnow() + timedelta(minutes=4)
         monkeypatch.setattr(simulator_model, "utcnow", lambda: later)

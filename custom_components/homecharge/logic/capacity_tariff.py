@@ -93,7 +93,7 @@ class StepOption:
         cap = (
             self.max_kw if day is None else dict(self.day_max_kw).get(day, self.max_kw)
         )
-        return None if cap is None or math.isinf(cap) else cap
+        return None if cap is None or cap == math.inf else cap
 
     @property
     def unlimited(self) -> bool:
@@ -415,9 +415,9 @@ def with_day_caps(
 
     With one hour per day counted, an hour no higher than its day's highest
     (recorded in ``hours``, or the house forecast's peak the options were
-    made with) leaves the month's step where it is: a day that already
-    peaked above an option's cap may charge up to that peak. Days outside
-    the month of ``month_of`` keep their caps.
+    made with) leaves its month's step where it is: a day that already
+    peaked above an option's cap (its own month's, ``per_month``) may charge
+    up to that peak. Days before the month of ``month_of`` are no plan's.
     """
     if not rule.one_per_day:
         return tuple(options)
@@ -428,15 +428,15 @@ def with_day_caps(
         peaks[day] = max(peaks.get(day, 0.0), hour.kwh)
     for day, kw in house_peak_kw.items():
         peaks[day] = max(peaks.get(day, 0.0), kw)
-    in_month = {
+    ahead = {
         day: kw
         for day, kw in peaks.items()
-        if (day.year, day.month) == (month_of.year, month_of.month)
+        if (day.year, day.month) >= (month_of.year, month_of.month)
     }
 
     def raised(option: StepOption) -> StepOption:
         caps = dict(option.day_max_kw)
-        for day, kw in sorted(in_month.items()):
+        for day, kw in sorted(ahead.items()):
             cap = option.cap_kw(day)
             if cap is not None and kw > cap:
                 caps[day] = kw

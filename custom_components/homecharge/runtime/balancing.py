@@ -292,8 +292,13 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                 circuit_fuse=charger.config.circuit_fuse,
                 limits=data.limits,
                 bound=self.data.bounds.get(charger.key) if self.active else None,
-                # Until the meter's first reading, the safe current too.
-                failsafe=self.active and (self.data.failsafe or not self.data.online),
+                # Until the meter's first phase currents, the safe current too.
+                failsafe=self.active
+                and (
+                    self.data.failsafe
+                    or not self.data.online
+                    or self._state.currents_at is None
+                ),
                 guard_by_plan=self.data.guard_by_plan,
                 charging=data.transaction_id is not None and not data.paused,
                 offered_a=data.offered_a,

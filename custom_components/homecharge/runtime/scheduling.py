@@ -39,7 +39,7 @@ from ..feeds.prices import NORDPOOL, async_nordpool_prices, read_price_entity
 from ..logic.availability import parse_time
 from ..logic.capacity_tariff import NO_TARIFF, StepOption, with_day_caps
 from ..logic.grid import fuse_kw
-from ..logic.grid_tariff import month_starts, step_options
+from ..logic.grid_tariff import step_options
 from ..logic.limits import LimitSource
 from ..logic.place import CostBasis, PlaceSettings
 from ..logic.plan_following import slot_limits
@@ -407,9 +407,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         most_kw = fuse_kw(grid, self.place.main_fuse)
         options = step_options(known, sorted(peaks), peaks, local, most_kw, rule)
         # A day that peaks above a step's cap anyway may charge up to its peak.
-        for month_of in month_starts(peaks, local):
-            options = with_day_caps(options, known, month_of, peaks, rule)
-        return options
+        return with_day_caps(options, known, local, peaks, rule)
 
 
 def _step_cap_kw(schedule: Schedule) -> float | None:

@@ -66,11 +66,13 @@ class GroupSolver:
             prices=problem.prices,
             room=problem.room,
             need=[
-                _most_in_whole_cells(
-                    caps, [problem.least(car, slot) for slot in range(len(caps))], need
-                )
-                for car, (caps, need) in enumerate(
-                    zip(problem.caps, problem.need, strict=True)
+                _most_in_whole_cells(caps, least, first, need)
+                for caps, least, first, need in zip(
+                    problem.caps,
+                    problem.min_a,
+                    problem.slot_zero_min,
+                    problem.need,
+                    strict=True,
                 )
             ],
             min_a=problem.min_a,
@@ -166,14 +168,22 @@ class GroupSolver:
         return plan
 
 
-def _most_in_whole_cells(caps: Sequence[int], leasts: Sequence[int], need: int) -> int:
-    """The most amp-slots a car can take in whole cells of at least their minimum."""
+def _most_in_whole_cells(caps: Sequence[int], least: int, first: int, need: int) -> int:
+    """
+    The most amp-slots a car can take in whole cells of at least its minimum.
+
+    ``first``: its minimum in slot 0 (lower in a plan made mid-slot).
+    """
     usable = sorted(
-        (cap for cap, least in zip(caps, leasts, strict=True) if cap >= least > 0),
+        (
+            cap
+            for slot, cap in enumerate(caps)
+            if cap >= (first if slot == 0 else least) > 0
+        ),
         reverse=True,
     )
-    least = min((value for value in leasts if value > 0), default=0)
-    cells = min(len(usable), need // least) if least > 0 else len(usable)
+    smallest = min(least, first)
+    cells = min(len(usable), need // smallest) if smallest > 0 else len(usable)
     return min(need, sum(usable[:cells]))
 
 
@@ -391,8 +401,8 @@ def _dominated(problem: GroupProblem, bounds: Bounds, slot: int, other: int) -> 
     """
     if (
         other == slot
-        or not problem.may_stand_in(slot, other)
         or problem.prices[other] != problem.prices[slot]
+        or not problem.may_stand_in(slot, other)
         or bounds.slot_floors[other]
         or problem.room[other] > problem.room[slot]
     ):

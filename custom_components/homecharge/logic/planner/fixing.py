@@ -91,14 +91,11 @@ def slot_penalties(
     out = _shortest_distances(arcs, 1 + count + slots, reverse=True)
     penalties: list[Value | None] = [None] * slots
     for slot in range(slots):
-        users = [
-            car
-            for car in range(count)
-            if caps[car][slot] >= max(problem.least(car, slot), 1)
-        ]
+        mins = problem.slot_zero_min if slot == 0 else problem.min_a
+        users = [car for car in range(count) if caps[car][slot] >= max(mins[car], 1)]
         if not users:
             continue
-        least = min(problem.least(car, slot) for car in users)
+        least = min(mins[car] for car in users)
         total = totals[slot]
         if total == 0 and not bounds.slot_floors[slot]:
             # Up: a path into the slot (it has no other way in).

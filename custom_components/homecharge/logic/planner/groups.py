@@ -55,14 +55,16 @@ def group_capacity(
     """
     capacity = []
     kw_per_amp = group.kwh_per_amp * SLOTS_PER_HOUR
+    first_share = problem.first_slot_share
     for slot in range(len(problem.prices)):
         amps: float = min(headroom[slot][line] for line in group.lines)
-        if spare_kw is not None and not math.isinf(spare_kw[slot]):
+        if spare_kw is not None:  # inf where a day has no cap
             amps = min(amps, spare_kw[slot] / kw_per_amp)
         if problem.price_cap is not None and problem.prices[slot] > problem.price_cap:
             amps = 0
-        share = problem.slot_share(slot)
-        capacity.append(max(math.floor(amps * share + ROUNDING_NOISE), 0))
+        if slot == 0:
+            amps *= first_share
+        capacity.append(max(math.floor(amps + ROUNDING_NOISE), 0))
     return capacity
 
 
@@ -101,23 +103,26 @@ def group_problem(
     for car in group.cars:
         row = []
         for slot, room in enumerate(capacity):
-            share = problem.slot_share(slot)
-            most = math.floor(car.max_a * share + ROUNDING_NOISE)
-            least = math.ceil(car.min_a * share - ROUNDING_NOISE)
-            cap = min(most, room)
-            row.append(cap if slot < car.ready and cap >= least else 0)
+            cap = min(car.max_a, room)
+            row.append(cap if slot < car.ready and cap >= car.min_a else 0)
         caps.append(row)
     share = problem.first_slot_share
+    first_min: list[int] = []
+    if share < 1:
+        # Slot 0 in energy-true steps: each car's range for the share left.
+        for car, row in zip(group.cars, caps, strict=True):
+            least = math.ceil(car.min_a * share - ROUNDING_NOISE)
+            first_min.append(least)
+            if capacity and car.ready > 0:
+                cap = min(math.floor(car.max_a * share + ROUNDING_NOISE), capacity[0])
+                row[0] = cap if cap >= least else 0
     return GroupProblem(
         prices=problem.prices,
         room=capacity,
         need=[car.need_amps for car in group.cars],
         min_a=[car.min_a for car in group.cars],
         caps=caps,
-        # Slot 0 in energy-true steps: the minimum current for the share left.
-        first_min=[math.ceil(car.min_a * share - ROUNDING_NOISE) for car in group.cars]
-        if share < 1
-        else (),
+        first_min=first_min,
     )
 
 
@@ -134,8 +139,10 @@ def deduct_group_use(
     What is left is what the next group may use.
     """
     kw_per_amp = group.kwh_per_amp * SLOTS_PER_HOUR
-    for slot, column in enumerate(zip(*amps, strict=True)):
-        total = sum(to_current(problem, slot, steps) for steps in column)
+    totals = list(map(sum, zip(*amps, strict=True)))
+    if totals and problem.first_slot_share < 1:
+        totals[0] = sum(to_current(problem, 0, row[0]) for row in amps)
+    for slot, total in enumerate(totals):
         for line in group.lines:
             headroom[slot][line] -= total
         if spare_kw is not None:
@@ -173,23 +180,25 @@ def assemble_plan(
     option = problem.steps[step_index]
     energy_cost = 0.0
     delivered: dict[str, float] = {}
-    planned = {
-        key: [to_current(problem, slot, steps) for slot, steps in enumerate(row)]
-        for key, row in currents.items()
-    }
-    if problem.slot_share(0) < 1:
+    share = problem.first_slot_share
+    planned = {key: list(row) for key, row in currents.items()}
+    if share < 1:
+        for row in planned.values():
+            if row:
+                row[0] = to_current(problem, 0, row[0])
         _fill_first_slot(problem, currents, planned, option)
     for car in problem.cars:
         row = planned[car.key]
-        delivered[car.key] = car.kwh_per_amp * math.fsum(
-            current * problem.slot_share(slot) for slot, current in enumerate(row)
-        )
-        energy_cost += car.kwh_per_amp * math.fsum(
-            price * current * problem.slot_share(slot)
-            for slot, (price, current) in enumerate(
-                zip(problem.prices, row, strict=True)
+        # Slot 0 counts for the share of it left.
+        first = (row[0] * (share - 1)) if row else 0
+        delivered[car.key] = car.kwh_per_amp * (sum(row) + first)
+        energy_cost += car.kwh_per_amp * (
+            math.fsum(
+                price * current
+                for price, current in zip(problem.prices, row, strict=True)
+                if current
             )
-            if current
+            + (problem.prices[0] * first if row else 0.0)
         )
     steps = problem.amp_steps
     return Plan(
@@ -232,17 +241,14 @@ def _fill_first_slot(
         current = planned[car.key][0]
         if not current:
             continue
+        # The highest current whose energy is still within the same step.
         top = math.ceil((steps[car.key][0] + 1) / share - ROUNDING_NOISE) - 1
         kw_per_step = car.kwh_per_amp * SLOTS_PER_HOUR
-        lift = min(
-            top - current,
-            car.max_a - current,
-            *(room[line] for line in car.lines),
-            math.floor(spare / kw_per_step + ROUNDING_NOISE)
-            if not math.isinf(spare)
-            else top,
-        )
-        if lift > 0:
+        limits = [top - current, car.max_a - current]
+        limits += [room[line] for line in car.lines]
+        if not math.isinf(spare):
+            limits.append(math.floor(spare / kw_per_step + ROUNDING_NOISE))
+        if (lift := min(limits)) > 0:
             planned[car.key][0] += lift
             for line in car.lines:
                 room[line] -= lift

@@ -267,7 +267,9 @@ def build_problem(
 
 def _share_left(slot: datetime, now: datetime) -> float:
     """The part of the slot starting at ``slot`` still ahead at ``now``."""
-    return min(max((slot + SLOT - now) / SLOT, 0.0), 1.0) or 1.0
+    if not slot <= now < slot + SLOT:
+        raise ValueError(f"{now} is not in the slot from {slot}")
+    return (slot + SLOT - now) / SLOT
 
 
 def _steps(amps: float) -> int:

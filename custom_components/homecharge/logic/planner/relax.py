@@ -39,6 +39,11 @@ class GroupProblem:
             return self.first_min[car]
         return self.min_a[car]
 
+    @property
+    def slot_zero_min(self) -> Sequence[int]:
+        """Each car's minimum in slot 0 (``min_a`` for the others: hot loops)."""
+        return self.first_min or self.min_a
+
     def may_stand_in(self, slot: int, other: int) -> bool:
         """Whether a plan's cells in ``other`` would be allowed in ``slot``.
 
@@ -318,11 +323,19 @@ def cells_under_minimum(
     problem: GroupProblem, bounds: Bounds, amps: Amps
 ) -> list[tuple[int, int]]:
     """Cells under their car's minimum."""
-    return [
+    cells = [
         (car, slot)
-        for car, row in enumerate(amps)
+        for car, (row, least) in enumerate(zip(amps, problem.min_a, strict=True))
         for slot, current in enumerate(row)
-        if 0 < current < problem.least(car, slot) and not bounds.floors[car][slot]
+        if 0 < current < least and not bounds.floors[car][slot]
+    ]
+    if not problem.first_min:
+        return cells
+    # Slot 0 by its own minimums.
+    return [cell for cell in cells if cell[1]] + [
+        (car, 0)
+        for car, row in enumerate(amps)
+        if row and 0 < row[0] < problem.first_min[car] and not bounds.floors[car][0]
     ]
 
 

@@ -191,16 +191,14 @@ class _PieceTrader:
 
     def _room_to_move(self, giver: int, taker: int, slot: int) -> list[tuple[int, int]]:
         """Ranges of amps the giver can hand the taker in the slot, both still valid."""
-        bounds = self._bounds
+        bounds, problem = self._bounds, self._problem
         gives, takes = self._amps[giver][slot], self._amps[taker][slot]
-        low = (
-            max(self._problem.least(taker, slot), bounds.floors[taker][slot], takes + 1)
-            - takes
-        )
+        mins = problem.slot_zero_min if slot == 0 else problem.min_a
+        low = max(mins[taker], bounds.floors[taker][slot], takes + 1) - takes
         high = bounds.caps[taker][slot] - takes
         if not gives or high < low:
             return []
-        keep = gives - max(self._problem.least(giver, slot), bounds.floors[giver][slot])
+        keep = gives - max(mins[giver], bounds.floors[giver][slot])
         ranges = [(low, min(keep, high))] if low <= min(keep, high) else []
         if not bounds.floors[giver][slot] and low <= gives <= high and gives > keep:
             ranges.append((gives, gives))
@@ -257,12 +255,13 @@ def whole_plan_near(
     (the car that must be ready soonest first).
     """
     plan = [
-        [
-            current if current >= problem.least(car, slot) else 0
-            for slot, current in enumerate(row)
-        ]
-        for car, row in enumerate(amps)
+        [current if current >= least else 0 for current in row]
+        for row, least in zip(amps, problem.min_a, strict=True)
     ]
+    if problem.first_min:
+        for car, row in enumerate(amps):
+            if row:
+                plan[car][0] = row[0] if row[0] >= problem.first_min[car] else 0
     left = [need - sum(row) for need, row in zip(problem.need, plan, strict=True)]
     free = [
         room - sum(column)
