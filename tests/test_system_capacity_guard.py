@@ -13,7 +13,7 @@ house calms down: the car charges again.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 
@@ -97,7 +97,16 @@ async def test_the_guard_cuts_when_the_house_runs_above_the_step(
                     grid_type="3p_400_tn",
                     options=OPTIONS,
                     chargers=[
-                        {"charge_point_id": "CP-1", "circuit_fuse": 32.0, "phases": 3}
+                        {
+                            "charge_point_id": "CP-1",
+                            "circuit_fuse": 32.0,
+                            "phases": 3,
+                            # Half a day ahead whenever the test runs: the
+                            # step has room for the car's 20 kWh by then.
+                            "ready_by": (datetime.now(UTC) + timedelta(hours=12))
+                            .time()
+                            .strftime("%H:%M:00"),
+                        }
                     ],
                 )
             ],
