@@ -345,13 +345,15 @@ async def test_pausing_one_connector_leaves_the_other_charging(
 ) -> None:
     """A twin that ignores 0 A: connector 2 is made inoperative, not the charger."""
     entry, sim = await twin(twin_place(), ignores_zero=True)
+    chargers = entry.runtime_data.chargers
+    # Charging now, both: the plan (flat prices, any order) stays out of it.
+    for charger in chargers.values():
+        charger.set_smart_charging(False)
     for connector in (1, 2):
         sim.plug_in(connector)
         await sim.start_transaction(f"TAG-{connector}", connector_id=connector)
-    chargers = entry.runtime_data.chargers
     second = next(c for c in chargers.values() if c.connector_id == 2)
     await _until(hass, lambda: all(c.data.transaction_id for c in chargers.values()))
-    await _until(hass, lambda: second.data.capabilities is not None)
     # It learns that 0 A is ignored (two readings at 6 A), then pauses.
     second.set_limit(LimitSource.BALANCER, 0)
     await _until(hass, lambda: second.data.paused, seconds=10)
