@@ -45,6 +45,8 @@ from .runtime.place import (
     settings_of,
 )
 from .runtime.scheduling import PlaceScheduler
+from .runtime.session_store import SessionArchive
+from .runtime.sessions import PlaceSessions
 from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
@@ -199,6 +201,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
             station.connectors[connector_id] = outlet
             chargers[outlet.key] = outlet
     _remove_stale_connectors(hass, entry, chargers)
+    sessions = await PlaceSessions.async_load(hass, entry.entry_id)
+    for charger in chargers.values():
+        charger.sessions = sessions
+        sessions.adopt(
+            charger.config.charge_point_id, charger.connector_id, charger.data
+        )
     saved_hours = stored.get("hourly_energy")
     balancer = PlaceBalancer(
         hass,
@@ -220,7 +228,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         store=store,
         balancer=balancer,
         scheduler=scheduler,
+        sessions=sessions,
     )
+    entry.async_on_unload(sessions.follow(scheduler))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     for charger in chargers.values():
@@ -335,6 +345,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) 
         await charger.async_shutdown()
     # Now, not in 10 s: a reload reads it back at once.
     await runtime.store.async_save(runtime.stored())
+    await runtime.sessions.async_flush()
     await async_release(hass, entry.entry_id)
     return True
 
@@ -365,3 +376,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) 
             ]
             await central.async_forget(charge_point_id, running, connectors=connectors)
     await store.async_remove()
+    await SessionArchive(
+        hass, entry.entry_id, dt_util.get_default_time_zone()
+    ).async_remove()

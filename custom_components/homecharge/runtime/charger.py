@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -43,6 +43,9 @@ from .charger_provisioning import async_ensure_password, record_boot
 from .charger_routing import ConnectorRouting
 from .charger_sessions import end_transaction, record_samples, start_transaction
 from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
+
+if TYPE_CHECKING:
+    from .sessions import PlaceSessions
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self._session: ChargerSession | None = None
         self._offline_timer: CALLBACK_TYPE | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # The place's sessions ledger (set by the place before it starts).
+        self.sessions: PlaceSessions | None = None
         self.limit_path = ChargerLimits(self)
         self.availability = ChargerAvailability(self)
         self.limit_path.store(LimitSource.USER, self.config.max_current)
@@ -339,6 +344,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         for outlet in self.outlets:
             outlet.data.capabilities = None
             outlet.changed()
+        if self.sessions is not None:
+            self.sessions.booted(self.config.charge_point_id)
         record_boot(self, boot)
         return True
 
@@ -380,6 +387,13 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """
         if connector_id == 0 and self.config.connectors > 1:
             return
+        if self.sessions is not None:
+            self.sessions.readings(
+                self.config.charge_point_id,
+                max(connector_id, 1),
+                transaction_id,
+                samples,
+            )
         if (outlet := self.routing.outlet(max(connector_id, 1))) is not None:
             outlet.record_readings(samples)
 
@@ -399,19 +413,49 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     ) -> str:
         """A session began (maybe while HA was down: its own time is kept).
 
-        1.6 transactions are numbered per charger, whichever connector.
+        1.6 transactions are numbered per charger, whichever connector; a
+        start the charger sends again gets the id it got the first time.
         """
+        connector = max(connector_id, 1)
+        started = timestamp or dt_util.utcnow()
         if transaction_id is None:
-            transaction_id = str(self.data.next_transaction_id)
-            self.data.next_transaction_id += 1
-        outlet = self.routing.outlet(max(connector_id, 1))
-        if outlet is None:
+            transaction_id = (
+                self.sessions.transaction_id(
+                    self.config.charge_point_id,
+                    connector,
+                    started,
+                    meter_start_wh,
+                    self.data.next_transaction_id,
+                )
+                if self.sessions is not None
+                else str(self.data.next_transaction_id)
+            )
+            if transaction_id.isdecimal():
+                self.data.next_transaction_id = max(
+                    self.data.next_transaction_id, int(transaction_id) + 1
+                )
+        outlet = self.routing.outlet(connector)
+        latest = True
+        if self.sessions is not None:
+            session = self.sessions.started(
+                self.config.charge_point_id,
+                connector,
+                transaction_id,
+                started,
+                meter_start_wh,
+                id_tag,
+            )
+            latest = session is self.sessions.running(
+                self.config.charge_point_id, connector
+            )
+        if outlet is None or not latest:
+            # A late start of a transaction the connector is past: ledger only.
             self.changed(persist=True)
             return transaction_id
         start_transaction(
             outlet.data,
             meter_start_wh=meter_start_wh,
-            started=timestamp or dt_util.utcnow(),
+            started=started,
             transaction_id=transaction_id,
             now=dt_util.utcnow(),
         )
@@ -427,10 +471,22 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         timestamp: datetime | None,
         reason: str | None,
     ) -> None:
-        """A session ended: its energy is stop − start, never negative."""
+        """A session ended; a late stop of an earlier one goes to the ledger only."""
         outlet = next(
-            (o for o in self.outlets if o.data.transaction_id == transaction_id), self
+            (o for o in self.outlets if o.data.transaction_id == transaction_id), None
         )
+        if self.sessions is not None:
+            self.sessions.stopped(
+                self.config.charge_point_id,
+                outlet.connector_id if outlet is not None else 1,
+                transaction_id,
+                timestamp or dt_util.utcnow(),
+                meter_stop_wh,
+                reason,
+            )
+        if outlet is None:
+            self.changed(persist=True)
+            return
         end_transaction(outlet.data, transaction_id, meter_stop_wh, reason)
         outlet.changed(persist=True)
 

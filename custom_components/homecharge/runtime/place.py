@@ -24,6 +24,7 @@ from ..logic.plan_settings import PlanSettings
 from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 from .scheduling import PlaceScheduler
+from .sessions import PlaceSessions
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class PlaceRuntime:
     store: Store[dict[str, object]]
     balancer: PlaceBalancer
     scheduler: PlaceScheduler
+    sessions: PlaceSessions
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""

@@ -135,6 +135,11 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
             function=self.async_replan,
         )
 
+    @property
+    def known_prices(self) -> list[PriceSlot]:
+        """The spot prices read (today's and tomorrow's, as published)."""
+        return self._known
+
     async def async_start(self) -> None:
         """Read prices, plan, and follow changes."""
         if self.settings.price_entity:

@@ -35,9 +35,7 @@ def slot_cost(
     )
 
 
-def price_session(
-    session: Session, price_of: Callable[[datetime], SlotCost]
-) -> bool:
+def price_session(session: Session, price_of: Callable[[datetime], SlotCost]) -> bool:
     """Price the slots not priced yet; True if anything changed.
 
     Slots already priced keep their price; one priced without an energy

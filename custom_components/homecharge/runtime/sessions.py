@@ -1,0 +1,294 @@
+"""A place's sessions at runtime: charger events into the ledger, priced, saved.
+
+The chargers report their transactions and readings here; the ledger
+(logic/sessions) decides where they land; this adapter prices the slots
+with the spot prices the scheduler read (kept here for the days after they
+leave its window), saves what changed (session_store.py), tells what went
+wrong, and answers the sensors and reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+import logging
+from typing import Final
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.util import dt as dt_util
+
+from ..central.meter_values import MeterSample
+from ..logic.prices import PriceSlot, to_quarter_slots
+from ..logic.sessions.costing import price_session, spot_lookup
+from ..logic.sessions.ledger import Key, Ledger
+from ..logic.sessions.model import Flag, Reading, Session, SlotCost
+from ..logic.sessions.reports import Totals, period_totals
+from .charger_state import ChargerState
+from .scheduling import PlaceScheduler
+from .session_store import SessionArchive
+
+_LOGGER = logging.getLogger(__name__)
+
+# Spot prices kept for pricing (a late stop prices slots of days ago).
+PRICE_MEMORY: Final = timedelta(days=7)
+
+
+# What the log says when the ledger notices something (flags in model.py).
+NOTICES: Final = {
+    Flag.STOP_INFERRED: "no stop came; closed at the last register known "
+    "(the charger's own stop replaces it if it comes)",
+    Flag.STOP_BELOW_START: "stop register below the start (meter reset?); "
+    "counted as 0 kWh, registers kept",
+    Flag.REGISTER_JUMP: "register rose by more than 1,000 kWh; counted as 0 kWh, "
+    "registers kept",
+    Flag.REGISTER_BACKWARDS: "a reading went backwards; the slots ignore it",
+    Flag.TOO_LONG: "longer than 7 days",
+    Flag.START_UNKNOWN: "a stop for a transaction never started here; kept, "
+    "its energy unknown until its start comes",
+}
+
+
+def whole_wh(value: float | None) -> int | None:
+    """A register in whole watt-hours."""
+    return None if value is None else round(value)
+
+
+class PlaceSessions:
+    """The sessions of one place while it runs."""
+
+    def __init__(
+        self, hass: HomeAssistant, archive: SessionArchive, ledger: Ledger
+    ) -> None:
+        """Hold the ledger restored from the archive."""
+        self._hass = hass
+        self.archive = archive
+        self.ledger = ledger
+        self._scheduler: PlaceScheduler | None = None
+        self._spot: dict[datetime, float] = {}
+        self._listeners: list[CALLBACK_TYPE] = []
+
+    @classmethod
+    async def async_load(cls, hass: HomeAssistant, entry_id: str) -> PlaceSessions:
+        """Read the months the place needs now."""
+        archive = SessionArchive(hass, entry_id, dt_util.get_default_time_zone())
+        sessions = await archive.async_load(dt_util.now().date())
+        ledger = Ledger(sessions, seq=archive.seq, last_hash=archive.last_hash)
+        return cls(hass, archive, ledger)
+
+    def follow(self, scheduler: PlaceScheduler) -> CALLBACK_TYPE:
+        """Price slots with the scheduler's prices and the place's settings."""
+        self._scheduler = scheduler
+        return scheduler.async_add_listener(self._prices_changed)
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call listener whenever a session changed; returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # What the chargers report
+
+    def transaction_id(
+        self,
+        charger: str,
+        connector: int,
+        started: datetime,
+        meter_start_wh: float | None,
+        at_least: int,
+    ) -> str:
+        """A 1.6 start's id: the same as before for a start sent again."""
+        meter = whole_wh(meter_start_wh)
+        if meter is not None and (
+            repeat := self.ledger.repeated_start(charger, connector, started, meter)
+        ):
+            return repeat.transaction_id
+        return str(self.ledger.next_transaction_id(charger, at_least))
+
+    def started(
+        self,
+        charger: str,
+        connector: int,
+        transaction_id: str,
+        started: datetime,
+        meter_start_wh: float | None,
+        id_tag: str | None,
+    ) -> Session:
+        """A transaction began (or its start came again)."""
+        session = self.ledger.start(
+            charger=charger,
+            connector=connector,
+            transaction_id=transaction_id,
+            started=started,
+            meter_start_wh=whole_wh(meter_start_wh),
+            id_tag=id_tag,
+            now=dt_util.utcnow(),
+        )
+        self._after()
+        return session
+
+    def readings(
+        self,
+        charger: str,
+        connector: int,
+        transaction_id: str | None,
+        samples: Iterable[MeterSample],
+    ) -> None:
+        """Register readings of a connector, live or queued."""
+        now = dt_util.utcnow()
+        readings = [
+            Reading(sample.timestamp or now, round(sample.energy_wh))
+            for sample in samples
+            if sample.energy_wh is not None
+        ]
+        if readings:
+            self.ledger.record(
+                charger=charger,
+                connector=connector,
+                transaction_id=transaction_id,
+                readings=readings,
+                now=now,
+            )
+            self._after()
+
+    def stopped(
+        self,
+        charger: str,
+        connector: int,
+        transaction_id: str,
+        stopped: datetime,
+        meter_stop_wh: float | None,
+        reason: str | None,
+    ) -> Session:
+        """A transaction ended (now or long ago)."""
+        session = self.ledger.stop(
+            charger=charger,
+            connector=connector,
+            transaction_id=transaction_id,
+            stopped=stopped,
+            meter_stop_wh=whole_wh(meter_stop_wh),
+            reason=reason,
+            now=dt_util.utcnow(),
+        )
+        self._after()
+        return session
+
+    def booted(self, charger: str) -> None:
+        """The charger booted: what it left running ended before."""
+        if self.ledger.close_unfinished(charger):
+            self._after()
+
+    def adopt(self, charger: str, connector: int, state: ChargerState) -> None:
+        """A transaction running before the ledger existed (or was saved)."""
+        if (
+            state.transaction_id is not None
+            and state.session_started is not None
+            and self.ledger.get((charger, state.transaction_id)) is None
+        ):
+            self.started(
+                charger,
+                connector,
+                state.transaction_id,
+                state.session_started,
+                state.meter_start_wh,
+                None,
+            )
+
+    def amend(self, key: Key, *, by: str | None, **fields: object) -> Session:
+        """A user's change (classification, note, vehicle, who)."""
+        session = self.ledger.amend(key, by=by, now=dt_util.utcnow(), **fields)
+        self._after()
+        return session
+
+    # Reading
+
+    def running(self, charger: str, connector: int) -> Session | None:
+        """The session running on a connector."""
+        return self.ledger.running(charger, connector)
+
+    def last_finished(self, charger: str, connector: int) -> Session | None:
+        """The session that ended last on a connector."""
+        return max(
+            (
+                s
+                for s in self.ledger
+                if s.charger == charger and s.connector == connector and s.finished
+            ),
+            key=lambda s: s.stopped or s.started,
+            default=None,
+        )
+
+    def totals(
+        self, start: datetime, end: datetime, charger: str, connector: int
+    ) -> Totals:
+        """A connector's energy and cost in [start, end) (held months only)."""
+        return period_totals(
+            (
+                s
+                for s in self.ledger
+                if s.charger == charger and s.connector == connector
+            ),
+            start,
+            end,
+        )
+
+    # Inside
+
+    @callback
+    def _prices_changed(self) -> None:
+        if self._scheduler is None:
+            return
+        known = to_quarter_slots(self._scheduler.known_prices)
+        if self._learn(known):
+            for session in self.ledger:
+                if not session.finished or Flag.PRICE_MISSING in session.flags:
+                    self.ledger.changed.add(session.key)
+            self._after()
+
+    def _learn(self, known: list[PriceSlot]) -> bool:
+        learned = False
+        for slot in known:
+            if self._spot.get(slot.start) != slot.price:
+                self._spot[slot.start] = slot.price
+                learned = True
+        horizon = dt_util.utcnow() - PRICE_MEMORY
+        for start in [start for start in self._spot if start < horizon]:
+            del self._spot[start]
+        return learned
+
+    def _price_of(self) -> Callable[[datetime], SlotCost] | None:
+        scheduler = self._scheduler
+        if scheduler is None:
+            return None
+        return spot_lookup(
+            self._spot,
+            scheduler.place,
+            scheduler.settings.energy_tariff,
+            dt_util.get_default_time_zone(),
+        )
+
+    @callback
+    def _after(self) -> None:
+        """Price, tell and save what the last event changed."""
+        ledger = self.ledger
+        price_of = self._price_of()
+        changed = [s for key in ledger.changed if (s := ledger.get(key)) is not None]
+        ledger.changed.clear()
+        if price_of is not None:
+            for session in changed:
+                price_session(session, price_of)
+        for flag, (charger, transaction_id) in ledger.notices:
+            _LOGGER.warning(
+                "Charger %s, transaction %s: %s",
+                charger,
+                transaction_id,
+                NOTICES.get(flag, flag.value),
+            )
+        ledger.notices.clear()
+        if changed:
+            self.archive.save(changed, ledger.seq, ledger.last_hash)
+        for listener in list(self._listeners):
+            listener()
+
+    async def async_flush(self) -> None:
+        """Save everything now."""
+        await self.archive.async_flush()

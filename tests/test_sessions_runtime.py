@@ -1,0 +1,250 @@
+"""The sessions ledger in Home Assistant: a raw 1.6 charger's frames, priced, saved."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.homecharge.central.server import CENTRAL
+from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.logic.sessions.chain import broken_links
+from custom_components.homecharge.logic.sessions.model import Flag, Session
+from custom_components.homecharge.runtime.sessions import PlaceSessions
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from .simulators.raw import RawCharger
+from .test_central import PASSWORD
+from .test_smart_charging import set_prices, smart_place
+
+SPOT = 0.80
+GRID = 0.25
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _quarter(moment: datetime) -> datetime:
+    return moment.replace(
+        minute=moment.minute - moment.minute % 15, second=0, microsecond=0
+    )
+
+
+async def _until(hass: HomeAssistant, check: Callable[[], bool]) -> None:
+    for _ in range(250):
+        await hass.async_block_till_done()
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+def _flat_prices(hours: int = 72) -> list[dict[str, Any]]:
+    """SPOT NOK/kWh every hour from two days ago."""
+    first = dt_util.utcnow().replace(minute=0, second=0, microsecond=0)
+    first -= timedelta(hours=48)
+    return [
+        {
+            "start": (first + timedelta(hours=h)).isoformat(),
+            "end": (first + timedelta(hours=h + 1)).isoformat(),
+            "price": SPOT,
+        }
+        for h in range(hours)
+    ]
+
+
+@pytest.fixture
+async def place(hass: HomeAssistant) -> MockConfigEntry:
+    """A spot-priced place (no markup, no VAT, a flat grid tariff) with CP-1."""
+    set_prices(hass, _flat_prices())
+    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture
+async def raw(hass: HomeAssistant, place: MockConfigEntry) -> AsyncIterator[RawCharger]:
+    charger = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
+    await charger.connect()
+    await charger.boot()
+    yield charger
+    await charger.close()
+
+
+def _sessions(place: MockConfigEntry) -> PlaceSessions:
+    sessions: PlaceSessions = place.runtime_data.sessions
+    return sessions
+
+
+def _session(place: MockConfigEntry, tid: str) -> Session:
+    session = _sessions(place).ledger.get(("CP-1", tid))
+    assert session is not None
+    return session
+
+
+async def _start(raw: RawCharger, at: datetime, meter: int) -> str:
+    answer = await raw.call(
+        "StartTransaction",
+        {
+            "connectorId": 1,
+            "idTag": "TAG-1",
+            "meterStart": meter,
+            "timestamp": _iso(at),
+        },
+    )
+    assert answer is not None
+    return str(answer[2]["transactionId"])
+
+
+async def _meter(raw: RawCharger, tid: str, at: datetime, wh: int) -> None:
+    await raw.call(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": int(tid),
+            "meterValue": [
+                {
+                    "timestamp": _iso(at),
+                    "sampledValue": [
+                        {
+                            "value": str(wh),
+                            "measurand": "Energy.Active.Import.Register",
+                            "unit": "Wh",
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+
+
+async def _stop(raw: RawCharger, tid: str, at: datetime, meter: int) -> None:
+    await raw.call(
+        "StopTransaction",
+        {
+            "transactionId": int(tid),
+            "meterStop": meter,
+            "timestamp": _iso(at),
+            "reason": "Local",
+        },
+    )
+
+
+async def test_an_offline_queue_lands_each_session_where_it_belongs(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
+) -> None:
+    """Session 1 ended offline; its stop comes after session 2 began."""
+    now = dt_util.utcnow()
+    begin = _quarter(now) - timedelta(hours=3)
+    first = await _start(raw, begin, 10_000)
+    await _meter(raw, first, begin + timedelta(minutes=15), 12_000)
+    second = await _start(raw, begin + timedelta(hours=2), 20_000)
+    await _meter(raw, second, begin + timedelta(hours=2, minutes=15), 21_000)
+    # The late stop of the first: its own energy, not against the second's start.
+    await _stop(raw, first, begin + timedelta(minutes=30), 14_000)
+    await hass.async_block_till_done()
+
+    one, two = _session(place, first), _session(place, second)
+    assert one.energy_wh == 4_000
+    assert list(one.slots.values()) == [2_000, 2_000]
+    assert Flag.STOP_INFERRED not in one.flags
+    assert not two.finished
+    assert two.energy_wh == 1_000
+    charger = next(iter(place.runtime_data.chargers.values()))
+    assert charger.data.transaction_id == second
+    assert charger.data.session_energy_kwh == pytest.approx(1.0)
+
+    # Priced per slot: spot (no markup, no VAT) plus the grid's energy part.
+    assert one.cost == pytest.approx(4.0 * (SPOT + GRID))
+    (slot_cost, *_) = one.costs.values()
+    assert slot_cost.spot == pytest.approx(SPOT)
+    assert slot_cost.grid == pytest.approx(GRID)
+    assert one.cost_complete
+    assert broken_links(_sessions(place).ledger) == []
+
+
+async def test_a_start_sent_again_gets_the_same_transaction(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
+) -> None:
+    """The charger missed our answer and sent its StartTransaction again."""
+    at = dt_util.utcnow() - timedelta(minutes=5)
+    first = await _start(raw, at, 500)
+    again = await _start(raw, at, 500)
+    assert again == first
+    assert len(_sessions(place).ledger) == 1
+    # A new transaction later gets a new number.
+    assert await _start(raw, at + timedelta(minutes=1), 600) != first
+
+
+async def test_a_price_that_comes_late_fills_in_the_cost(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
+) -> None:
+    """A slot without a price is marked, never a silent zero, and filled later."""
+    set_prices(hass, [])
+    await hass.async_block_till_done()
+    at = _quarter(dt_util.utcnow()) - timedelta(days=3)
+    tid = await _start(raw, at, 0)
+    await _stop(raw, tid, at + timedelta(minutes=10), 1_000)
+    await hass.async_block_till_done()
+    session = _session(place, tid)
+    assert Flag.PRICE_MISSING in session.flags
+    assert not session.cost_complete
+    prices = [
+        {
+            "start": at.isoformat(),
+            "end": (at + timedelta(hours=1)).isoformat(),
+            "price": 2.0,
+        },
+        *_flat_prices(),
+    ]
+    set_prices(hass, prices)
+    await _until(hass, lambda: Flag.PRICE_MISSING not in session.flags)
+    assert session.cost == pytest.approx(1.0 * (2.0 + GRID))
+
+
+async def test_sessions_survive_a_reload_and_a_boot_closes_what_was_left(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    raw: RawCharger,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Saved by month; a charger that reboots closes its unfinished session."""
+    at = _quarter(dt_util.utcnow()) - timedelta(hours=1)
+    done = await _start(raw, at, 1_000)
+    await _stop(raw, done, at + timedelta(minutes=20), 3_000)
+    left = await _start(raw, at + timedelta(minutes=30), 3_000)
+    await _meter(raw, left, at + timedelta(minutes=40), 3_500)
+    await raw.close()
+    assert await hass.config_entries.async_reload(place.entry_id)
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{place.entry_id}.sessions"
+    assert hass_storage[key]["data"]["seq"] == 1
+    month = dt_util.as_local(at).strftime("%Y-%m")
+    stored = hass_storage[f"{key}.{month}"]["data"]["sessions"]
+    assert [item["t"] for item in stored] == [done, left]
+
+    restored = _session(place, done)
+    assert restored.energy_wh == 2_000
+    assert restored.cost == pytest.approx(2.0 * (SPOT + GRID))
+    running = _session(place, left)
+    assert not running.finished
+
+    again = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
+    await again.connect()
+    try:
+        await again.boot()
+        await _until(hass, lambda: running.finished)
+        assert Flag.STOP_INFERRED in running.flags
+        assert running.meter_stop_wh == 3_500
+        assert running.energy_wh == 500
+        assert broken_links(_sessions(place).ledger) == []
+    finally:
+        await again.close()
