@@ -41,8 +41,9 @@ from .charger_availability import ChargerAvailability
 from .charger_limits import ChargerLimits
 from .charger_provisioning import async_ensure_password, record_boot
 from .charger_routing import ConnectorRouting
-from .charger_sessions import end_transaction, record_samples, start_transaction
+from .charger_sessions import record_samples
 from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
+from .charger_transactions import ChargerTransactions
 
 if TYPE_CHECKING:
     from .sessions import PlaceSessions
@@ -97,6 +98,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self._tasks: set[asyncio.Task[None]] = set()
         # The place's sessions ledger (set by the place before it starts).
         self.sessions: PlaceSessions | None = None
+        self.transactions = ChargerTransactions(self)
         self.limit_path = ChargerLimits(self)
         self.availability = ChargerAvailability(self)
         self.limit_path.store(LimitSource.USER, self.config.max_current)
@@ -380,22 +382,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     def on_meter_values(
         self, connector_id: int, transaction_id: str | None, samples: list[MeterSample]
     ) -> None:
-        """Readings in: energy, power, currents; the 0 A check counts currents.
-
-        Connector 0's readings are the whole charger's: those of its only
-        connector, but nobody's where it has several.
-        """
-        if connector_id == 0 and self.config.connectors > 1:
-            return
-        if self.sessions is not None:
-            self.sessions.readings(
-                self.config.charge_point_id,
-                max(connector_id, 1),
-                transaction_id,
-                samples,
-            )
-        if (outlet := self.routing.outlet(max(connector_id, 1))) is not None:
-            outlet.record_readings(samples)
+        """Readings in (charger_transactions.py)."""
+        self.transactions.meter_values(connector_id, transaction_id, samples)
 
     def record_readings(self, samples: list[MeterSample]) -> None:
         """Record readings of this connector."""
@@ -411,58 +399,10 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         timestamp: datetime | None,
         transaction_id: str | None,
     ) -> str:
-        """A session began (maybe while HA was down: its own time is kept).
-
-        1.6 transactions are numbered per charger, whichever connector; a
-        start the charger sends again gets the id it got the first time.
-        """
-        connector = max(connector_id, 1)
-        started = timestamp or dt_util.utcnow()
-        if transaction_id is None:
-            transaction_id = (
-                self.sessions.transaction_id(
-                    self.config.charge_point_id,
-                    connector,
-                    started,
-                    meter_start_wh,
-                    self.data.next_transaction_id,
-                )
-                if self.sessions is not None
-                else str(self.data.next_transaction_id)
-            )
-            if transaction_id.isdecimal():
-                self.data.next_transaction_id = max(
-                    self.data.next_transaction_id, int(transaction_id) + 1
-                )
-        outlet = self.routing.outlet(connector)
-        latest = True
-        if self.sessions is not None:
-            session = self.sessions.started(
-                self.config.charge_point_id,
-                connector,
-                transaction_id,
-                started,
-                meter_start_wh,
-                id_tag,
-            )
-            latest = session is self.sessions.running(
-                self.config.charge_point_id, connector
-            )
-        if outlet is None or not latest:
-            # A late start of a transaction the connector is past: ledger only.
-            self.changed(persist=True)
-            return transaction_id
-        start_transaction(
-            outlet.data,
-            meter_start_wh=meter_start_wh,
-            started=started,
-            transaction_id=transaction_id,
-            now=dt_util.utcnow(),
+        """A session began (charger_transactions.py); its id."""
+        return self.transactions.started(
+            connector_id, id_tag, meter_start_wh, timestamp, transaction_id
         )
-        outlet.changed(persist=True)
-        if outlet is not self:
-            self.changed(persist=True)
-        return transaction_id
 
     def on_transaction_ended(
         self,
@@ -471,24 +411,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         timestamp: datetime | None,
         reason: str | None,
     ) -> None:
-        """A session ended; a late stop of an earlier one goes to the ledger only."""
-        outlet = next(
-            (o for o in self.outlets if o.data.transaction_id == transaction_id), None
-        )
-        if self.sessions is not None:
-            self.sessions.stopped(
-                self.config.charge_point_id,
-                outlet.connector_id if outlet is not None else 1,
-                transaction_id,
-                timestamp or dt_util.utcnow(),
-                meter_stop_wh,
-                reason,
-            )
-        if outlet is None:
-            self.changed(persist=True)
-            return
-        end_transaction(outlet.data, transaction_id, meter_stop_wh, reason)
-        outlet.changed(persist=True)
+        """A session ended (charger_transactions.py)."""
+        self.transactions.ended(transaction_id, meter_stop_wh, timestamp, reason)
 
     # Commands
 
