@@ -248,3 +248,44 @@ async def test_sessions_survive_a_reload_and_a_boot_closes_what_was_left(
         assert broken_links(_sessions(place).ledger) == []
     finally:
         await again.close()
+
+
+async def test_the_chargers_session_sensors(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
+) -> None:
+    """Last session, today and this month, in kWh and in the home currency."""
+    now = dt_util.utcnow()
+    begin = now - timedelta(minutes=20)
+    tid = await _start(raw, begin, 5_000)
+    await _meter(raw, tid, now - timedelta(minutes=10), 6_000)
+    running = hass.states.get("sensor.garage_session_cost")
+    assert running is not None
+    assert float(running.state) == pytest.approx(1.0 * (SPOT + GRID), abs=0.01)
+    await _stop(raw, tid, now - timedelta(minutes=1), 7_000)
+    await hass.async_block_till_done()
+
+    def value(key: str) -> float:
+        state = hass.states.get(f"sensor.garage_{key}")
+        assert state is not None, key
+        return float(state.state)
+
+    assert value("last_session_energy") == pytest.approx(2.0)
+    assert value("last_session_cost") == pytest.approx(2.0 * (SPOT + GRID), abs=0.01)
+    assert value("last_session_duration") == pytest.approx(19.0)
+    assert value("last_session_average_price") == pytest.approx(SPOT + GRID)
+    state = hass.states.get("sensor.garage_last_session_cost")
+    assert state is not None
+    assert state.attributes["unit_of_measurement"] == hass.config.currency
+    # Counted by slot: only what fell after local midnight is today's.
+    midnight = dt_util.as_utc(dt_util.start_of_local_day())
+    if begin >= midnight:
+        assert value("energy_today") == pytest.approx(2.0)
+        assert value("cost_today") == pytest.approx(2.0 * (SPOT + GRID), abs=0.01)
+    month = dt_util.as_utc(dt_util.start_of_local_day().replace(day=1))
+    if begin >= month:
+        assert value("energy_this_month") == pytest.approx(2.0)
+        assert value("energy_last_month") == 0.0
+    today = hass.states.get("sensor.garage_cost_today")
+    assert today is not None
+    assert today.attributes["state_class"] == "total"
+    assert dt_util.parse_datetime(today.attributes["last_reset"]) == midnight

@@ -42,6 +42,7 @@ from .logic.planner.problem import ChargerPlan, PlanStatus
 from .runtime.balancing import LoadState, PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.scheduling import PlaceScheduler, Schedule
+from .session_sensors import SESSION_SENSORS, SessionSensor
 
 # Push only: state comes with OCPP frames.
 PARALLEL_UPDATES = 0
@@ -363,6 +364,14 @@ async def async_setup_entry(
         async_add_entities,
         PLAN_SENSORS,
         lambda charger, description: PlanSensor(scheduler, charger, description),
+    )
+    add_charger_entities(
+        entry,
+        async_add_entities,
+        SESSION_SENSORS,
+        lambda charger, description: SessionSensor(
+            charger, description, entry.runtime_data.sessions
+        ),
     )
     add_charger_entities(
         entry,
