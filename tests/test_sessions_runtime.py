@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+import csv
 from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +17,11 @@ from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.sessions.chain import broken_links
 from custom_components.homecharge.logic.sessions.model import Flag, Session
+from custom_components.homecharge.logic.sessions.reports import COLUMNS
 from custom_components.homecharge.runtime.sessions import PlaceSessions
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .simulators.raw import RawCharger
@@ -289,3 +295,170 @@ async def test_the_chargers_session_sensors(
     assert today is not None
     assert today.attributes["state_class"] == "total"
     assert dt_util.parse_datetime(today.attributes["last_reset"]) == midnight
+
+
+async def _two_sessions(raw: RawCharger) -> tuple[str, str, datetime]:
+    """Yesterday's (2 kWh, tag A) and today's (1 kWh, tag B), both finished."""
+    today = dt_util.start_of_local_day()
+    first_at = dt_util.as_utc(today - timedelta(hours=12))
+    first = await _start(raw, first_at, 0)
+    await _stop(raw, first, first_at + timedelta(minutes=30), 2_000)
+    second_at = max(dt_util.utcnow() - timedelta(minutes=30), dt_util.as_utc(today))
+    answer = await raw.call(
+        "StartTransaction",
+        {
+            "connectorId": 1,
+            "idTag": "TAG-B",
+            "meterStart": 2_000,
+            "timestamp": _iso(second_at),
+        },
+    )
+    assert answer is not None
+    second = str(answer[2]["transactionId"])
+    await _stop(raw, second, second_at + timedelta(minutes=1), 3_000)
+    return first, second, dt_util.as_utc(today)
+
+
+async def test_get_sessions_filters_groups_and_totals(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
+) -> None:
+    first, second, _today = await _two_sessions(raw)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {"config_entry_id": place.entry_id, "group_by": "day"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["totals"] == {
+        "sessions": 2,
+        "energy_kwh": 3.0,
+        "cost": round(3.0 * (SPOT + GRID), 2),
+        "cost_complete": True,
+    }
+    assert [day["energy_kwh"] for day in response["groups"].values()] == [2.0, 1.0]
+    rows = response["sessions"]
+    assert [r["transaction_id"] for r in rows] == [first, second]
+    assert rows[0]["id_tag"] == "TAG-1"
+    assert rows[0]["energy_kwh"] == 2.0
+    assert rows[0]["grid_cost"] == pytest.approx(2.0 * GRID)
+    assert rows[0]["seal"]
+
+    today = dt_util.now().date().isoformat()
+    only_b = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {
+            "config_entry_id": place.entry_id,
+            "start": today,
+            "end": today,
+            "id_tag": "TAG-B",
+            "include_sessions": False,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert only_b is not None
+    assert only_b["totals"]["sessions"] == 1
+    assert "sessions" not in only_b
+
+
+async def test_export_sessions_writes_csv_and_json(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger, tmp_path: Any
+) -> None:
+    await _two_sessions(raw)
+    hass.config.config_dir = str(tmp_path)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "export_sessions",
+        {"config_entry_id": place.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    path = Path(str(response["path"]))
+    assert path.parent == tmp_path / "homecharge" / "exports"
+    assert response["sessions"] == 2
+    text = await hass.async_add_executor_job(path.read_text, "utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    assert list(rows[0]) == list(COLUMNS)
+    assert [float(r["energy_kwh"]) for r in rows] == [2.0, 1.0]
+
+    as_json = await hass.services.async_call(
+        DOMAIN,
+        "export_sessions",
+        {
+            "config_entry_id": place.entry_id,
+            "format": "json",
+            "classification": "business",
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert as_json is not None
+    assert (
+        json.loads(
+            await hass.async_add_executor_job(Path(str(as_json["path"])).read_text)
+        )
+        == []
+    )
+
+
+async def test_update_session_keeps_who_changed_what(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
+) -> None:
+    first, _second, _today = await _two_sessions(raw)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-1")})
+    assert device is not None
+    updated = await hass.services.async_call(
+        DOMAIN,
+        "update_session",
+        {
+            "device_id": device.id,
+            "transaction_id": first,
+            "classification": "business",
+            "note": "Client in Drammen",
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert updated is not None
+    assert updated["classification"] == "business"
+    session = _session(place, first)
+    assert [(c.field, c.new) for c in session.changes] == [
+        ("classification", "business"),
+        ("note", "Client in Drammen"),
+    ]
+    assert broken_links(_sessions(place).ledger) == []
+    business = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {"config_entry_id": place.entry_id, "classification": "business"},
+        blocking=True,
+        return_response=True,
+    )
+    assert business is not None
+    assert business["totals"]["energy_kwh"] == 2.0
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "update_session",
+            {"device_id": device.id, "transaction_id": "999", "note": "x"},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "unknown_session"
+    with pytest.raises(ServiceValidationError) as reversed_period:
+        await hass.services.async_call(
+            DOMAIN,
+            "get_sessions",
+            {
+                "config_entry_id": place.entry_id,
+                "start": "2026-12-05",
+                "end": "2026-12-01",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    assert reversed_period.value.translation_key == "period_reversed"

@@ -1,4 +1,4 @@
-"""Actions on chargers: restart many at once, start, stop, limit, unlock, configure."""
+"""Actions: on chargers (restart, start, stop, limit, unlock, configure), plans, sessions."""
 
 from __future__ import annotations
 
@@ -33,6 +33,14 @@ from .plan_services import (
 )
 from .runtime.charger import ChargerCoordinator
 from .runtime.charger_state import MAX_CIRCUIT_FUSE
+from .session_services import (
+    EXPORT_SESSIONS_SCHEMA,
+    GET_SESSIONS_SCHEMA,
+    UPDATE_SESSION_SCHEMA,
+    async_export_sessions,
+    async_get_sessions,
+    update_session,
+)
 
 ATTR_HARD = "hard"
 ATTR_CURRENT = "current"
@@ -218,6 +226,32 @@ async def _async_set_ready_by(call: ServiceCall) -> None:
     await async_set_ready_by(call, _chargers(call.hass, call.data[ATTR_DEVICE_ID]))
 
 
+def _charge_points(call: ServiceCall) -> frozenset[str] | None:
+    """The charge point ids of the chargers named, if any were."""
+    if ATTR_DEVICE_ID not in call.data:
+        return None
+    return frozenset(
+        charger.config.charge_point_id
+        for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    )
+
+
+async def _async_get_sessions(call: ServiceCall) -> ServiceResponse:
+    return await async_get_sessions(call, _charge_points(call))
+
+
+async def _async_export_sessions(call: ServiceCall) -> ServiceResponse:
+    return await async_export_sessions(call, _charge_points(call))
+
+
+async def _async_update_session(call: ServiceCall) -> ServiceResponse:
+    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    sessions = charger.sessions
+    if sessions is None:  # pragma: no cover - every loaded charger has one
+        raise HomeAssistantError("no sessions")
+    return update_session(call, sessions, charger.config.charge_point_id)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for every place)."""
@@ -230,6 +264,27 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(
         DOMAIN, "set_ready_by", _async_set_ready_by, READY_BY_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "get_sessions",
+        _async_get_sessions,
+        GET_SESSIONS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "export_sessions",
+        _async_export_sessions,
+        EXPORT_SESSIONS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "update_session",
+        _async_update_session,
+        UPDATE_SESSION_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
     async_register_admin_service(
         hass,

@@ -25,7 +25,7 @@ from ..logic.sessions.model import Flag, Reading, Session, SlotCost
 from ..logic.sessions.reports import Totals, period_totals
 from .charger_state import ChargerState
 from .scheduling import PlaceScheduler
-from .session_store import SessionArchive
+from .session_store import SessionArchive, month_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -229,6 +229,36 @@ class PlaceSessions:
             ),
             start,
             end,
+        )
+
+    async def async_sessions(
+        self, start: datetime | None, end: datetime | None
+    ) -> list[Session]:
+        """Every session that started in [start, end), oldest first.
+
+        Months on disk are read for the period (not held); the sessions held
+        (changed, running) are the newest word.
+        """
+        zone = dt_util.get_default_time_zone()
+        months = sorted(self.archive.months)
+        if start is not None:
+            months = [m for m in months if m >= month_of(start, zone)]
+        if end is not None:
+            months = [m for m in months if m <= month_of(end, zone)]
+        found: dict[Key, Session] = {}
+        for month in months:
+            for session in await self.archive.async_read(month):
+                found[session.key] = session
+        for session in self.ledger:
+            found[session.key] = session
+        return sorted(
+            (
+                s
+                for s in found.values()
+                if (start is None or s.started >= start)
+                and (end is None or s.started < end)
+            ),
+            key=lambda s: (s.started, s.key),
         )
 
     # Inside
