@@ -462,3 +462,36 @@ async def test_update_session_keeps_who_changed_what(
             return_response=True,
         )
     assert reversed_period.value.translation_key == "period_reversed"
+
+
+async def test_the_sessions_calendar(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
+) -> None:
+    """Each session an event: charger, kWh, cost, who; on while one runs."""
+    first, _second, _today = await _two_sessions(raw)
+    entity = "calendar.home_charging_sessions"
+    state = hass.states.get(entity)
+    assert state is not None
+    assert state.state == "off"
+    now = dt_util.utcnow()
+    response = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            "entity_id": entity,
+            "start_date_time": now - timedelta(days=2),
+            "end_date_time": now + timedelta(hours=1),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    events = response[entity]["events"]  # type: ignore[index]
+    assert [e["summary"] for e in events] == ["Garage: 2.0 kWh", "Garage: 1.0 kWh"]
+    assert events[0]["description"] == (
+        f"2.00 kWh · {2.0 * (SPOT + GRID):.2f} · TAG-1 · #{first}"
+    )
+    running = await _start(raw, dt_util.utcnow() - timedelta(minutes=2), 3_000)
+    await _until(hass, lambda: hass.states.get(entity).state == "on")  # type: ignore[union-attr]
+    assert hass.states.get(entity).attributes["message"] == "Garage: 0.0 kWh"  # type: ignore[union-attr]
+    assert running

@@ -17,6 +17,7 @@ from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.place import PlaceCoordinator, async_update_place
 from .runtime.scheduling import PlaceScheduler
+from .runtime.sessions import PlaceSessions
 
 if TYPE_CHECKING:
     from . import HomeChargeConfigEntry as ConfigEntry
@@ -187,3 +188,23 @@ class SchedulePlaceEntity(CoordinatorEntity[PlaceScheduler]):
         """Attach the entity to its place's device."""
         super().__init__(coordinator)
         _attach_to_place(self, coordinator.config_entry.entry_id, description)
+
+
+class SessionsPlaceEntity(Entity):
+    """A view of the place's charging sessions, on the place's device."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(
+        self, sessions: PlaceSessions, entry_id: str, description: EntityDescription
+    ) -> None:
+        """Attach the entity to its place's device."""
+        self.sessions = sessions
+        _attach_to_place(self, entry_id, description)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the ledger."""
+        self.async_on_remove(
+            self.sessions.async_add_listener(self.async_write_ha_state)
+        )
