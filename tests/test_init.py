@@ -45,6 +45,7 @@ async def test_place_device_and_entities(
         # Smart charging: the price now and the plan as a calendar.
         "sensor.home_current_price",
         "calendar.home_charging_plan",
+        "calendar.home_charging_sessions",
     }
     assert all(entity.device_id == device.id for entity in entities)
     assert hass.states.get(MAIN_FUSE).state == "63.0"

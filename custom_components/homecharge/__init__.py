@@ -45,6 +45,7 @@ from .runtime.place import (
     settings_of,
 )
 from .runtime.scheduling import PlaceScheduler
+from .runtime.session_statistics import SessionStatistics
 from .runtime.session_store import SessionArchive
 from .runtime.sessions import PlaceSessions
 from .services import async_setup_services
@@ -220,6 +221,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     scheduler = PlaceScheduler(
         hass, entry, settings, plan_settings_of(entry), chargers, balancer
     )
+    statistics = SessionStatistics(
+        hass,
+        entry.entry_id,
+        sessions,
+        {
+            None: settings.name,
+            **{
+                (charger.config.charge_point_id, charger.connector_id): (
+                    charger.display_name
+                )
+                for charger in chargers.values()
+            },
+        },
+    )
     entry.runtime_data = PlaceRuntime(
         coordinator=PlaceCoordinator(hass, entry, settings),
         subentry_ids=frozenset(entry.subentries),
@@ -229,6 +244,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         balancer=balancer,
         scheduler=scheduler,
         sessions=sessions,
+        statistics=statistics,
     )
     entry.async_on_unload(sessions.follow(scheduler))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -244,6 +260,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     entry.async_on_unload(balancer.async_stop)
     await scheduler.async_start()
     entry.async_on_unload(scheduler.async_stop)
+    if (stop_statistics := statistics.async_start()) is not None:
+        entry.async_on_unload(stop_statistics)
     return True
 
 

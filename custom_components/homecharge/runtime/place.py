@@ -24,6 +24,7 @@ from ..logic.plan_settings import PlanSettings
 from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 from .scheduling import PlaceScheduler
+from .session_statistics import SessionStatistics
 from .sessions import PlaceSessions
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class PlaceRuntime:
     balancer: PlaceBalancer
     scheduler: PlaceScheduler
     sessions: PlaceSessions
+    statistics: SessionStatistics
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""

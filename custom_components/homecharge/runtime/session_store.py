@@ -75,6 +75,8 @@ class SessionArchive:
         self.months: set[str] = set()
         self.seq = 0
         self.last_hash = GENESIS
+        # What the hourly statistics imported (session_statistics.py).
+        self.statistics: dict[str, Any] = {}
 
     def _store(self, key: str) -> SessionStore:
         return SessionStore(
@@ -92,6 +94,7 @@ class SessionArchive:
         self.months = set(index.get("months", ()))
         self.seq = int(index.get("seq", 0))
         self.last_hash = str(index.get("last_hash", GENESIS))
+        self.statistics = dict(index.get("statistics") or {})
         first = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
         wanted = set(months_between(first, today)) | set(index.get("running", ()))
         sessions: list[Session] = []
@@ -180,7 +183,13 @@ class SessionArchive:
             "running": sorted(running),
             "seq": self.seq,
             "last_hash": self.last_hash,
+            "statistics": self.statistics,
         }
+
+    @callback
+    def save_index(self) -> None:
+        """Save the index (the statistics' progress) soon."""
+        self._index.async_delay_save(self._index_data, SAVE_DELAY_S)
 
     async def async_flush(self) -> None:
         """Write everything now (unload, stop)."""

@@ -66,6 +66,9 @@ class PlaceSessions:
         self._scheduler: PlaceScheduler | None = None
         self._spot: dict[datetime, float] = {}
         self._listeners: list[CALLBACK_TYPE] = []
+        # The earliest slot whose energy or cost changed since the hourly
+        # statistics last looked (they clear it).
+        self.stale_from: datetime | None = None
 
     @classmethod
     async def async_load(cls, hass: HomeAssistant, entry_id: str) -> PlaceSessions:
@@ -303,9 +306,14 @@ class PlaceSessions:
         price_of = self._price_of()
         changed = [s for key in ledger.changed if (s := ledger.get(key)) is not None]
         ledger.changed.clear()
+        stale = [ledger.earliest_change] if ledger.earliest_change else []
+        ledger.earliest_change = None
         if price_of is not None:
-            for session in changed:
-                price_session(session, price_of)
+            priced = (price_session(session, price_of) for session in changed)
+            stale.extend(first for first in priced if first is not None)
+        if stale:
+            first = min(stale)
+            self.stale_from = min(first, self.stale_from or first)
         for flag, (charger, transaction_id) in ledger.notices:
             _LOGGER.warning(
                 "Charger %s, transaction %s: %s",

@@ -35,29 +35,28 @@ def slot_cost(
     )
 
 
-def price_session(session: Session, price_of: Callable[[datetime], SlotCost]) -> bool:
-    """Price the slots not priced yet; True if anything changed.
+def price_session(
+    session: Session, price_of: Callable[[datetime], SlotCost]
+) -> datetime | None:
+    """Price the slots not priced yet; the earliest slot whose price changed.
 
     Slots already priced keep their price; one priced without an energy
     price is tried again.
     """
-    changed = False
-    for start in session.slots:
+    first: datetime | None = None
+    for start in sorted(session.slots):
         kept = session.costs.get(start)
         if kept is not None and kept.energy is not None:
             continue
         cost = price_of(start)
         if cost != kept:
             session.costs[start] = cost
-            changed = True
-    missing = not session.cost_complete
-    if missing != (Flag.PRICE_MISSING in session.flags):
-        changed = True
-        if missing:
-            session.flags.add(Flag.PRICE_MISSING)
-        else:
-            session.flags.discard(Flag.PRICE_MISSING)
-    return changed
+            first = first or start
+    if session.cost_complete:
+        session.flags.discard(Flag.PRICE_MISSING)
+    else:
+        session.flags.add(Flag.PRICE_MISSING)
+    return first
 
 
 def spot_lookup(

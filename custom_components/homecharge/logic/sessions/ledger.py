@@ -66,6 +66,9 @@ class Ledger:
         self.changed: set[Key] = set()
         # What went wrong, for the owner to tell (it clears this).
         self.notices: list[tuple[Flag, Key]] = []
+        # The earliest slot whose energy changed since the owner looked (it
+        # clears this): hourly statistics from there on are stale.
+        self.earliest_change: datetime | None = None
 
     def __iter__(self) -> Iterator[Session]:
         """Every session held."""
@@ -348,6 +351,19 @@ class Ledger:
 
     def _derive(self, session: Session) -> None:
         """The session's slots from its registers and readings."""
+        before = session.slots
+        self._slots(session)
+        changed = [
+            slot
+            for slot in before.keys() | session.slots.keys()
+            if before.get(slot, 0) != session.slots.get(slot, 0)
+        ]
+        if changed:
+            first = min(changed)
+            if self.earliest_change is None or first < self.earliest_change:
+                self.earliest_change = first
+
+    def _slots(self, session: Session) -> None:
         self.changed.add(session.key)
         readings = sorted(
             {reading for pair in session.readings.values() for reading in pair}
