@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 import json
 from typing import Any
 
@@ -18,7 +19,7 @@ from custom_components.homecharge.logic.sessions.model import (
     Reading,
     Session,
 )
-from custom_components.homecharge.logic.sessions.slots import apportion, slot_energies
+from custom_components.homecharge.logic.sessions.slots import extend, slot_energies
 
 T0 = datetime(2026, 12, 1, 17, 5, tzinfo=UTC)
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
@@ -46,9 +47,32 @@ def test_readings_shape_the_split() -> None:
     assert list(slots.values()) == [2000, 0]
 
 
-def test_apportion_sums_exactly() -> None:
-    assert apportion([0.4, 0.4, 0.2], 1) == [1, 0, 0]
-    assert sum(apportion([1 / 3] * 3, 1)) == 1
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(1, 3_000), st.integers(0, 4_000)), min_size=2, max_size=30
+    ),
+    offset=st.integers(0, 14),
+)
+def test_a_running_session_grows_as_a_full_derivation_would(
+    steps: list[tuple[int, int]], offset: int
+) -> None:
+    """``extend`` (one reading at a time) equals ``slot_energies`` (all at once)."""
+    start = Reading(T0 + timedelta(minutes=offset), 1_000)
+    readings = []
+    moment, wh = start.at, start.wh
+    for seconds, energy in steps:
+        moment += timedelta(seconds=seconds)
+        wh += energy
+        readings.append(Reading(moment, wh))
+    slots = slot_energies(start, readings[0], [])
+    for last, reading in pairwise(readings):
+        if last.wh > start.wh:
+            extend(slots, last, reading)
+        else:
+            slots = slot_energies(start, reading, readings[: readings.index(reading)])
+        assert slots == slot_energies(
+            start, reading, readings[: readings.index(reading)]
+        )
 
 
 @given(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from itertools import islice
 import logging
 from typing import Any, Final
 
@@ -29,11 +30,13 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util, slugify
 
 from ..const import DOMAIN
-from ..logic.sessions.hourly import HourRow, Series, hour_of, hourly, rows
-from ..logic.sessions.model import Session
+from ..logic.sessions.hourly import HourRow, Series, hour_of, hourly, merge, rows
 from .sessions import PlaceSessions
 
 _LOGGER = logging.getLogger(__name__)
+
+# Rows handed to the recorder at once (then the event loop gets a turn).
+ROWS_PER_BATCH: Final = 2000
 
 # Statistics names cannot be translated by Home Assistant: chosen by the
 # system's language when they are made.
@@ -133,29 +136,38 @@ class SessionStatistics:
             base = sums.get(_key(series), [0.0, 0.0])
             self._add(
                 series,
-                rows(recent, base=(base[0], base[1]), dense_from=through, until=until),
+                list(
+                    rows(
+                        recent, base=(base[0], base[1]), dense_from=through, until=until
+                    )
+                ),
             )
         self._remember(until)
 
     async def _async_import_all(
         self, until: datetime, dense_from: datetime | None
     ) -> None:
-        """Every session on disk and held, a month at a time."""
-        found: dict[tuple[str, str], Session] = {}
+        """Every session on disk and held, a month at a time.
+
+        The event loop gets a turn after each month and each batch of rows:
+        ten years of sessions never hold it for long.
+        """
+        held = {session.key: session for session in self._sessions.ledger}
+        hours: dict[Series, dict[datetime, tuple[float, float]]] = {}
         archive = self._sessions.archive
         for month in sorted(archive.months):
-            for session in await archive.async_read(month):
-                found[session.key] = session
-            # Let the event loop breathe between months.
+            sessions = [
+                held.pop(session.key, session)
+                for session in await archive.async_read(month)
+            ]
+            merge(hours, hourly(sessions, until))
             await asyncio.sleep(0)
-        for session in self._sessions.ledger:
-            found[session.key] = session
-        hours = hourly(found.values(), until)
+        merge(hours, hourly(held.values(), until))
         for series in {*self._names, *hours}:
-            self._add(
-                series, rows(hours.get(series, {}), dense_from=dense_from, until=until)
-            )
-            await asyncio.sleep(0)
+            made = rows(hours.get(series, {}), dense_from=dense_from, until=until)
+            while batch := list(islice(made, ROWS_PER_BATCH)):
+                self._add(series, batch)
+                await asyncio.sleep(0)
         self._remember(until)
 
     def _add(self, series: Series, hour_rows: list[HourRow]) -> None:

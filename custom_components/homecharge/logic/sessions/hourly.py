@@ -9,7 +9,7 @@ on, so that rewriting a stretch after a late change leaves no stale row in it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -57,14 +57,26 @@ def hourly(
     return series
 
 
+def merge(
+    into: dict[Series, dict[datetime, tuple[float, float]]],
+    more: dict[Series, dict[datetime, tuple[float, float]]],
+) -> None:
+    """Add one set of hourly figures to another."""
+    for series, hours in more.items():
+        target = into.setdefault(series, {})
+        for start, (kwh, cost) in hours.items():
+            had_kwh, had_cost = target.get(start, (0.0, 0.0))
+            target[start] = (had_kwh + kwh, had_cost + cost)
+
+
 def rows(
     hours: dict[datetime, tuple[float, float]],
     *,
     base: tuple[float, float] = (0.0, 0.0),
     dense_from: datetime | None = None,
     until: datetime,
-) -> list[HourRow]:
-    """The rows of one series, sums running on from ``base``."""
+) -> Iterator[HourRow]:
+    """The rows of one series, sums running on from ``base`` (made as read)."""
     starts = set(hours)
     if dense_from is not None:
         moment = hour_of(dense_from)
@@ -72,12 +84,10 @@ def rows(
             starts.add(moment)
             moment += HOUR
     kwh_sum, cost_sum = base
-    result = []
     for start in sorted(starts):
         if start >= until:
             continue
         kwh, cost = hours.get(start, (0.0, 0.0))
         kwh_sum += kwh
         cost_sum += cost
-        result.append(HourRow(start, kwh, cost, kwh_sum, cost_sum))
-    return result
+        yield HourRow(start, kwh, cost, kwh_sum, cost_sum)

@@ -2,21 +2,30 @@
 
 The register readings make a curve of energy over time (straight lines
 between readings: a register difference is split across a slot boundary in
-proportion to time). Its value at each slot boundary gives each slot's
-share; the shares are then rounded to whole watt-hours so that they sum
-exactly to the session's energy (largest remainder: the slots with the
-largest fractions get the spare watt-hours, the earlier on a tie).
+proportion to time). Its value at each slot boundary, rounded to a whole
+watt-hour, closes one slot and opens the next: each slot is the difference
+of its two boundaries, so the slots sum exactly to the session's energy,
+and a slot depends only on the readings around its own boundaries. That
+last property lets a running session grow one reading at a time
+(``extend``) at the cost of the boundaries the reading crosses.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from datetime import datetime
-from itertools import pairwise
-import math
+from datetime import datetime, timedelta
 
 from .model import QUARTER, Reading, slot_of
+
+EPSILON = timedelta(microseconds=1)
+
+
+def _value(t0: float, v0: float, t1: float, v1: float, moment: float) -> int:
+    """The curve at a moment between two of its points, to the whole Wh."""
+    if t1 <= t0:
+        return round(v1)
+    return round(v0 + (v1 - v0) * (moment - t0) / (t1 - t0))
 
 
 def slot_energies(
@@ -40,42 +49,38 @@ def slot_energies(
         values.append(min(max(float(reading.wh), values[-1]), float(end.wh)))
     times.append(end.at.timestamp())
     values.append(float(end.wh))
-    boundaries = []
-    moment = first + QUARTER
-    while moment < end.at:
-        boundaries.append(moment)
-        moment += QUARTER
-    cumulative = [float(start.wh)]
-    cumulative.extend(_at(times, values, b.timestamp()) for b in boundaries)
-    cumulative.append(float(end.wh))
-    shares = [b - a for a, b in pairwise(cumulative)]
-    starts = [first, *boundaries]
-    return dict(zip(starts, apportion(shares, total), strict=True))
+    slots: dict[datetime, int] = {}
+    opened, level = first, start.wh
+    boundary = first + QUARTER
+    while boundary < end.at:
+        moment = boundary.timestamp()
+        index = bisect_right(times, moment)
+        value = _value(
+            times[index - 1], values[index - 1], times[index], values[index], moment
+        )
+        slots[opened] = value - level
+        opened, level = boundary, value
+        boundary += QUARTER
+    slots[opened] = end.wh - level
+    return slots
 
 
-def apportion(shares: list[float], total: int) -> list[int]:
-    """Whole numbers in proportion to the shares, summing exactly to total."""
-    floors = [math.floor(share) for share in shares]
-    spare = total - sum(floors)
-    order = sorted(
-        range(len(shares)), key=lambda index: (floors[index] - shares[index], index)
-    )
-    for step in range(max(spare, 0)):
-        floors[order[step % len(order)]] += 1
-    # Float residue may leave the floors above the total: take it back from
-    # the largest slots.
-    for _ in range(max(-spare, 0)):
-        floors[max(range(len(floors)), key=floors.__getitem__)] -= 1
-    return floors
+def extend(slots: dict[datetime, int], last: Reading, reading: Reading) -> None:
+    """Grow a running session's slots by a reading after its last one.
 
-
-def _at(times: list[float], values: list[float], moment: float) -> float:
-    """The curve's value at a moment (times sorted, moment inside them)."""
-    index = bisect_right(times, moment)
-    if index >= len(times):
-        return values[-1]
-    before, after = times[index - 1], times[index]
-    if after == before:
-        return values[index]
-    share = (moment - before) / (after - before)
-    return values[index - 1] + (values[index] - values[index - 1]) * share
+    ``slots`` end at ``last`` (as ``slot_energies`` made them, with ``last``
+    as the end) and ``reading`` is later and not lower: the result is what
+    ``slot_energies`` would give with ``reading`` as the new end.
+    """
+    # The slot that holds the energy up to ``last`` (the one before, when
+    # ``last`` is right on a boundary).
+    opened = slot_of(last.at - EPSILON)
+    level = last.wh - slots[opened]
+    t0, t1 = last.at.timestamp(), reading.at.timestamp()
+    boundary = opened + QUARTER
+    while boundary < reading.at:
+        value = _value(t0, float(last.wh), t1, float(reading.wh), boundary.timestamp())
+        slots[opened] = value - level
+        opened, level = boundary, value
+        boundary += QUARTER
+    slots[opened] = reading.wh - level
