@@ -144,6 +144,13 @@ async def _stop(raw: RawCharger, tid: str, at: datetime, meter: int) -> None:
     )
 
 
+async def _status(raw: RawCharger, status: str) -> None:
+    await raw.call(
+        "StatusNotification",
+        {"connectorId": 1, "errorCode": "NoError", "status": status},
+    )
+
+
 async def test_an_offline_queue_lands_each_session_where_it_belongs(
     hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger
 ) -> None:
@@ -247,6 +254,13 @@ async def test_sessions_survive_a_reload_and_a_boot_closes_what_was_left(
     await again.connect()
     try:
         await again.boot()
+        # A charger that only reconnected says so: still charging, still open.
+        await _status(again, "Charging")
+        await hass.async_block_till_done()
+        assert not running.finished
+        await again.boot()
+        # Booted again, and the connector is idle: the session it left open ends.
+        await _status(again, "Available")
         await _until(hass, lambda: running.finished)
         assert Flag.STOP_INFERRED in running.flags
         assert running.meter_stop_wh == 3_500

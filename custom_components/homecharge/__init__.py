@@ -44,6 +44,7 @@ from .runtime.place import (
     plan_settings_of,
     settings_of,
 )
+from .runtime.saving import ThrottledSave
 from .runtime.scheduling import PlaceScheduler
 from .runtime.session_statistics import SessionStatistics
 from .runtime.session_store import SessionArchive
@@ -161,9 +162,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     restored = saved_chargers if isinstance(saved_chargers, dict) else {}
     chargers: dict[str, ChargerCoordinator] = {}
 
+    saver = ThrottledSave(
+        hass, store, lambda: entry.runtime_data.stored(), SAVE_DELAY_S
+    )
+
     @callback
     def save() -> None:
-        store.async_delay_save(entry.runtime_data.stored, SAVE_DELAY_S)
+        saver.changed()
 
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
@@ -241,6 +246,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         central=central,
         chargers=chargers,
         store=store,
+        saver=saver,
         balancer=balancer,
         scheduler=scheduler,
         sessions=sessions,
@@ -362,6 +368,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) 
     for charger in runtime.chargers.values():
         await charger.async_shutdown()
     # Now, not in 10 s: a reload reads it back at once.
+    runtime.saver.cancel()
     await runtime.store.async_save(runtime.stored())
     await runtime.sessions.async_flush()
     await async_release(hass, entry.entry_id)

@@ -375,6 +375,10 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             # The session's state changed since the reset was scheduled.
             self.station.data.restart_scheduled = False
         data.ocpp_status = report.status
+        if self.sessions is not None:
+            self.sessions.status(
+                self.config.charge_point_id, self.connector_id, report.status
+            )
         data.error_code = report.error_code
         data.vendor_error_code = report.vendor_error_code
         self.changed(persist=True)

@@ -23,6 +23,7 @@ from ..logic.place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_
 from ..logic.plan_settings import PlanSettings
 from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
+from .saving import ThrottledSave
 from .scheduling import PlaceScheduler
 from .session_statistics import SessionStatistics
 from .sessions import PlaceSessions
@@ -61,6 +62,7 @@ class PlaceRuntime:
     # charger's first connector: ChargerCoordinator.key).
     chargers: dict[str, ChargerCoordinator]
     store: Store[dict[str, object]]
+    saver: ThrottledSave
     balancer: PlaceBalancer
     scheduler: PlaceScheduler
     sessions: PlaceSessions

@@ -22,12 +22,13 @@ from homeassistant.helpers.storage import Store
 from ..const import DOMAIN
 from ..logic.sessions.chain import GENESIS
 from ..logic.sessions.model import Session
+from .saving import ThrottledSave
 
 _LOGGER = logging.getLogger(__name__)
 
 SESSIONS_VERSION: Final = 1
-# A running session is saved within a slot; a minute when only finished
-# sessions changed would do, but a quarter of it keeps SIGKILL losses small.
+# A change is on disk within this time (a running session well within its
+# slot), so a SIGKILL loses at most this much of what the register re-says.
 SAVE_DELAY_S: Final = 15
 
 type Key = tuple[str, str]
@@ -68,7 +69,11 @@ class SessionArchive:
         self._key = f"{DOMAIN}.{entry_id}.sessions"
         self._zone = zone
         self._index = self._store(self._key)
+        self._index_saver = ThrottledSave(
+            hass, self._index, self._index_data, SAVE_DELAY_S
+        )
         self._stores: dict[str, SessionStore] = {}
+        self._savers: dict[str, ThrottledSave] = {}
         # Months held for writing: the sessions of each, by key.
         self._held: dict[str, dict[Key, Session]] = {}
         self._unreadable: dict[str, list[Any]] = {}
@@ -147,7 +152,7 @@ class SessionArchive:
                 self._hass.async_create_task(
                     self._async_put_later(month, changed), eager_start=True
                 )
-        self._index.async_delay_save(self._index_data, SAVE_DELAY_S)
+        self._index_saver.changed()
 
     async def _async_put_later(self, month: str, sessions: list[Session]) -> None:
         await self._async_hold(month)
@@ -158,9 +163,14 @@ class SessionArchive:
         for session in sessions:
             held[session.key] = session
         self.months.add(month)
-        self._month_store(month).async_delay_save(
-            lambda: self._month_data(month), SAVE_DELAY_S
-        )
+        if month not in self._savers:
+            self._savers[month] = ThrottledSave(
+                self._hass,
+                self._month_store(month),
+                lambda: self._month_data(month),
+                SAVE_DELAY_S,
+            )
+        self._savers[month].changed()
 
     def _month_data(self, month: str) -> dict[str, Any]:
         held = self._held.get(month, {})
@@ -189,16 +199,20 @@ class SessionArchive:
     @callback
     def save_index(self) -> None:
         """Save the index (the statistics' progress) soon."""
-        self._index.async_delay_save(self._index_data, SAVE_DELAY_S)
+        self._index_saver.changed()
 
     async def async_flush(self) -> None:
         """Write everything now (unload, stop)."""
         for month in list(self._held):
-            await self._month_store(month).async_save(self._month_data(month))
-        await self._index.async_save(self._index_data())
+            if month in self._savers:
+                await self._savers[month].async_flush()
+        await self._index_saver.async_flush()
 
     async def async_remove(self) -> None:
         """Forget every file (the place was removed)."""
+        self._index_saver.cancel()
+        for saver in self._savers.values():
+            saver.cancel()
         index = await self._index.async_load() or {}
         for month in index.get("months", ()):
             await self._month_store(month).async_remove()

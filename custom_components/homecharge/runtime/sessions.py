@@ -48,6 +48,13 @@ NOTICES: Final = {
 }
 
 
+# Statuses of a connector without a transaction (OCPP 1.6 words; 2.0.1's
+# are mapped to them).
+IDLE: Final = frozenset(
+    {"Available", "Preparing", "Finishing", "Unavailable", "Faulted"}
+)
+
+
 def whole_wh(value: float | None) -> int | None:
     """A register in whole watt-hours."""
     return None if value is None else round(value)
@@ -66,6 +73,8 @@ class PlaceSessions:
         self._scheduler: PlaceScheduler | None = None
         self._spot: dict[datetime, float] = {}
         self._listeners: list[CALLBACK_TYPE] = []
+        # Connectors whose session is open after their charger booted.
+        self._after_boot: set[tuple[str, int]] = set()
         # The earliest slot whose energy or cost changed since the hourly
         # statistics last looked (they clear it).
         self.stale_from: datetime | None = None
@@ -176,8 +185,20 @@ class PlaceSessions:
         return session
 
     def booted(self, charger: str) -> None:
-        """The charger booted: what it left running ended before."""
-        if self.ledger.close_unfinished(charger):
+        """The charger booted (or reconnected: many send a boot then too).
+
+        Its open sessions are closed when it tells a connector's status: a
+        connector that is not charging any more left its session open.
+        """
+        for session in self.ledger.unfinished(charger):
+            self._after_boot.add((charger, session.connector))
+
+    def status(self, charger: str, connector: int, status: str) -> None:
+        """A connector's status; after a boot, an idle one closes its session."""
+        if (charger, connector) not in self._after_boot:
+            return
+        self._after_boot.discard((charger, connector))
+        if status in IDLE and self.ledger.close_unfinished(charger, connector):
             self._after()
 
     def adopt(self, charger: str, connector: int, state: ChargerState) -> None:

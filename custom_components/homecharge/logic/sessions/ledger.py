@@ -252,9 +252,19 @@ class Ledger:
         self._finish(session)
         return session
 
-    def close_unfinished(self, charger: str) -> list[Session]:
-        """The charger booted: sessions it left open end at its last register."""
-        closing = [s for s in self._unfinished.values() if s.charger == charger]
+    def unfinished(self, charger: str) -> list[Session]:
+        """The charger's sessions without a stop."""
+        return [s for s in self._unfinished.values() if s.charger == charger]
+
+    def close_unfinished(
+        self, charger: str, connector: int | None = None
+    ) -> list[Session]:
+        """Sessions the charger left open (on a connector) end at their last register."""
+        closing = [
+            s
+            for s in self._unfinished.values()
+            if s.charger == charger and connector in (None, s.connector)
+        ]
         for session in closing:
             self._close_inferred(session)
         return closing
