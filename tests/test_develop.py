@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,7 +34,9 @@ import pytest
 import yaml
 
 from custom_components.homecharge.logic.prices import slots_from_attributes
-from dev import demo_prices
+from custom_components.homecharge.logic.sessions.chain import broken_links
+from custom_components.homecharge.logic.sessions.model import Session
+from dev import demo_prices, demo_sessions
 
 ROOT = Path(__file__).parents[1]
 OSLO = ZoneInfo("Europe/Oslo")
@@ -250,6 +253,33 @@ def test_demo_prices_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("socket_enabled")
+def test_demo_sessions_are_a_sealed_month_marked_as_demo(tmp_path: Path) -> None:
+    """A month of SIM-1's evenings, priced, in the chain; never over real ones."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "dev" / "config", config)
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    written = demo_sessions.write(config, now)
+    assert 15 <= written <= 30
+    storage = config / ".storage"
+    key = f"homecharge.{demo_prices.DEMO_PLACE}.sessions"
+    index = json.loads((storage / key).read_text())["data"]
+    assert index["months"] == ["2026-11", "2026-12"]
+    sessions = [
+        Session.restored(item)
+        for month in index["months"]
+        for item in json.loads((storage / f"{key}.{month}").read_text())["data"][
+            "sessions"
+        ]
+    ]
+    assert len(sessions) == written == index["seq"]
+    assert all(s.demo and s.charger == "SIM-1" for s in sessions)
+    assert all(s.cost_complete and s.energy_wh > 0 for s in sessions)
+    assert all(s.started < now - timedelta(hours=12) for s in sessions)
+    assert broken_links(sessions) == []
+    # Sessions the place has are never touched.
+    assert demo_sessions.write(config, now + timedelta(days=3)) == 0
+
+
 def test_develop_serves_the_demo(tmp_path: Path) -> None:
     """Demo place, prices and plans, its meter and load balancing; Ctrl-C stops all."""
     port, ocpp_port, mqtt_port = _free_port(), _free_port(), _free_port()
@@ -424,6 +454,41 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
         assert now["number.demo_home_main_fuse"]["state"] == "40.0"
         assert now["switch.demo_home_accept_new_chargers"]["state"] == "on"
         _wait_for(lambda: _number(states()["sensor.driveway_power"]) > 0)
+        # The history is not empty: a month of demo sessions (marked so), and
+        # SIM-1's charge in the sessions calendar while it runs.
+        assert _number(now["sensor.driveway_energy_last_month"]) >= 0
+        assert _number(now["sensor.driveway_last_session_energy"]) > 0
+
+        def session_events() -> Any:
+            moment = datetime.now(UTC)
+            window = {
+                "start": (moment - timedelta(days=31)).isoformat(),
+                "end": (moment + timedelta(hours=1)).isoformat(),
+            }
+            return _request(
+                f"{base}/api/calendars/calendar.demo_home_charging_sessions?"
+                + urlencode(window),
+                token=token,
+            )
+
+        running = _wait_for(
+            lambda: [
+                e
+                for e in session_events()
+                if datetime.fromisoformat(e["end"]["dateTime"]) > datetime.now(UTC)
+            ]
+        )
+        assert running[0]["summary"].startswith("Driveway: ")
+        assert len(session_events()) > 10
+        report = _service(
+            base,
+            token,
+            "homecharge",
+            "get_sessions?return_response",
+            {"config_entry_id": entry_id, "include_sessions": True},
+        )["service_response"]
+        assert any(row["demo"] for row in report["sessions"])
+        assert not report["sessions"][-1]["demo"]
         # The meter and both chargers run in one site process, the broker too.
         assert len(_processes_with(simulators)) == 1
         assert len(_processes_with(broker)) == 1
