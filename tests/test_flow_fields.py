@@ -21,9 +21,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.homecharge.config_flow import HomeChargeConfigFlow
-from custom_components.homecharge.const import DOMAIN, SUBENTRY_CHARGER
+from custom_components.homecharge.const import (
+    DOMAIN,
+    SUBENTRY_CHARGER,
+    SUBENTRY_VEHICLE,
+)
 from custom_components.homecharge.flows.charger import ChargerSubentryFlow
 from custom_components.homecharge.flows.options import PlaceOptionsFlow
+from custom_components.homecharge.flows.vehicle import VehicleSubentryFlow
 from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
     SOURCE_MQTT,
@@ -178,11 +183,33 @@ async def _walk_charger(hass: HomeAssistant, shown: Shown) -> None:
     shown(await place.start_subentry_reconfigure_flow(hass, subentry_id))
 
 
+async def _walk_vehicle(hass: HomeAssistant, shown: Shown) -> None:
+    """A vehicle added, and changed."""
+    place = await _loaded(hass, place_with_charger("CP-1"))
+    subentries = hass.config_entries.subentries
+    result = shown(
+        await subentries.async_init(
+            (place.entry_id, SUBENTRY_VEHICLE), context={"source": SOURCE_USER}
+        )
+    )
+    result = await subentries.async_configure(
+        result["flow_id"], {"name": "Car", "id_tags": ["CARD-1"]}
+    )
+    await hass.async_block_till_done()
+    subentry_id = next(
+        subentry.subentry_id
+        for subentry in place.subentries.values()
+        if subentry.subentry_type == SUBENTRY_VEHICLE
+    )
+    shown(await place.start_subentry_reconfigure_flow(hass, subentry_id))
+
+
 Walk = Callable[[HomeAssistant, Shown], Awaitable[None]]
 FLOWS: dict[str, tuple[type, Walk]] = {
     "config": (HomeChargeConfigFlow, _walk_config),
     "options": (PlaceOptionsFlow, _walk_options),
     f"config_subentries.{SUBENTRY_CHARGER}": (ChargerSubentryFlow, _walk_charger),
+    f"config_subentries.{SUBENTRY_VEHICLE}": (VehicleSubentryFlow, _walk_vehicle),
 }
 
 

@@ -43,6 +43,7 @@ from .runtime.place import (
     place_store,
     plan_settings_of,
     settings_of,
+    vehicles_of,
 )
 from .runtime.saving import ThrottledSave
 from .runtime.scheduling import PlaceScheduler
@@ -208,6 +209,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
             chargers[outlet.key] = outlet
     _remove_stale_connectors(hass, entry, chargers)
     sessions = await PlaceSessions.async_load(hass, entry.entry_id)
+    sessions.vehicles = vehicles_of(entry)
     for charger in chargers.values():
         charger.sessions = sessions
         sessions.adopt(
@@ -340,6 +342,7 @@ async def _async_entry_updated(
         if device := registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)}):
             registry.async_update_device(device.id, name=settings.name)
     runtime.central.set_accepting(entry.entry_id, settings.accept_new_chargers)
+    runtime.sessions.vehicles = vehicles_of(entry)
     runtime.coordinator.async_set_updated_data(settings)
     configs = {
         charger.key: ChargerConfig.from_subentry(entry.subentries[charger.subentry_id])

@@ -33,6 +33,7 @@ from .const import (
     CONF_PRICE_AREA,
     DOMAIN,
     SUBENTRY_CHARGER,
+    SUBENTRY_VEHICLE,
 )
 from .flows.charger import (
     CHARGER_FIELDS,
@@ -48,6 +49,7 @@ from .flows.meter import meter_in_use, meter_options, mqtt_meter
 from .flows.options import PlaceOptionsFlow
 from .flows.place import PLACE_SCHEMA, as_text, price_area_schema, price_schema
 from .flows.place_choice import PlaceChoice
+from .flows.vehicle import VehicleSubentryFlow
 from .logic.meter_formats import MeterFormat, detect_format
 from .logic.place import (
     MAX_MAIN_FUSE,
@@ -93,7 +95,10 @@ class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """What can be added to a place."""
-        return {SUBENTRY_CHARGER: ChargerSubentryFlow}
+        return {
+            SUBENTRY_CHARGER: ChargerSubentryFlow,
+            SUBENTRY_VEHICLE: VehicleSubentryFlow,
+        }
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None

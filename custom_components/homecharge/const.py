@@ -18,6 +18,8 @@ CONF_ACCEPT_NEW_CHARGERS: Final = "accept_new_chargers"
 
 # Charger subentries.
 SUBENTRY_CHARGER: Final = "charger"
+# Vehicle subentries (logic/vehicles.py).
+SUBENTRY_VEHICLE: Final = "vehicle"
 CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_CIRCUIT_FUSE: Final = "circuit_fuse"
 CONF_PHASES: Final = "phases"

@@ -11,10 +11,34 @@ from homeassistant.core import HomeAssistant
 
 from . import HomeChargeConfigEntry
 from .const import CONF_PASSWORD
+from .logic.sessions.chain import broken_links
 from .runtime.place import PlaceRuntime
 
 # A place's name is often its street address; a charger's password is a secret.
-TO_REDACT = {CONF_NAME, "title", CONF_PASSWORD}
+# Who and which car: a vehicle's number plate and its cards are personal.
+TO_REDACT = {CONF_NAME, "title", CONF_PASSWORD, "registration", "id_tags"}
+
+
+def _sessions(runtime: PlaceRuntime) -> dict[str, Any]:
+    """The ledger's shape (no id tags, no notes): months, chain, flags."""
+    ledger = runtime.sessions.ledger
+    flags: dict[str, int] = {}
+    for session in ledger:
+        for flag in session.flags:
+            flags[flag.value] = flags.get(flag.value, 0) + 1
+    return {
+        "months_on_disk": sorted(runtime.sessions.archive.months),
+        "held": len(ledger),
+        "running": [
+            {"charger": s.charger, "connector": s.connector, "started": s.started}
+            for s in ledger
+            if not s.finished
+        ],
+        "chain_length": ledger.seq,
+        "broken_links": len(broken_links(ledger)),
+        "flags": flags,
+        "statistics": runtime.sessions.archive.statistics.get("through"),
+    }
 
 
 def _smart_charging(runtime: PlaceRuntime) -> dict[str, Any]:
@@ -87,6 +111,7 @@ async def async_get_config_entry_diagnostics(
                 "last_decision": runtime.balancer.data.decision,
             },
             "smart_charging": _smart_charging(runtime),
+            "sessions": _sessions(runtime),
         },
         TO_REDACT,
     )

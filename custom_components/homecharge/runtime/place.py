@@ -17,10 +17,17 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from ..central.server import CentralSystem
-from ..const import CONF_CHARGE_POINT_ID, DOMAIN, STORAGE_VERSION, SUBENTRY_CHARGER
+from ..const import (
+    CONF_CHARGE_POINT_ID,
+    DOMAIN,
+    STORAGE_VERSION,
+    SUBENTRY_CHARGER,
+    SUBENTRY_VEHICLE,
+)
 from ..logic.meter_settings import MeterSettings
 from ..logic.place import MAX_MAIN_FUSE, MIN_MAIN_FUSE, PlaceSettings, validate_place
 from ..logic.plan_settings import PlanSettings
+from ..logic.vehicles import Vehicle
 from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 from .saving import ThrottledSave
@@ -107,6 +114,15 @@ def charger_ids(entry: ConfigEntry) -> dict[str, str]:
         for subentry_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_CHARGER
     }
+
+
+def vehicles_of(entry: ConfigEntry) -> list[Vehicle]:
+    """The place's vehicle subentries."""
+    return [
+        Vehicle.from_data(subentry_id, subentry.title, subentry.data)
+        for subentry_id, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_VEHICLE
+    ]
 
 
 async def async_update_place(

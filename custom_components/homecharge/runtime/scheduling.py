@@ -337,9 +337,24 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
                 continue
             lines = charger.lines(grid)
             delivered = (data.session_energy_kwh or 0.0) if data.transaction_id else 0.0
+            # The vehicle the session is of knows its battery best.
+            vehicle = (
+                charger.sessions.vehicle(
+                    charger.sessions.running(
+                        charger.config.charge_point_id, charger.connector_id
+                    )
+                )
+                if charger.sessions is not None
+                else None
+            )
+            soc_entity = charger.setting(CONF_SOC_ENTITY)
+            battery = charger.setting(CONF_BATTERY)
+            if vehicle is not None:
+                soc_entity = vehicle.soc_entity or soc_entity
+                battery = vehicle.battery_kwh or battery
             need, source = energy_need(
-                soc=self._soc(charger.setting(CONF_SOC_ENTITY)),
-                battery_kwh=charger.setting(CONF_BATTERY),
+                soc=self._soc(soc_entity),
+                battery_kwh=battery,
                 target_soc=float(charger.setting(CONF_TARGET_SOC) or 100),
                 sessions_kwh=data.recent_sessions_kwh,
                 delivered_kwh=delivered,

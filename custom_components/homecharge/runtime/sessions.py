@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 import logging
+import math
 from typing import Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -23,12 +24,16 @@ from ..logic.sessions.costing import price_session, spot_lookup
 from ..logic.sessions.ledger import Key, Ledger
 from ..logic.sessions.model import Flag, Reading, Session, SlotCost
 from ..logic.sessions.reports import Totals, period_totals
+from ..logic.vehicles import Vehicle, vehicle_of
 from .charger_state import ChargerState
 from .scheduling import PlaceScheduler
 from .session_store import SessionArchive, month_of
 
 _LOGGER = logging.getLogger(__name__)
 
+# An event this close to now happened now: the odometer is read with it (a
+# queued one from hours ago would get today's reading).
+LIVE: Final = timedelta(minutes=5)
 # Spot prices kept for pricing (a late stop prices slots of days ago).
 PRICE_MEMORY: Final = timedelta(days=7)
 
@@ -73,6 +78,8 @@ class PlaceSessions:
         self._scheduler: PlaceScheduler | None = None
         self._spot: dict[datetime, float] = {}
         self._listeners: list[CALLBACK_TYPE] = []
+        # The place's vehicles (subentries), whose id tags name a session.
+        self.vehicles: list[Vehicle] = []
         # Connectors whose session is open after their charger booted.
         self._after_boot: set[tuple[str, int]] = set()
         # The earliest slot whose energy or cost changed since the hourly
@@ -126,6 +133,7 @@ class PlaceSessions:
         id_tag: str | None,
     ) -> Session:
         """A transaction began (or its start came again)."""
+        now = dt_util.utcnow()
         session = self.ledger.start(
             charger=charger,
             connector=connector,
@@ -133,8 +141,15 @@ class PlaceSessions:
             started=started,
             meter_start_wh=whole_wh(meter_start_wh),
             id_tag=id_tag,
-            now=dt_util.utcnow(),
+            now=now,
         )
+        vehicle = vehicle_of(self.vehicles, session.id_tag)
+        if vehicle is not None and session.vehicle is None:
+            self.ledger.amend(session.key, by=None, now=now, vehicle=vehicle.name)
+            if abs(now - session.started) <= LIVE:
+                self.ledger.set_odometer(
+                    session.key, start_km=self._odometer(vehicle), stop_km=None
+                )
         self._after()
         return session
 
@@ -172,6 +187,7 @@ class PlaceSessions:
         reason: str | None,
     ) -> Session:
         """A transaction ended (now or long ago)."""
+        now = dt_util.utcnow()
         session = self.ledger.stop(
             charger=charger,
             connector=connector,
@@ -179,10 +195,32 @@ class PlaceSessions:
             stopped=stopped,
             meter_stop_wh=whole_wh(meter_stop_wh),
             reason=reason,
-            now=dt_util.utcnow(),
+            now=now,
         )
+        vehicle = self.vehicle(session)
+        if vehicle is not None and abs(now - stopped) <= LIVE:
+            self.ledger.set_odometer(
+                session.key, start_km=None, stop_km=self._odometer(vehicle)
+            )
         self._after()
         return session
+
+    def vehicle(self, session: Session | None) -> Vehicle | None:
+        """The vehicle a session is of (by its id tag), if any."""
+        if session is None:
+            return None
+        return vehicle_of(self.vehicles, session.id_tag)
+
+    def _odometer(self, vehicle: Vehicle) -> float | None:
+        """The vehicle's odometer now (km as its sensor says); None if unknown."""
+        if vehicle.odometer_entity is None:
+            return None
+        state = self._hass.states.get(vehicle.odometer_entity)
+        try:
+            value = float(state.state) if state is not None else None
+        except ValueError:
+            return None
+        return value if value is not None and math.isfinite(value) else None
 
     def booted(self, charger: str) -> None:
         """The charger booted (or reconnected: many send a boot then too).
