@@ -47,6 +47,7 @@ from .runtime.place import (
 )
 from .runtime.saving import ThrottledSave
 from .runtime.scheduling import PlaceScheduler
+from .runtime.session_check import RegisterCheck
 from .runtime.session_statistics import SessionStatistics
 from .runtime.session_store import SessionArchive
 from .runtime.sessions import PlaceSessions
@@ -242,6 +243,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
             },
         },
     )
+    check = RegisterCheck(
+        hass,
+        entry.entry_id,
+        sessions,
+        balancer,
+        {
+            charger.config.charge_point_id: charger.display_name
+            for charger in chargers.values()
+            if charger.is_station
+        },
+    )
     entry.runtime_data = PlaceRuntime(
         coordinator=PlaceCoordinator(hass, entry, settings),
         subentry_ids=frozenset(entry.subentries),
@@ -253,6 +265,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         scheduler=scheduler,
         sessions=sessions,
         statistics=statistics,
+        register_check=check,
     )
     entry.async_on_unload(sessions.follow(scheduler))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -270,6 +283,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     entry.async_on_unload(scheduler.async_stop)
     if (stop_statistics := statistics.async_start()) is not None:
         entry.async_on_unload(stop_statistics)
+    entry.async_on_unload(check.async_start())
     return True
 
 

@@ -32,6 +32,7 @@ from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 from .saving import ThrottledSave
 from .scheduling import PlaceScheduler
+from .session_check import RegisterCheck
 from .session_statistics import SessionStatistics
 from .sessions import PlaceSessions
 
@@ -74,6 +75,7 @@ class PlaceRuntime:
     scheduler: PlaceScheduler
     sessions: PlaceSessions
     statistics: SessionStatistics
+    register_check: RegisterCheck
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""
