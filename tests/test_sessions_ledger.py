@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -18,6 +19,12 @@ from custom_components.homecharge.logic.sessions.model import (
     Flag,
     Reading,
     Session,
+)
+from custom_components.homecharge.logic.sessions.reports import (
+    GroupBy,
+    SessionFilter,
+    grouped,
+    period_totals,
 )
 from custom_components.homecharge.logic.sessions.slots import extend, slot_energies
 
@@ -610,3 +617,47 @@ def test_any_arrival_order_gives_the_same_sessions(
         stops[tid] - starts[tid] for tid in starts
     )
     assert broken_links(replayed) == []
+
+
+def test_reports_group_by_day_week_month_charger_and_person() -> None:
+    ledger = Ledger()
+    for number, (charger, tag, start) in enumerate(
+        [("cp", "A", at(0)), ("cp", "B", at(60 * 24 * 8)), ("other", None, at(10))]
+    ):
+        tid = str(number)
+        ledger.start(
+            charger=charger,
+            connector=1,
+            transaction_id=tid,
+            started=start,
+            meter_start_wh=0,
+            id_tag=tag,
+            now=start,
+        )
+        ledger.stop(
+            charger=charger,
+            transaction_id=tid,
+            stopped=start + timedelta(minutes=30),
+            meter_stop_wh=1_000,
+            reason=None,
+            now=start,
+        )
+    sessions = sorted(ledger, key=lambda s: s.started)
+    oslo = ZoneInfo("Europe/Oslo")
+    assert {k: t.wh for k, t in grouped(sessions, GroupBy.DAY, oslo).items()} == {
+        "2026-12-01": 2_000,
+        "2026-12-09": 1_000,
+    }
+    assert list(grouped(sessions, GroupBy.WEEK, oslo)) == ["2026-W49", "2026-W50"]
+    assert list(grouped(sessions, GroupBy.MONTH, oslo)) == ["2026-12"]
+    assert {
+        k: t.sessions for k, t in grouped(sessions, GroupBy.CHARGER, oslo).items()
+    } == {
+        "cp": 2,
+        "other": 1,
+    }
+    assert list(grouped(sessions, GroupBy.PERSON, oslo)) == ["", "A", "B"]
+    wanted = SessionFilter(chargers=frozenset({"cp"}), id_tags=frozenset({"B"}))
+    assert [s.id_tag for s in sessions if wanted.matches(s)] == ["B"]
+    # Counted by slot: a window that cuts a session counts its part in it.
+    assert period_totals(sessions, at(0), at(15)).wh == 1_000

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
@@ -19,6 +20,7 @@ from custom_components.homecharge.logic.sessions.chain import broken_links
 from custom_components.homecharge.logic.sessions.model import Flag, Session
 from custom_components.homecharge.logic.sessions.reports import COLUMNS
 from custom_components.homecharge.runtime.sessions import PlaceSessions
+from custom_components.homecharge.session_services import _bound, _moment
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -509,3 +511,80 @@ async def test_the_sessions_calendar(
     await _until(hass, lambda: hass.states.get(entity).state == "on")  # type: ignore[union-attr]
     assert hass.states.get(entity).attributes["message"] == "Garage: 0.0 kWh"  # type: ignore[union-attr]
     assert running
+
+
+async def test_an_unreadable_stored_session_is_kept_as_it_is(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """A broken item in a month's file is logged and written back untouched."""
+    set_prices(hass, _flat_prices())
+    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
+    key = f"{DOMAIN}.{entry.entry_id}.sessions"
+    month = dt_util.now().strftime("%Y-%m")
+    broken = {"c": "CP-1", "n": "not a number", "t": "1"}
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "months": [month],
+            "running": [],
+            "seq": 0,
+            "last_hash": "0" * 64,
+            "statistics": {},
+        },
+    }
+    hass_storage[f"{key}.{month}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{key}.{month}",
+        "data": {"sessions": [broken]},
+    }
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
+    await raw.connect()
+    try:
+        await raw.boot()
+        tid = await _start(raw, dt_util.utcnow() - timedelta(minutes=5), 0)
+        await _stop(raw, tid, dt_util.utcnow(), 500)
+    finally:
+        await raw.close()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    stored = hass_storage[f"{key}.{month}"]["data"]["sessions"]
+    assert broken in stored
+    assert [item.get("me") for item in stored if item != broken] == [500]
+
+
+async def test_report_periods_and_places(
+    hass: HomeAssistant, place: MockConfigEntry
+) -> None:
+    """Dates are whole local days, times as given; an unknown place is refused."""
+    day = _moment("2026-12-01")
+    assert _bound(day, end=False) == dt_util.as_utc(
+        dt_util.start_of_local_day(dt_util.parse_datetime("2026-12-01T12:00:00"))
+    )
+    assert _bound(day, end=True) - _bound(day, end=False) in (
+        timedelta(hours=23),
+        timedelta(hours=24),
+        timedelta(hours=25),
+    )
+    moment = _moment("2026-12-01T10:30:00+01:00")
+    assert _bound(moment, end=False) == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    naive = datetime(2026, 12, 1, 10, 30)  # noqa: DTZ001 - as a form gives it
+    assert _moment(naive) is naive
+    assert _bound(naive, end=False) == dt_util.as_utc(
+        naive.replace(tzinfo=dt_util.get_default_time_zone())
+    )
+    with pytest.raises(vol.Invalid):
+        _moment("yesterday")
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "get_sessions",
+            {"config_entry_id": "nope"},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "not_a_place"

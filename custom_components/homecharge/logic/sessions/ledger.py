@@ -87,16 +87,6 @@ class Ledger:
         """A session by charger and transaction id."""
         return self._sessions.get(key)
 
-    def add(self, session: Session) -> None:
-        """Hold a session read back from storage (an older month)."""
-        self._sessions.setdefault(session.key, session)
-
-    def release(self, keys: Iterable[Key]) -> None:
-        """Stop holding finished sessions (saved, and old enough to rest)."""
-        for key in keys:
-            if key not in self._unfinished:
-                self._sessions.pop(key, None)
-
     def running(self, charger: str, connector: int) -> Session | None:
         """The latest unfinished session on a connector."""
         candidates = [
