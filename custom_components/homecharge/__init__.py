@@ -34,10 +34,11 @@ from .logic.capacity_tariff import HourlyEnergy
 from .logic.house_profile import HouseProfile
 from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
-from .runtime.charger_state import ChargerConfig, ChargerState
+from .runtime.charger_state import ChargerConfig
 from .runtime.place import (
     PlaceCoordinator,
     PlaceRuntime,
+    build_chargers,
     charger_ids,
     meter_of,
     place_store,
@@ -162,7 +163,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     stored = await store.async_load() or {}
     saved_chargers = stored.get("chargers")
     restored = saved_chargers if isinstance(saved_chargers, dict) else {}
-    chargers: dict[str, ChargerCoordinator] = {}
 
     saver = ThrottledSave(
         hass, store, lambda: entry.runtime_data.stored(), SAVE_DELAY_S
@@ -179,35 +179,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         manufacturer="homecharge",
         entry_type=dr.DeviceEntryType.SERVICE,
     )
-    for subentry_id, charge_point_id in charger_ids(entry).items():
-        # A charger moved here from another place brings its state along.
-        moved = central.moving.pop(charge_point_id, None) or {}
-        subentry = entry.subentries[subentry_id]
-        station = ChargerCoordinator(
-            hass,
-            entry,
-            subentry,
-            ChargerState.restored(
-                moved.get(charge_point_id) or restored.get(charge_point_id) or {}
-            ),
-            save,
-        )
-        chargers[station.key] = station
-        for connector_id in range(2, station.config.connectors + 1):
-            outlet = ChargerCoordinator(
-                hass,
-                entry,
-                subentry,
-                ChargerState(),
-                save,
-                connector_id=connector_id,
-                station=station,
-            )
-            outlet.data = ChargerState.restored(
-                moved.get(outlet.device_key) or restored.get(outlet.device_key) or {}
-            )
-            station.connectors[connector_id] = outlet
-            chargers[outlet.key] = outlet
+    chargers = build_chargers(hass, entry, central.moving, restored, save)
     _remove_stale_connectors(hass, entry, chargers)
     sessions = await PlaceSessions.async_load(hass, entry.entry_id)
     sessions.vehicles = vehicles_of(entry)
@@ -229,31 +201,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     scheduler = PlaceScheduler(
         hass, entry, settings, plan_settings_of(entry), chargers, balancer
     )
-    statistics = SessionStatistics(
-        hass,
-        entry.entry_id,
-        sessions,
-        {
-            None: settings.name,
-            **{
-                (charger.config.charge_point_id, charger.connector_id): (
-                    charger.display_name
-                )
-                for charger in chargers.values()
-            },
-        },
+    statistics = SessionStatistics.of_place(
+        hass, entry.entry_id, settings.name, sessions, chargers
     )
-    check = RegisterCheck(
-        hass,
-        entry.entry_id,
-        sessions,
-        balancer,
-        {
-            charger.config.charge_point_id: charger.display_name
-            for charger in chargers.values()
-            if charger.is_station
-        },
-    )
+    check = RegisterCheck.of_place(hass, entry.entry_id, sessions, balancer, chargers)
     entry.runtime_data = PlaceRuntime(
         coordinator=PlaceCoordinator(hass, entry, settings),
         subentry_ids=frozenset(entry.subentries),

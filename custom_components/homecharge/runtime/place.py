@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import logging
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -30,6 +31,7 @@ from ..logic.plan_settings import PlanSettings
 from ..logic.vehicles import Vehicle
 from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
+from .charger_state import ChargerState
 from .saving import ThrottledSave
 from .scheduling import PlaceScheduler
 from .session_check import RegisterCheck
@@ -116,6 +118,49 @@ def charger_ids(entry: ConfigEntry) -> dict[str, str]:
         for subentry_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_CHARGER
     }
+
+
+def build_chargers(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    moving: dict[str, dict[str, Any]],
+    restored: dict[str, Any],
+    save: CALLBACK_TYPE,
+) -> dict[str, ChargerCoordinator]:
+    """Every connector of every charger of a place, with its saved state.
+
+    A charger moved here from another place (``moving``) brings its state.
+    """
+    chargers: dict[str, ChargerCoordinator] = {}
+    for subentry_id, charge_point_id in charger_ids(entry).items():
+        moved = moving.pop(charge_point_id, None) or {}
+        subentry = entry.subentries[subentry_id]
+        station = ChargerCoordinator(
+            hass,
+            entry,
+            subentry,
+            ChargerState.restored(
+                moved.get(charge_point_id) or restored.get(charge_point_id) or {}
+            ),
+            save,
+        )
+        chargers[station.key] = station
+        for connector_id in range(2, station.config.connectors + 1):
+            outlet = ChargerCoordinator(
+                hass,
+                entry,
+                subentry,
+                ChargerState(),
+                save,
+                connector_id=connector_id,
+                station=station,
+            )
+            outlet.data = ChargerState.restored(
+                moved.get(outlet.device_key) or restored.get(outlet.device_key) or {}
+            )
+            station.connectors[connector_id] = outlet
+            chargers[outlet.key] = outlet
+    return chargers
 
 
 def vehicles_of(entry: ConfigEntry) -> list[Vehicle]:

@@ -9,6 +9,7 @@ charger has an hour that fits again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 import logging
 from typing import Final
@@ -22,6 +23,7 @@ from ..const import DOMAIN
 from ..logic.sessions.cross_check import CHARGING_KWH, Excess, excess_hours
 from ..logic.sessions.hourly import HOUR, hour_of, hourly
 from .balancing import PlaceBalancer
+from .charger import ChargerCoordinator
 from .sessions import PlaceSessions
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,6 +51,23 @@ class RegisterCheck:
         self._names = names
         self._checked: datetime | None = None
         self._excess: dict[str, int] = {}
+
+    @classmethod
+    def of_place(
+        cls,
+        hass: HomeAssistant,
+        entry_id: str,
+        sessions: PlaceSessions,
+        balancer: PlaceBalancer,
+        chargers: Mapping[str, ChargerCoordinator],
+    ) -> RegisterCheck:
+        """A place's check, naming each charger as the user named it."""
+        names = {
+            charger.config.charge_point_id: charger.display_name
+            for charger in chargers.values()
+            if charger.is_station
+        }
+        return cls(hass, entry_id, sessions, balancer, names)
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:

@@ -13,6 +13,7 @@ is imported.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import datetime
 from itertools import islice
 import logging
@@ -31,6 +32,7 @@ from homeassistant.util import dt as dt_util, slugify
 
 from ..const import DOMAIN
 from ..logic.sessions.hourly import HourRow, Series, hour_of, hourly, merge, rows
+from .charger import ChargerCoordinator
 from .sessions import PlaceSessions
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,6 +82,23 @@ class SessionStatistics:
         self._sessions = sessions
         self._names = names
         self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of_place(
+        cls,
+        hass: HomeAssistant,
+        entry_id: str,
+        place_name: str,
+        sessions: PlaceSessions,
+        chargers: Mapping[str, ChargerCoordinator],
+    ) -> SessionStatistics:
+        """A place's series: the place, and each connector by its name."""
+        names: dict[Series, str] = {None: place_name}
+        for charger in chargers.values():
+            names[(charger.config.charge_point_id, charger.connector_id)] = (
+                charger.display_name
+            )
+        return cls(hass, entry_id, sessions, names)
 
     @property
     def _state(self) -> dict[str, Any]:
