@@ -34,6 +34,7 @@ from custom_components.homecharge.logic.grid_tariff import (  # noqa: E402
     from_options as tariff_from_options,
 )
 from custom_components.homecharge.logic.place import PlaceSettings  # noqa: E402
+from custom_components.homecharge.logic.sessions.codec import encode  # noqa: E402
 from custom_components.homecharge.logic.sessions.costing import (  # noqa: E402
     price_session,
     spot_lookup,
@@ -42,6 +43,9 @@ from custom_components.homecharge.logic.sessions.ledger import Ledger  # noqa: E
 from custom_components.homecharge.logic.sessions.model import (  # noqa: E402
     QUARTER,
     Reading,
+)
+from custom_components.homecharge.runtime.session_store import (  # noqa: E402
+    SESSIONS_VERSION,
 )
 from dev.demo_prices import (  # noqa: E402
     DEMO_PLACE,
@@ -52,7 +56,6 @@ from dev.demo_prices import (  # noqa: E402
 
 CHARGER: Final = "SIM-1"
 DAYS: Final = 30
-STORE_VERSION: Final = 1
 
 
 def _place(config: Path) -> tuple[PlaceSettings, dict[str, object]] | None:
@@ -147,13 +150,13 @@ def write(config: Path, now: datetime | None = None) -> int:
     months: dict[str, list[dict[str, object]]] = {}
     for session in sorted(ledger, key=lambda s: s.started):
         month = session.started.astimezone(zone).strftime("%Y-%m")
-        months.setdefault(month, []).append(session.stored())
+        months.setdefault(month, []).append(encode(session))
     storage.mkdir(parents=True, exist_ok=True)
     for month, sessions in months.items():
         (storage / f"{key}.{month}").write_text(
             json.dumps(
                 {
-                    "version": STORE_VERSION,
+                    "version": SESSIONS_VERSION,
                     "minor_version": 1,
                     "key": f"{key}.{month}",
                     "data": {"sessions": sessions},
@@ -169,7 +172,7 @@ def write(config: Path, now: datetime | None = None) -> int:
     }
     (storage / key).write_text(
         json.dumps(
-            {"version": STORE_VERSION, "minor_version": 1, "key": key, "data": index}
+            {"version": SESSIONS_VERSION, "minor_version": 1, "key": key, "data": index}
         )
     )
     return len(ledger)

@@ -35,7 +35,7 @@ import yaml
 
 from custom_components.homecharge.logic.prices import slots_from_attributes
 from custom_components.homecharge.logic.sessions.chain import broken_links
-from custom_components.homecharge.logic.sessions.model import Session
+from custom_components.homecharge.logic.sessions.codec import decode
 from dev import demo_prices, demo_sessions
 
 ROOT = Path(__file__).parents[1]
@@ -265,7 +265,7 @@ def test_demo_sessions_are_a_sealed_month_marked_as_demo(tmp_path: Path) -> None
     index = json.loads((storage / key).read_text())["data"]
     assert index["months"] == ["2026-11", "2026-12"]
     sessions = [
-        Session.restored(item)
+        decode(item)
         for month in index["months"]
         for item in json.loads((storage / f"{key}.{month}").read_text())["data"][
             "sessions"

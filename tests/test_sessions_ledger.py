@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.homecharge.logic.sessions.chain import broken_links
+from custom_components.homecharge.logic.sessions.codec import decode, encode
 from custom_components.homecharge.logic.sessions.ledger import Ledger
 from custom_components.homecharge.logic.sessions.model import (
     Classification,
@@ -500,7 +501,7 @@ def test_a_session_stored_and_restored_is_the_same() -> None:
     )
     ledger.amend(("cp", "1"), by=None, now=at(80), note="x")
     session = _ledger_session(ledger)
-    again = Session.restored(json.loads(json.dumps(session.stored())))
+    again = decode(json.loads(json.dumps(encode(session))))
     assert again == session
     assert broken_links([again]) == []
 

@@ -588,3 +588,63 @@ async def test_report_periods_and_places(
             return_response=True,
         )
     assert err.value.translation_key == "not_a_place"
+
+
+async def test_a_version_1_file_is_migrated(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """The first layout (prices and readings as rows) reads and saves as now."""
+    set_prices(hass, _flat_prices())
+    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
+    key = f"{DOMAIN}.{entry.entry_id}.sessions"
+    start = _quarter(dt_util.utcnow()) - timedelta(hours=2)
+    month = dt_util.as_local(start).strftime("%Y-%m")
+    at = int(start.timestamp())
+    old = {
+        "c": "CP-1",
+        "n": 1,
+        "t": "7",
+        "s": at,
+        "ms": 1000,
+        "e": at + 1800,
+        "me": 3000,
+        "q": 1,
+        "p": "0" * 64,
+        "h": "x",
+        "sl": [at, [1000, 1000], None],
+        "co": [[at, 0.8, 0.0, 0.0, 0.8, GRID], [at + 900, 0.8, 0.0, 0.0, 0.8, GRID]],
+        "rd": [[at + 900, 2000]],
+    }
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "months": [month],
+            "running": [],
+            "seq": 1,
+            "last_hash": "x",
+            "statistics": {},
+        },
+    }
+    hass_storage[f"{key}.{month}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{key}.{month}",
+        "data": {"sessions": [old]},
+    }
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    session = entry.runtime_data.sessions.ledger.get(("CP-1", "7"))
+    assert session is not None
+    assert session.energy_wh == 2_000
+    assert session.cost == pytest.approx(2.0 * (SPOT + GRID))
+    assert [r.wh for pair in session.readings.values() for r in pair] == [2000, 2000]
+    entry.runtime_data.sessions.amend(("CP-1", "7"), by=None, note="moved")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    saved = hass_storage[f"{key}.{month}"]
+    assert saved["version"] == 2
+    (item,) = saved["data"]["sessions"]
+    assert isinstance(item["co"], dict)
+    assert item["rd"][0] == at + 900

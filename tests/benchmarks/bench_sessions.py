@@ -44,6 +44,7 @@ import time
 from typing import Any
 
 from custom_components.homecharge.central.meter_values import MeterSample
+from custom_components.homecharge.logic.sessions.codec import encode
 from custom_components.homecharge.logic.sessions.ledger import Ledger
 from custom_components.homecharge.logic.sessions.model import (
     Reading,
@@ -153,7 +154,7 @@ def write_storage(config: Path, ledger: Ledger) -> int:
     key = f"homecharge.{ENTRY}.sessions"
     for month, sessions in months.items():
         data = {
-            "sessions": [s.stored() for s in sorted(sessions, key=lambda s: s.started)]
+            "sessions": [encode(s) for s in sorted(sessions, key=lambda s: s.started)]
         }
         (storage / f"{key}.{month}").write_text(
             json.dumps(

@@ -21,12 +21,14 @@ from homeassistant.helpers.storage import Store
 
 from ..const import DOMAIN
 from ..logic.sessions.chain import GENESIS
+from ..logic.sessions.codec import decode, encode
 from ..logic.sessions.model import Session
 from .saving import ThrottledSave
 
 _LOGGER = logging.getLogger(__name__)
 
-SESSIONS_VERSION: Final = 1
+# 2: prices and readings packed as lists (codec.py); 1 wrote them as rows.
+SESSIONS_VERSION: Final = 2
 # A change is on disk within this time (a running session well within its
 # slot), so a SIGKILL loses at most this much of what the register re-says.
 SAVE_DELAY_S: Final = 15
@@ -40,10 +42,26 @@ class SessionStore(Store[dict[str, Any]]):
     async def _async_migrate_func(
         self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
     ) -> dict[str, Any]:
-        """Version 1 is the first layout: nothing to migrate from yet."""
-        raise NotImplementedError(
-            f"sessions storage version {old_major_version}.{old_minor_version}"
-        )
+        """Bring an older file to this version (a month's or the index)."""
+        if old_major_version > SESSIONS_VERSION:
+            raise NotImplementedError(
+                f"sessions storage version {old_major_version}.{old_minor_version}"
+            )
+        if old_major_version == 1 and "sessions" in old_data:
+            # The codec still reads version 1: decoding and encoding again
+            # packs the prices and readings. An unreadable item stays as it is.
+            old_data = {
+                **old_data,
+                "sessions": [_repacked(item) for item in old_data["sessions"]],
+            }
+        return old_data
+
+
+def _repacked(item: Any) -> Any:
+    try:
+        return encode(decode(item))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return item
 
 
 def month_of(moment: datetime, zone: tzinfo) -> str:
@@ -110,11 +128,16 @@ class SessionArchive:
     async def _async_hold(self, month: str) -> list[Session]:
         """Load a month for writing (once); its sessions."""
         if month not in self._held:
-            self._held[month] = {s.key: s for s in await self.async_read(month)}
+            self._held[month] = {
+                s.key: s for s in await self.async_read(month, readings=True)
+            }
         return list(self._held[month].values())
 
-    async def async_read(self, month: str) -> list[Session]:
-        """A month's sessions as stored (not held: a report's reading)."""
+    async def async_read(self, month: str, *, readings: bool = False) -> list[Session]:
+        """A month's sessions as stored (not held: a report's reading).
+
+        A report needs no readings: they stay packed unless asked for.
+        """
         if month in self._held:
             return list(self._held[month].values())
         if month not in self.months:
@@ -123,7 +146,7 @@ class SessionArchive:
         sessions, unreadable = [], []
         for item in data.get("sessions", ()):
             try:
-                sessions.append(Session.restored(item))
+                sessions.append(decode(item, readings=readings))
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 unreadable.append(item)
                 _LOGGER.error(  # noqa: TRY400 - the item, not a traceback
@@ -177,7 +200,7 @@ class SessionArchive:
         ordered = sorted(held.values(), key=lambda s: (s.started, s.key))
         return {
             "sessions": [
-                *(session.stored() for session in ordered),
+                *(encode(session) for session in ordered),
                 *self._unreadable.get(month, ()),
             ]
         }

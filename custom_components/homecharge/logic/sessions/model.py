@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 QUARTER: Final = timedelta(minutes=15)
 # A session's register may not rise by more than this (a meter fault, or a
@@ -54,16 +54,14 @@ def slot_of(moment: datetime) -> datetime:
     return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Reading:
-    """The energy register at a moment."""
+class Reading(NamedTuple):
+    """The energy register at a moment (ordered by time, then energy)."""
 
     at: datetime
     wh: int
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SlotCost:
+class SlotCost(NamedTuple):
     """What one kWh cost in a slot, each part kept.
 
     ``energy`` is what the household pays the supplier per kWh: (spot +
@@ -127,6 +125,9 @@ class Session:
     prev_hash: str | None = None
     seal_hash: str | None = None
     demo: bool = False
+    # The readings as stored, for a session read without them (a report's):
+    # written back as they are. A session the ledger holds has ``readings``.
+    packed_readings: list[Any] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -169,104 +170,6 @@ class Session:
             if wh
         )
 
-    def stored(self) -> dict[str, Any]:
-        """The session as JSON-ready data (compact: slots as parallel lists)."""
-        starts = sorted(self.slots)
-        first = starts[0] if starts else None
-        data: dict[str, Any] = {
-            "c": self.charger,
-            "n": self.connector,
-            "t": self.transaction_id,
-            "s": _time(self.started),
-            "ms": self.meter_start_wh,
-        }
-        optional = {
-            "id": self.id_tag,
-            "v": self.vehicle,
-            "e": _time(self.stopped) if self.stopped else None,
-            "me": self.meter_stop_wh,
-            "r": self.stop_reason,
-            "cl": self.classification.value
-            if self.classification is not Classification.PERSONAL
-            else None,
-            "no": self.note or None,
-            "o0": self.odometer_start_km,
-            "o1": self.odometer_stop_km,
-            "q": self.seq,
-            "p": self.prev_hash,
-            "h": self.seal_hash,
-            "demo": self.demo or None,
-            "f": sorted(flag.value for flag in self.flags) or None,
-        }
-        data.update({key: value for key, value in optional.items() if value})
-        if first is not None:
-            data["sl"] = [_time(first), [self.slots[start] for start in starts]]
-            data["sl"].append(
-                [int((start - first) / QUARTER) for start in starts]
-                if len(starts) != _span(first, starts[-1])
-                else None
-            )
-        if self.costs:
-            data["co"] = [
-                [_time(start), c.spot, c.markup, c.vat_percent, c.energy, c.grid]
-                for start, c in sorted(self.costs.items())
-            ]
-        if self.readings:
-            data["rd"] = [
-                [_time(reading.at), reading.wh]
-                for pair in self.readings.values()
-                for reading in dict.fromkeys(pair)
-            ]
-        if self.changes:
-            data["ch"] = [
-                [_time(c.at), c.by, c.field, c.old, c.new] for c in self.changes
-            ]
-        return data
-
-    @classmethod
-    def restored(cls, data: dict[str, Any]) -> Session:
-        """A session from what ``stored`` wrote."""
-        session = cls(
-            charger=data["c"],
-            connector=int(data["n"]),
-            transaction_id=str(data["t"]),
-            started=_moment(data["s"]),
-            meter_start_wh=data.get("ms"),
-            id_tag=data.get("id"),
-            vehicle=data.get("v"),
-            stopped=_moment(data["e"]) if "e" in data else None,
-            meter_stop_wh=data.get("me"),
-            stop_reason=data.get("r"),
-            classification=Classification(data.get("cl", "personal")),
-            note=data.get("no", ""),
-            odometer_start_km=data.get("o0"),
-            odometer_stop_km=data.get("o1"),
-            seq=data.get("q"),
-            prev_hash=data.get("p"),
-            seal_hash=data.get("h"),
-            demo=bool(data.get("demo", False)),
-            flags={Flag(flag) for flag in data.get("f", ())},
-        )
-        if "sl" in data:
-            first, energies, offsets = data["sl"]
-            start = _moment(first)
-            positions = offsets if offsets is not None else range(len(energies))
-            session.slots = {
-                start + QUARTER * offset: int(wh)
-                for offset, wh in zip(positions, energies, strict=True)
-            }
-        for at, spot, markup, vat, energy, grid in data.get("co", ()):
-            session.costs[_moment(at)] = SlotCost(
-                spot=spot, markup=markup, vat_percent=vat, energy=energy, grid=grid
-            )
-        for at, wh in data.get("rd", ()):
-            keep_reading(session.readings, Reading(_moment(at), int(wh)))
-        session.changes = [
-            Change(at=_moment(at), by=by, field=name, old=old, new=new)
-            for at, by, name, old, new in data.get("ch", ())
-        ]
-        return session
-
 
 def keep_reading(
     readings: dict[datetime, tuple[Reading, Reading]], reading: Reading
@@ -283,16 +186,3 @@ def keep_reading(
         return False
     readings[slot] = kept
     return True
-
-
-def _span(first: datetime, last: datetime) -> int:
-    return int((last - first) / QUARTER) + 1
-
-
-def _time(moment: datetime) -> int:
-    """A moment as whole seconds since the epoch (compact, fast to load)."""
-    return int(moment.timestamp())
-
-
-def _moment(value: float) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
