@@ -513,6 +513,30 @@ async def test_the_sessions_calendar(
     assert running
 
 
+def _seed_v1(
+    hass_storage: dict[str, Any], key: str, month: str, sessions: list[Any]
+) -> None:
+    """A place's sessions storage as version 1 wrote it: an index and a month."""
+    hass_storage[key] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": key,
+        "data": {
+            "months": [month],
+            "running": [],
+            "seq": 1,
+            "last_hash": "0" * 64,
+            "statistics": {},
+        },
+    }
+    hass_storage[f"{key}.{month}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{key}.{month}",
+        "data": {"sessions": sessions},
+    }
+
+
 async def test_an_unreadable_stored_session_is_kept_as_it_is(
     hass: HomeAssistant, hass_storage: dict[str, Any]
 ) -> None:
@@ -522,24 +546,7 @@ async def test_an_unreadable_stored_session_is_kept_as_it_is(
     key = f"{DOMAIN}.{entry.entry_id}.sessions"
     month = dt_util.now().strftime("%Y-%m")
     broken = {"c": "CP-1", "n": "not a number", "t": "1"}
-    hass_storage[key] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": key,
-        "data": {
-            "months": [month],
-            "running": [],
-            "seq": 0,
-            "last_hash": "0" * 64,
-            "statistics": {},
-        },
-    }
-    hass_storage[f"{key}.{month}"] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": f"{key}.{month}",
-        "data": {"sessions": [broken]},
-    }
+    _seed_v1(hass_storage, key, month, [broken])
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -615,24 +622,7 @@ async def test_a_version_1_file_is_migrated(
         "co": [[at, 0.8, 0.0, 0.0, 0.8, GRID], [at + 900, 0.8, 0.0, 0.0, 0.8, GRID]],
         "rd": [[at + 900, 2000]],
     }
-    hass_storage[key] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": key,
-        "data": {
-            "months": [month],
-            "running": [],
-            "seq": 1,
-            "last_hash": "x",
-            "statistics": {},
-        },
-    }
-    hass_storage[f"{key}.{month}"] = {
-        "version": 1,
-        "minor_version": 1,
-        "key": f"{key}.{month}",
-        "data": {"sessions": [old]},
-    }
+    _seed_v1(hass_storage, key, month, [old])
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

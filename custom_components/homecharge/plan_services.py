@@ -6,18 +6,16 @@ from datetime import datetime, time, timedelta
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
-from .const import DOMAIN
 from .logic.plan_settings import CONF_READY_BY, CONF_READY_BY_DAYS, CONF_READY_BY_ONCE
 from .logic.planner.problem import WEEKDAYS, ChargerPlan, explain
 from .runtime.charger import ChargerCoordinator
+from .runtime.place import loaded_place
 from .runtime.scheduling import PlaceScheduler
 
 ATTR_CONFIG_ENTRY = "config_entry_id"
@@ -39,19 +37,7 @@ READY_BY_SCHEMA = vol.Schema(
 
 
 def _scheduler(hass: HomeAssistant, entry_id: str) -> PlaceScheduler:
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if (
-        entry is None
-        or entry.domain != DOMAIN
-        or entry.state is not ConfigEntryState.LOADED
-    ):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="not_a_place",
-            translation_placeholders={"config_entry_id": entry_id},
-        )
-    scheduler: PlaceScheduler = entry.runtime_data.scheduler
-    return scheduler
+    return loaded_place(hass, entry_id).scheduler
 
 
 def _charger_plan(plan: ChargerPlan) -> dict[str, JsonValueType]:

@@ -10,7 +10,6 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
@@ -29,6 +28,7 @@ from .logic.sessions.reports import (
     row,
     slot_totals,
 )
+from .runtime.place import loaded_place
 from .runtime.sessions import PlaceSessions
 
 ATTR_CONFIG_ENTRY: Final = "config_entry_id"
@@ -87,19 +87,7 @@ UPDATE_SESSION_SCHEMA: Final = vol.Schema(
 
 def place_sessions(hass: HomeAssistant, entry_id: str) -> PlaceSessions:
     """A loaded place's sessions; else a clear error."""
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if (
-        entry is None
-        or entry.domain != DOMAIN
-        or entry.state is not ConfigEntryState.LOADED
-    ):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="not_a_place",
-            translation_placeholders={"config_entry_id": entry_id},
-        )
-    sessions: PlaceSessions = entry.runtime_data.sessions
-    return sessions
+    return loaded_place(hass, entry_id).sessions
 
 
 def _bound(value: date | datetime | None, *, end: bool) -> datetime | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import logging
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.storage import Store
@@ -161,6 +161,23 @@ def build_chargers(
             station.connectors[connector_id] = outlet
             chargers[outlet.key] = outlet
     return chargers
+
+
+def loaded_place(hass: HomeAssistant, entry_id: str) -> PlaceRuntime:
+    """A loaded place's runtime, for an action naming it; else a clear error."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if (
+        entry is None
+        or entry.domain != DOMAIN
+        or entry.state is not ConfigEntryState.LOADED
+    ):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_a_place",
+            translation_placeholders={"config_entry_id": entry_id},
+        )
+    runtime: PlaceRuntime = entry.runtime_data
+    return runtime
 
 
 def vehicles_of(entry: ConfigEntry) -> list[Vehicle]:
