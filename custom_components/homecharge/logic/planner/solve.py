@@ -37,6 +37,7 @@ from .groups import (
     room_left_by,
     whole_plan_value,
 )
+from .joint import JointRelaxation, plan_in_shares, plan_in_turn_at
 from .model import Plan, PlanProblem
 
 # Dives and branch and bound per plan, in the steps ``SearchBudget`` counts:
@@ -54,6 +55,10 @@ _MAX_GROUP_ORDERS = 6
 _ENERGY_NOISE = 10
 # Passes of the descent over the groups at most.
 _DESCENT_ROUNDS = 4
+# Work for the joint relaxation of several groups and the plans it makes.
+_JOINT_WORK = 80_000
+# Plans of several groups the descent improves, the best first.
+_DESCENDED = 2
 
 
 def plan_charging(problem: PlanProblem) -> Plan:
@@ -69,40 +74,161 @@ def plan_charging(problem: PlanProblem) -> Plan:
         return assemble_plan(problem, {}, cheapest, exact=True)
     if len(groups) == 1 and not problem.continuous:
         return _plan_single_group(problem, groups[0])
-    budget = SearchBudget(_SEARCH_WORK)
-    best = _plan_groups_under_step(problem, groups, 0, budget)
-    for step_index in range(1, len(problem.steps)):
-        plan = _plan_groups_under_step(problem, groups, step_index, budget)
+    relaxations = [
+        JointRelaxation(problem, groups, power_under_step(problem, option))
+        for option in problem.steps
+    ]
+    if problem.continuous:
+        budget = SearchBudget(_SEARCH_WORK)
+        plans = [
+            _plan_groups_under_step(problem, groups, step_index, budget)
+            for step_index in range(len(problem.steps))
+        ]
+    else:
+        plans = _plan_several_groups(problem, groups, relaxations)
+    best = plans[0]
+    for plan in plans[1:]:
         if better(whole_plan_value(plan), whole_plan_value(best)):
             best = plan
-    return replace(best, lower_bound=_groups_lower_bound(problem, groups, best))
+    return replace(best, lower_bound=_groups_lower_bound(problem, relaxations, best))
+
+
+def _plan_several_groups(
+    problem: PlanProblem,
+    groups: Sequence[Group],
+    relaxations: Sequence[JointRelaxation],
+) -> list[Plan]:
+    """
+    A plan under each step option worth planning, best bound first.
+
+    An option whose bound (energy, then cost) cannot beat the best plan so
+    far is skipped.
+    """
+    candidates = sorted(
+        (
+            (
+                (-relaxation.full_uwh, relaxation.bound + option.extra_cost),
+                step_index,
+            )
+            for step_index, (option, relaxation) in enumerate(
+                zip(problem.steps, relaxations, strict=True)
+            )
+        ),
+        key=lambda candidate: (candidate[0], candidate[1]),
+    )
+    plans: list[Plan] = []
+    best: tuple[int, float] | None = None
+    budget = SearchBudget(_JOINT_WORK)
+    for bound, step_index in candidates:
+        if plans and not better(bound, best):
+            break
+        plan = _plan_jointly(
+            problem,
+            groups,
+            step_index,
+            relaxations[step_index],
+            best,
+            budget,
+        )
+        plans.append(plan)
+        if better(value := whole_plan_value(plan), best):
+            best = value
+    return plans
+
+
+def _plan_jointly(
+    problem: PlanProblem,
+    groups: Sequence[Group],
+    step_index: int,
+    relaxation: JointRelaxation,
+    best_so_far: tuple[int, float] | None,
+    budget: SearchBudget,
+) -> Plan:
+    """
+    Several groups under one step option, from their joint relaxation.
+
+    The groups in turn in each order; then the relaxation's bound raised
+    towards the best of them, and plans made from it (``joint.py``); the
+    best few improved by the descent.
+    """
+    option = problem.steps[step_index]
+    spare_kw = power_under_step(problem, option)
+    orders = list(islice(permutations(range(len(groups))), _MAX_GROUP_ORDERS))
+    found: list[tuple[tuple[int, float], dict[str, list[int]]]] = []
+
+    def consider(currents: dict[str, list[int]]) -> None:
+        plan = assemble_plan(problem, currents, step_index, exact=False)
+        found.append((whole_plan_value(plan), currents))
+
+    for order in orders:
+        consider(
+            _plan_groups_in_turn(
+                problem, [groups[index] for index in order], step_index, budget
+            )
+        )
+    full = -relaxation.full_uwh + _ENERGY_NOISE
+
+    def target() -> float | None:
+        costs = [value[1] for value, _ in found if value[0] <= full]
+        return min(costs) - option.extra_cost if costs else None
+
+    tried = relaxation.improve(target(), budget)
+    if target() is not None and not better(
+        (-relaxation.full_uwh, relaxation.bound + option.extra_cost), best_so_far
+    ):
+        return _best_found(problem, step_index, found)
+    for order in orders:
+        consider(plan_in_shares(problem, relaxation, order, spare_kw, budget))
+        for prices in tried[-1:]:
+            consider(
+                plan_in_turn_at(problem, relaxation, order, prices, spare_kw, budget)
+            )
+    found.sort(key=lambda entry: (entry[0][0], entry[0][1]))
+    seen: list[tuple[int, float]] = []
+    for value, currents in found[:]:
+        if len(seen) >= _DESCENDED:
+            break
+        if any(not better(value, other) and not better(other, value) for other in seen):
+            continue
+        seen.append(value)
+        consider(_improve_by_descent(problem, groups, step_index, currents, budget))
+    before = target()
+    plan = _best_found(problem, step_index, found)
+    if before is None and target() is not None:
+        relaxation.improve(target(), budget)
+    return plan
+
+
+def _best_found(
+    problem: PlanProblem,
+    step_index: int,
+    found: Sequence[tuple[tuple[int, float], dict[str, list[int]]]],
+) -> Plan:
+    """The best of the plans found."""
+    best_value, best = found[0]
+    for value, currents in found[1:]:
+        if better(value, best_value):
+            best_value, best = value, currents
+    return assemble_plan(problem, best, step_index, exact=False)
 
 
 def _groups_lower_bound(
-    problem: PlanProblem, groups: Sequence[Group], plan: Plan
+    problem: PlanProblem, relaxations: Sequence[JointRelaxation], plan: Plan
 ) -> float | None:
     """
     A certified lower bound on the cost of any plan delivering as much.
 
-    Each group alone in the whole room, without the 6 A minimum (its
-    relaxation), under each step: no joint plan under that step delivers
-    more, nor the same for less. Steps whose relaxations deliver less than
-    the plan cannot match it; one that could deliver more leaves nothing
-    proven (None).
+    Under each step, the groups' joint relaxation (``joint.py``): no plan
+    under that step delivers more than every group alone at its most, nor
+    that much for less than the relaxation's bound. Steps that cannot
+    deliver as much as the plan are ruled out; one that could deliver more
+    leaves nothing proven (None).
     """
     delivered = round(math.fsum(plan.delivered_kwh.values()) * 1e6)
     lowest: float | None = None
-    for option in problem.steps:
-        spare_kw = power_under_step(problem, option)
-        energy, cost = 0, option.extra_cost
-        for group in groups:
-            headroom = [list(row) for row in problem.headroom]
-            capacity = group_capacity(problem, group, headroom, spare_kw)
-            short, price_amps = GroupSolver(
-                group_problem(problem, group, capacity)
-            ).bound
-            energy += round(-short * group.kwh_per_amp * 1e6)
-            cost += price_amps * group.kwh_per_amp
+    for option, relaxation in zip(problem.steps, relaxations, strict=True):
+        energy = relaxation.full_uwh
+        cost = relaxation.bound + option.extra_cost
         if energy > delivered + _ENERGY_NOISE:
             return None
         if energy >= delivered - _ENERGY_NOISE and (lowest is None or cost < lowest):
