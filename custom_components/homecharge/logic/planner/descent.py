@@ -14,7 +14,7 @@ from itertools import islice, permutations
 import math
 
 from .blocks import blocks
-from .exact import GroupSolver, SearchBudget, better
+from .exact import GroupProblem, GroupSolver, SearchBudget, better
 from .groups import (
     Group,
     assemble_plan,
@@ -33,6 +33,8 @@ _RELAXATION_WORK_PER_CELL = 20
 MAX_GROUP_ORDERS = 6
 # Passes of the descent over the groups at most.
 _DESCENT_ROUNDS = 4
+# Search work one group's plan may take within a plan of several groups.
+SOLVE_WORK = 10_000
 
 
 def plan_groups_under_step(
@@ -49,6 +51,17 @@ def plan_groups_under_step(
     (``improve_by_descent``) that never makes the plan worse. The best plan
     found is kept.
     """
+    best = best_in_turn(problem, groups, step_index, budget)
+    return assemble_plan(problem, best, step_index, exact=False)
+
+
+def best_in_turn(
+    problem: PlanProblem,
+    groups: Sequence[Group],
+    step_index: int,
+    budget: SearchBudget,
+) -> dict[str, list[int]]:
+    """The best of the groups in turn in each order, each improved by the descent."""
     best: dict[str, list[int]] = {}
     best_value: tuple[int, float] | None = None
     for number, order in enumerate(islice(permutations(groups), MAX_GROUP_ORDERS)):
@@ -62,7 +75,7 @@ def plan_groups_under_step(
         )
         if better(value, best_value):
             best, best_value = currents, value
-    return assemble_plan(problem, best, step_index, exact=False)
+    return best
 
 
 def plan_groups_in_turn(
@@ -136,6 +149,20 @@ def _solve_group(
     """One group's best plan in ``capacity``; its relaxation counted in ``budget``."""
     budget.work -= _RELAXATION_WORK_PER_CELL * len(capacity) * len(group.cars)
     amps, _ = GroupSolver(group_problem(problem, group, capacity)).solve(budget)
+    return amps
+
+
+def solve_within(own: GroupProblem, budget: SearchBudget) -> list[list[int]]:
+    """
+    One group's best plan, its search charged to ``budget``.
+
+    At most ``SOLVE_WORK`` of it: a crowded group's branch and bound would
+    take all the budget of a plan of several groups.
+    """
+    share = SearchBudget(min(budget.work, SOLVE_WORK))
+    before = share.work
+    amps, _ = GroupSolver(own).solve(share)
+    budget.work -= before - share.work
     return amps
 
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 import math
 
+from .descent import solve_within
 from .exact import GroupSolver, SearchBudget
 from .groups import Group, deduct_group_use, group_capacity, group_problem
 from .model import SLOTS_PER_HOUR, PlanProblem
@@ -282,7 +283,7 @@ def plan_in_turn_at(
         own = group_problem(problem, group, capacity)
         if position < len(order) - 1:
             own = replace(own, prices=relaxation.adjusted_prices(index, prices))
-        amps, _ = GroupSolver(own).solve(budget)
+        amps = solve_within(own, budget)
         for car, row in zip(group.cars, amps, strict=True):
             currents[car.key] = row
         deduct_group_use(problem, group, amps, headroom, spare)
@@ -314,7 +315,7 @@ def plan_in_shares(
                 min(room, math.ceil(share - 1e-6))
                 for room, share in zip(capacity, shares[index], strict=True)
             ]
-        amps, _ = GroupSolver(group_problem(problem, group, capacity)).solve(budget)
+        amps = solve_within(group_problem(problem, group, capacity), budget)
         for car, row in zip(group.cars, amps, strict=True):
             currents[car.key] = row
         deduct_group_use(problem, group, amps, headroom, spare)

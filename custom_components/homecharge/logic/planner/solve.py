@@ -30,6 +30,7 @@ import math
 from ..capacity_tariff import StepOption
 from .descent import (
     MAX_GROUP_ORDERS,
+    best_in_turn,
     improve_by_descent,
     plan_groups_in_turn,
     plan_groups_under_step,
@@ -44,7 +45,11 @@ from .groups import (
     power_under_step,
     whole_plan_value,
 )
-from .joint import JointRelaxation, plan_in_shares, plan_in_turn_at
+from .joint import (
+    JointRelaxation,
+    plan_in_shares,
+    plan_in_turn_at,
+)
 from .model import Plan, PlanProblem
 
 # The groups in turn, as tests compare with it.
@@ -57,12 +62,19 @@ _SEARCH_WORK = 50_000
 # Once per plan, for a step option whose search fell short of the energy its
 # bound promises: some 0.1 s more at most.
 _RESCUE_WORK = 500_000
+# Work for the joint relaxation of several groups and the plans it makes.
+_JOINT_WORK = 40_000
+# Plans made from the joint relaxation that the descent improves, best first.
+_DESCENDED = 1
+# A plan this close to the joint relaxation's bound (share of its cost) is
+# kept as it is.
+_CLOSE_ENOUGH = 1e-4
+# Costs are compared relative to at least this much currency.
+_LEAST_COST = 0.01
 # µWh by which two sums of the same energy may differ (float rounding).
 _ENERGY_NOISE = 10
 # Work for the joint relaxation of several groups and the plans it makes.
-_JOINT_WORK = 80_000
 # Plans of several groups the descent improves, the best first.
-_DESCENDED = 2
 
 
 def plan_charging(problem: PlanProblem) -> Plan:
@@ -122,17 +134,12 @@ def _plan_several_groups(
     )
     plans: list[Plan] = []
     best: tuple[int, float] | None = None
-    budget = SearchBudget(_JOINT_WORK)
+    search, joint = SearchBudget(_SEARCH_WORK), SearchBudget(_JOINT_WORK)
     for bound, step_index in candidates:
         if plans and not better(bound, best):
             break
         plan = _plan_jointly(
-            problem,
-            groups,
-            step_index,
-            relaxations[step_index],
-            best,
-            budget,
+            problem, groups, step_index, relaxations[step_index], best, search, joint
         )
         plans.append(plan)
         if better(value := whole_plan_value(plan), best):
@@ -146,61 +153,66 @@ def _plan_jointly(
     step_index: int,
     relaxation: JointRelaxation,
     best_so_far: tuple[int, float] | None,
+    search: SearchBudget,
     budget: SearchBudget,
 ) -> Plan:
     """
-    Several groups under one step option, from their joint relaxation.
+    Several groups under one step option: in turn, then from their joint relaxation.
 
-    The groups in turn in each order; then the relaxation's bound raised
-    towards the best of them, and plans made from it (``joint.py``); the
-    best few improved by the descent.
+    The groups in turn in each order, improved by the descent (``search``);
+    then the joint relaxation's bound raised towards that plan, and, unless
+    the plan is already that close or the bound rules the step out, plans
+    made from the relaxation (``joint.py``), the best improved by the
+    descent too (``budget``).
     """
     option = problem.steps[step_index]
     spare_kw = power_under_step(problem, option)
-    orders = list(islice(permutations(range(len(groups))), MAX_GROUP_ORDERS))
     found: list[tuple[tuple[int, float], dict[str, list[int]]]] = []
 
     def consider(currents: dict[str, list[int]]) -> None:
         plan = assemble_plan(problem, currents, step_index, exact=False)
         found.append((whole_plan_value(plan), currents))
 
-    for order in orders:
-        consider(
-            plan_groups_in_turn(
-                problem, [groups[index] for index in order], step_index, budget
-            )
-        )
+    consider(best_in_turn(problem, groups, step_index, search))
     full = -relaxation.full_uwh + _ENERGY_NOISE
 
     def target() -> float | None:
         costs = [value[1] for value, _ in found if value[0] <= full]
         return min(costs) - option.extra_cost if costs else None
 
-    tried = relaxation.improve(target(), budget)
-    if target() is not None and not better(
-        (-relaxation.full_uwh, relaxation.bound + option.extra_cost), best_so_far
+    before = target()
+    tried = relaxation.improve(before, budget)
+    if before is not None and (
+        before - relaxation.bound <= _CLOSE_ENOUGH * max(abs(before), _LEAST_COST)
+        or not better(
+            (-relaxation.full_uwh, relaxation.bound + option.extra_cost), best_so_far
+        )
     ):
         return _best_found(problem, step_index, found)
-    for order in orders:
-        consider(plan_in_shares(problem, relaxation, order, spare_kw, budget))
-        for prices in tried[-1:]:
-            consider(
-                plan_in_turn_at(problem, relaxation, order, prices, spare_kw, budget)
+    made: list[tuple[tuple[int, float], dict[str, list[int]]]] = []
+    for order in islice(permutations(range(len(groups))), MAX_GROUP_ORDERS):
+        shares = plan_in_shares(problem, relaxation, order, spare_kw, budget)
+        made.append(_valued(problem, step_index, shares))
+        if tried:
+            priced = plan_in_turn_at(
+                problem, relaxation, order, tried[-1], spare_kw, budget
             )
-    found.sort(key=lambda entry: (entry[0][0], entry[0][1]))
-    seen: list[tuple[int, float]] = []
-    for value, currents in found[:]:
-        if len(seen) >= _DESCENDED:
-            break
-        if any(not better(value, other) and not better(other, value) for other in seen):
-            continue
-        seen.append(value)
+            made.append(_valued(problem, step_index, priced))
+    made.sort(key=lambda entry: (entry[0][0], entry[0][1]))
+    for _, currents in made[:_DESCENDED]:
         consider(improve_by_descent(problem, groups, step_index, currents, budget))
-    before = target()
     plan = _best_found(problem, step_index, found)
     if before is None and target() is not None:
         relaxation.improve(target(), budget)
     return plan
+
+
+def _valued(
+    problem: PlanProblem, step_index: int, currents: dict[str, list[int]]
+) -> tuple[tuple[int, float], dict[str, list[int]]]:
+    """A plan's value (energy, cost) and its currents."""
+    plan = assemble_plan(problem, currents, step_index, exact=False)
+    return whole_plan_value(plan), currents
 
 
 def _best_found(
