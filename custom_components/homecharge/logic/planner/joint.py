@@ -29,7 +29,7 @@ from .model import SLOTS_PER_HOUR, PlanProblem
 from .relax import Bounds, GroupProblem, fill_relaxation
 
 # Subgradient steps per step option at most, and without a better bound.
-_ROUNDS = 24
+_ROUNDS = 12
 _PATIENCE = 6
 # The first step's share of the distance to the best plan (Polyak), halved
 # whenever the bound stalls for ``_PATIENCE`` rounds.

@@ -68,7 +68,7 @@ _JOINT_WORK = 40_000
 _DESCENDED = 1
 # A plan this close to the joint relaxation's bound (share of its cost) is
 # kept as it is.
-_CLOSE_ENOUGH = 1e-4
+_CLOSE_ENOUGH = 1e-3
 # Costs are compared relative to at least this much currency.
 _LEAST_COST = 0.01
 # µWh by which two sums of the same energy may differ (float rounding).
