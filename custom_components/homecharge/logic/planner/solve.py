@@ -9,15 +9,18 @@ programming, several by branch and bound within a work budget;
 ``Plan.exact`` says whether the optimum was proven. The step options are
 planned best bound first, and one whose bound cannot beat the best plan so
 far is skipped. Places whose cars form several groups (a 3-phase and a
-1-phase charger) are planned jointly (``joint.py``): a Lagrangian relaxation
-prices, per slot, the power under the step and each line two groups share,
-so that each group is its own relaxation again; its value bounds every plan
-that gives each group its most (the certificate, ``Plan.lower_bound``), and
-its prices and average shares make plans (each group in its share, or at
-the adjusted prices, in turn), the best improved by a descent
-(``descent.py``: one group re-planned in what the others leave, trades
-between two). Feasible always, near the optimum but not proven (``exact``
-is False). One-block mode (``blocks.py``) plans the groups in turn.
+1-phase charger) are planned group after group in each order, each plan
+improved by a descent (``descent.py``: one group re-planned in what the
+others leave, trades between two); then jointly (``joint.py``): a
+Lagrangian relaxation prices, per slot, the power under the step and each
+line two groups share, so that each group is its own relaxation again. Its
+value bounds every plan that gives each group its most (the certificate,
+``Plan.lower_bound``, and a step's bound for skipping it); unless the plan
+is already within 0.1 % of it, its prices and average shares make plans
+(each group in its share, or at the adjusted prices, in turn) and the best
+is improved by the descent too. Feasible always, near the optimum but not
+proven (``exact`` is False). One-block mode (``blocks.py``) plans the
+groups in turn.
 """
 
 from __future__ import annotations
