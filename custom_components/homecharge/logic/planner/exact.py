@@ -97,6 +97,11 @@ class GroupSolver:
         self._relaxed = relaxed
         self.bound = plan_value(self._problem, relaxed)
 
+    @property
+    def problem(self) -> GroupProblem:
+        """The problem with each car's need cut to what whole cells can take."""
+        return self._problem
+
     def solve(self, budget: SearchBudget) -> tuple[Amps, bool]:
         """The best plan, and whether it is proven optimal; spends ``budget``."""
         problem, root, relaxed = self._problem, self._root_bounds, self._relaxed

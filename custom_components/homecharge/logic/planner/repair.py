@@ -219,28 +219,39 @@ class _PieceTrader:
     def _swap(
         self, holding: list[list[int]], giver: int, taker: int, net: int, avoid: int
     ) -> list[Move] | None:
-        """Two slots: the giver hands over some amps in one, takes back fewer in the other."""
-        back: dict[int, list[int]] = {}
-        for slot in holding[taker]:
-            if slot != avoid:
-                for low, high in self._room_to_move(taker, giver, slot):
-                    for amount in range(low, high + 1):
-                        found = back.setdefault(amount, [])
-                        if len(found) < 2:
-                            found.append(slot)
+        """
+        Two slots: the giver hands over some amps in one, takes back fewer in the other.
+
+        The least amount handed over that some slot can take back (less
+        ``net``), from the giver's slots in turn; the first such slot of the
+        taker's. Ranges are compared, not every amount in them.
+        """
+        back = [
+            (low, high, slot)
+            for slot in holding[taker]
+            if slot != avoid
+            for low, high in self._room_to_move(taker, giver, slot)
+        ]
         if not back:
             return None
         for slot in holding[giver]:
             if slot == avoid:
                 continue
             for low, high in self._room_to_move(giver, taker, slot):
-                for amount in range(max(low, net + 1), high + 1):
-                    for other in back.get(amount - net, ()):
-                        if other != slot:
-                            return [
-                                (giver, taker, slot, amount),
-                                (taker, giver, other, amount - net),
-                            ]
+                least, most = max(low, net + 1) - net, high - net
+                if least > most:
+                    continue
+                found, other = most + 1, -1
+                for back_low, back_high, back_slot in back:
+                    if back_slot == slot or back_high < least or back_low > most:
+                        continue
+                    if (start := max(back_low, least)) < found:
+                        found, other = start, back_slot
+                if other >= 0:
+                    return [
+                        (giver, taker, slot, found + net),
+                        (taker, giver, other, found),
+                    ]
         return None
 
 
