@@ -82,6 +82,8 @@ class SessionStatistics:
         self._sessions = sessions
         self._names = names
         self._task: asyncio.Task[None] | None = None
+        # Rows handed to the recorder since the start (diagnostics, bench).
+        self.rows_written = 0
 
     @classmethod
     def of_place(
@@ -192,6 +194,7 @@ class SessionStatistics:
     def _add(self, series: Series, hour_rows: list[HourRow]) -> None:
         if not hour_rows:
             return
+        self.rows_written += 2 * len(hour_rows)
         language = self._hass.config.language.split("-")[0]
         name = self._names.get(series, series[0] if series else "")
         sums = self._state.setdefault("sums", {})
