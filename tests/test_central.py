@@ -34,17 +34,30 @@ from .simulators.raw import RawCharger
 PASSWORD = "0123456789abcdef0123456789abcdef01234567"  # noqa: S105
 
 
+# A flat grid tariff and no capacity tariff: plans that charge at once.
+FLAT_TARIFF: dict[str, Any] = {"grid_day_price": 0.0, "capacity_tariff": False}
+
+
 def place_with_charger(
     charge_point_id: str = "CP-1",
     password: str | None = PASSWORD,
     title: str = "Home",
+    options: dict[str, Any] | None = None,
     **data: Any,
 ) -> MockConfigEntry:
-    """A place with one registered charger."""
+    """
+    A place with one registered charger.
+
+    Its grid tariff is flat and it has no capacity tariff unless ``options``
+    say otherwise, so smart charging charges at once whatever the hour (a
+    Norwegian place's default, Elvia's day and night prices, made the tests
+    that expect charging depend on the hour they ran).
+    """
     return MockConfigEntry(
         domain=DOMAIN,
         title=title,
         data={**PLACE_DATA, **data},
+        options=FLAT_TARIFF if options is None else options,
         subentries_data=[
             ConfigSubentryData(
                 data={

@@ -11,7 +11,7 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from .conftest import PLACE_DATA
 from .simulators.charger import SimulatedCharger
-from .test_central import PASSWORD, place_with_charger
+from .test_central import FLAT_TARIFF, PASSWORD, place_with_charger
 from .test_charger_runtime import _until
 
 
@@ -19,7 +19,10 @@ async def test_a_charger_moves_without_a_reconnect(hass: HomeAssistant) -> None:
     """Its identity, password, state and socket go along; nothing is let go."""
     home = place_with_charger("CP-1")
     cabin = MockConfigEntry(
-        domain=DOMAIN, title="Cabin", data={**PLACE_DATA, "name": "Cabin"}
+        domain=DOMAIN,
+        title="Cabin",
+        data={**PLACE_DATA, "name": "Cabin"},
+        options=FLAT_TARIFF,
     )
     for entry in (home, cabin):
         entry.add_to_hass(hass)
