@@ -1,0 +1,274 @@
+"""Who may charge where and when: people, their cards and access windows.
+
+A charger is *open* (anyone starts a session) or *restricted* (only a person
+allowed on it, inside his access window). A person (family, a guest, a cabin
+renter) has the chargers he may use, a window — forever, or from–to as
+date and time in the place's time zone —, and cards (RFID id tags), each
+with an optional expiry. These are the decisions only: the OCPP answer to a
+card (``authorize``), what a charger's local authorization list holds
+(``local_list``), and when the next access begins or ends (``next_change``),
+so the runtime knows when to send the lists again.
+
+Local times are read DST-safe: where the clocks change, a time that happens
+twice (autumn) or not at all (spring) is read the way that gives the shorter
+window — a start at its latest meaning, an end at its earliest — so nobody
+is ever let in outside the window he was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
+from typing import Any, Final
+
+from .vehicles import parse_id_tags
+
+CONF_ACCESS_MODE: Final = "access_mode"
+CONF_CHARGERS: Final = "chargers"
+CONF_WINDOW_START: Final = "window_start"
+CONF_WINDOW_END: Final = "window_end"
+CONF_CARDS: Final = "cards"
+CONF_CARD_EXPIRY: Final = "card_expiry"
+
+
+class AccessMode(StrEnum):
+    """Who may start a session at a charger."""
+
+    OPEN = "open"
+    RESTRICTED = "restricted"
+
+
+class AuthorizationStatus(StrEnum):
+    """The answer to a card, as OCPP 1.6 names it (2.0.1 maps the same)."""
+
+    ACCEPTED = "Accepted"
+    # Known, but not here or not now (another charger, a window to come).
+    BLOCKED = "Blocked"
+    # The card's expiry or the person's window has passed.
+    EXPIRED = "Expired"
+    # Nobody's card.
+    INVALID = "Invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessWindow:
+    """From when to when a person has access; None is an open end."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def contains(self, moment: datetime) -> bool:
+        """Whether a moment is inside the window (start included, end not)."""
+        return (self.start is None or self.start <= moment) and (
+            self.end is None or moment < self.end
+        )
+
+    def ended(self, moment: datetime) -> bool:
+        """Whether the window is over at a moment."""
+        return self.end is not None and moment >= self.end
+
+    @property
+    def forever(self) -> bool:
+        """Access without a start or an end (family)."""
+        return self.start is None and self.end is None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """An RFID card (id tag) and when it stops working, if ever."""
+
+    tag: str
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Person:
+    """Someone who may charge: the chargers, the window and the cards."""
+
+    key: str
+    name: str
+    chargers: frozenset[str] = frozenset()
+    window: AccessWindow = field(default_factory=AccessWindow)
+    cards: tuple[Card, ...] = ()
+
+    def may_charge(self, charger: str, moment: datetime) -> bool:
+        """Whether the person may start a session at a charger now."""
+        return charger in self.chargers and self.window.contains(moment)
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """The answer to a card at a charger, and whose card it is."""
+
+    status: AuthorizationStatus
+    person: Person | None = None
+    # When the answer stops holding (the card's expiry or the window's end).
+    expires: datetime | None = None
+
+
+def local_instants(value: str | datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """
+    The earliest and latest moment (UTC) a local date and time can mean.
+
+    They differ only around a change of the clocks: a time the autumn repeats
+    happens twice, and a time in the spring gap is read with either offset.
+    An aware value is taken as it is.
+    """
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        exact = moment.astimezone(UTC)
+        return exact, exact
+    first, second = (
+        moment.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)
+    )
+    return min(first, second), max(first, second)
+
+
+def window_from(
+    start: str | datetime | None, end: str | datetime | None, zone: tzinfo
+) -> AccessWindow:
+    """
+    A window from local dates and times (None: open at that end).
+
+    Where the clocks change, a time is read the way that gives the shorter
+    window: a start at its latest meaning, an end at its earliest.
+    """
+    return AccessWindow(
+        start=local_instants(start, zone)[1] if start else None,
+        end=local_instants(end, zone)[0] if end else None,
+    )
+
+
+def window_error(window: AccessWindow, now: datetime) -> str | None:
+    """Why a window cannot be given (a translation key), or None."""
+    if window.start and window.end and window.end <= window.start:
+        return "window_reversed"
+    if window.ended(now):
+        return "window_ended"
+    return None
+
+
+def person_from(key: str, name: str, data: Mapping[str, Any], zone: tzinfo) -> Person:
+    """Read a person's subentry data (cards share the one expiry, if given)."""
+    expiry = data.get(CONF_CARD_EXPIRY)
+    expires = local_instants(expiry, zone)[0] if expiry else None
+    return Person(
+        key=key,
+        name=name,
+        chargers=frozenset(data.get(CONF_CHARGERS) or ()),
+        window=window_from(
+            data.get(CONF_WINDOW_START), data.get(CONF_WINDOW_END), zone
+        ),
+        cards=tuple(Card(tag, expires) for tag in parse_id_tags(data.get(CONF_CARDS))),
+    )
+
+
+def card_owners(people: Iterable[Person]) -> dict[str, list[Person]]:
+    """Each card's people (more than one is refused by the forms)."""
+    owners: dict[str, list[Person]] = {}
+    for person in people:
+        for card in person.cards:
+            owners.setdefault(_tag_key(card.tag), []).append(person)
+    return owners
+
+
+def taken_cards(
+    tags: Iterable[str], people: Iterable[Person], *, except_key: str | None = None
+) -> list[str]:
+    """The tags that already are another person's card."""
+    owners = card_owners(p for p in people if p.key != except_key)
+    return [tag for tag in tags if _tag_key(tag) in owners]
+
+
+def _tag_key(tag: str) -> str:
+    # OCPP compares id tags case-insensitively (1.6 CiString).
+    return tag.strip().casefold()
+
+
+def authorize(
+    people: Iterable[Person],
+    *,
+    charger: str,
+    tag: str,
+    now: datetime,
+    mode: AccessMode | str = AccessMode.RESTRICTED,
+) -> Authorization:
+    """
+    The answer to a card shown at a charger now.
+
+    At an open charger every card is accepted (the person is named when the
+    card is known). At a restricted one — and under any mode not known, the
+    safe side — only a person allowed on the charger, inside his window, with
+    an unexpired card.
+    """
+    key = _tag_key(tag)
+    found = [
+        (person, card)
+        for person in people
+        for card in person.cards
+        if _tag_key(card.tag) == key
+    ]
+    if mode == AccessMode.OPEN:  # a stored mode is a plain string
+        person = found[0][0] if len(found) == 1 else None
+        return Authorization(AuthorizationStatus.ACCEPTED, person)
+    if len(found) != 1:
+        # Unknown, or (never through the forms) on two people: nobody's.
+        return Authorization(AuthorizationStatus.INVALID)
+    person, card = found[0]
+    if card.expires is not None and now >= card.expires:
+        return Authorization(AuthorizationStatus.EXPIRED, person)
+    if person.window.ended(now):
+        return Authorization(AuthorizationStatus.EXPIRED, person)
+    if not person.may_charge(charger, now):
+        return Authorization(AuthorizationStatus.BLOCKED, person)
+    return Authorization(
+        AuthorizationStatus.ACCEPTED, person, _earliest(card.expires, person.window.end)
+    )
+
+
+def local_list(
+    people: Iterable[Person], *, charger: str, now: datetime
+) -> dict[str, datetime | None]:
+    """
+    The cards a restricted charger may accept by itself: tag → expiry.
+
+    Only cards that work there now: a window that has not begun is left out
+    (OCPP's list knows an expiry, not a start), and each expiry is the
+    earlier of the card's and the window's end, so the charger turns a card
+    away on time even while Home Assistant is down.
+    """
+    people = tuple(people)
+    cards: dict[str, datetime | None] = {}
+    duplicated = {key for key, owners in card_owners(people).items() if len(owners) > 1}
+    for person in people:
+        if not person.may_charge(charger, now):
+            continue
+        for card in person.cards:
+            if _tag_key(card.tag) in duplicated:
+                continue
+            if card.expires is not None and now >= card.expires:
+                continue
+            cards[card.tag] = _earliest(card.expires, person.window.end)
+    return dict(sorted(cards.items()))
+
+
+def next_change(people: Iterable[Person], now: datetime) -> datetime | None:
+    """The next moment someone's access begins or ends (a window or a card)."""
+    moments = [
+        moment
+        for person in people
+        for moment in (
+            person.window.start,
+            person.window.end,
+            *(card.expires for card in person.cards),
+        )
+        if moment is not None and moment > now
+    ]
+    return min(moments, default=None)
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known, default=None)
