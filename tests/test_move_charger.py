@@ -6,6 +6,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.logic.sessions.model import Flag
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
@@ -39,7 +40,8 @@ async def test_a_charger_moves_without_a_reconnect(hass: HomeAssistant) -> None:
         charger.plug_in()
         await charger.start_transaction()
         before = next(iter(home.runtime_data.chargers.values()))
-        await _until(hass, lambda: (before.data.energy_wh or 0) > 0)
+        # Enough charged at home to tell where each watt-hour is counted.
+        await _until(hass, lambda: (before.data.energy_wh or 0) > 5)
         subentry_id = before.subentry_id
 
         result = await hass.config_entries.subentries.async_init(
@@ -82,5 +84,24 @@ async def test_a_charger_moves_without_a_reconnect(hass: HomeAssistant) -> None:
         assert (after.data.energy_wh or 0) >= (before.data.energy_wh or 0)
         await _until(hass, lambda: charger.current_limit_a == 16.0)
         assert not hass.data[CENTRAL].moving
+
+        # The session charged at home ends there; the cabin goes on from its
+        # last register: every kWh counted at one place, none twice.
+        (left,) = list(home.runtime_data.sessions.ledger)
+        assert left.stopped is not None
+        assert Flag.STOP_INFERRED in left.flags
+        (going_on,) = list(cabin.runtime_data.sessions.ledger)
+        assert going_on.transaction_id == left.transaction_id
+        assert going_on.stopped is None
+        assert left.meter_start_wh is not None
+        # Home's last register is where the cabin's session starts.
+        last_at_home = left.meter_start_wh + sum(left.slots.values())
+        assert going_on.meter_start_wh == last_at_home
+        await charger.stop_transaction()
+        await _until(hass, lambda: going_on.stopped is not None)
+        assert going_on.meter_stop_wh is not None
+        charged = going_on.meter_stop_wh - left.meter_start_wh
+        assert sum(going_on.slots.values()) == going_on.meter_stop_wh - last_at_home
+        assert sum(left.slots.values()) + sum(going_on.slots.values()) == charged
     finally:
         await charger.stop()

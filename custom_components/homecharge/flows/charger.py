@@ -43,6 +43,7 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TextSelector,
 )
+from homeassistant.util import dt as dt_util
 
 from ..central.identity import valid_charge_point_id
 from ..central.server import CENTRAL
@@ -467,15 +468,22 @@ def move_charger(
     Move a charger to another place, as the user sees it: the same charger.
 
     Its identity, password and settings go along, and so does its live
-    state (register, sessions); its socket stays open — the central system
+    state (register; a running session ends here and goes on there from its
+    last register, so each place keeps what was charged there); its socket stays open — the central system
     hands it from one place to the other without a reconnect or discovery.
     """
     charge_point_id = str(subentry.data[CONF_CHARGE_POINT_ID])
     place = getattr(source, "runtime_data", None)
     runtime = place.chargers.get(subentry.subentry_id) if place else None
+    if place is not None and runtime is not None:
+        place.sessions.moved_away(charge_point_id)
     if (central := hass.data.get(CENTRAL)) is not None:
+        now = dt_util.utcnow()
         central.moving[charge_point_id] = (
-            {outlet.device_key: outlet.data.stored() for outlet in runtime.outlets}
+            {
+                outlet.device_key: outlet.data.handed_over(now)
+                for outlet in runtime.outlets
+            }
             if runtime
             else {}
         )

@@ -155,6 +155,20 @@ class ChargerState:
             "Finishing",
         }
 
+    def handed_over(self, now: datetime) -> dict[str, Any]:
+        """
+        What a charger moved to another place takes along.
+
+        A running session goes on at the new place from now and from the last
+        register: the old place keeps what was charged there, so each kWh is
+        counted at one place only.
+        """
+        stored = self.stored()
+        if self.transaction_id is not None and self.energy_wh is not None:
+            stored["session_started"] = now.isoformat()
+            stored["meter_start_wh"] = self.energy_wh
+        return stored
+
     def stored(self) -> dict[str, Any]:
         """What must survive a restart of Home Assistant."""
         return {

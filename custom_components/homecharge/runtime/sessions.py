@@ -239,6 +239,15 @@ class PlaceSessions:
         if status in IDLE and self.ledger.close_unfinished(charger, connector):
             self._after()
 
+    def moved_away(self, charger: str) -> None:
+        """The charger moved to another place: its running sessions end here.
+
+        They end at their last register (stop inferred); the new place goes on
+        from there (``ChargerState.handed_over``).
+        """
+        if self.ledger.close_unfinished(charger):
+            self._after()
+
     def adopt(self, charger: str, connector: int, state: ChargerState) -> None:
         """A transaction running before the ledger existed (or was saved)."""
         if (
