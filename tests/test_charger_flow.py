@@ -81,6 +81,8 @@ async def test_add_charger_by_hand(hass: HomeAssistant) -> None:
         # Load balancing defaults: wired to L1 (only matters for 1 phase).
         "phase": 1,
         "priority": "normal",
+        # Open to everyone unless restricted to the place's people.
+        "access_mode": "open",
     }
     assert place.state is ConfigEntryState.LOADED
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-9")})

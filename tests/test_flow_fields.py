@@ -24,10 +24,12 @@ from custom_components.homecharge.config_flow import HomeChargeConfigFlow
 from custom_components.homecharge.const import (
     DOMAIN,
     SUBENTRY_CHARGER,
+    SUBENTRY_PERSON,
     SUBENTRY_VEHICLE,
 )
 from custom_components.homecharge.flows.charger import ChargerSubentryFlow
 from custom_components.homecharge.flows.options import PlaceOptionsFlow
+from custom_components.homecharge.flows.person import PersonSubentryFlow
 from custom_components.homecharge.flows.vehicle import VehicleSubentryFlow
 from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
@@ -204,12 +206,35 @@ async def _walk_vehicle(hass: HomeAssistant, shown: Shown) -> None:
     shown(await place.start_subentry_reconfigure_flow(hass, subentry_id))
 
 
+async def _walk_person(hass: HomeAssistant, shown: Shown) -> None:
+    """A person added, and changed."""
+    place = await _loaded(hass, place_with_charger("CP-1"))
+    subentries = hass.config_entries.subentries
+    result = shown(
+        await subentries.async_init(
+            (place.entry_id, SUBENTRY_PERSON), context={"source": SOURCE_USER}
+        )
+    )
+    result = await subentries.async_configure(
+        result["flow_id"],
+        {"name": "Kari", "mobile": "+4791234567", "chargers": ["CP-1"]},
+    )
+    await hass.async_block_till_done()
+    subentry_id = next(
+        subentry.subentry_id
+        for subentry in place.subentries.values()
+        if subentry.subentry_type == SUBENTRY_PERSON
+    )
+    shown(await place.start_subentry_reconfigure_flow(hass, subentry_id))
+
+
 Walk = Callable[[HomeAssistant, Shown], Awaitable[None]]
 FLOWS: dict[str, tuple[type, Walk]] = {
     "config": (HomeChargeConfigFlow, _walk_config),
     "options": (PlaceOptionsFlow, _walk_options),
     f"config_subentries.{SUBENTRY_CHARGER}": (ChargerSubentryFlow, _walk_charger),
     f"config_subentries.{SUBENTRY_VEHICLE}": (VehicleSubentryFlow, _walk_vehicle),
+    f"config_subentries.{SUBENTRY_PERSON}": (PersonSubentryFlow, _walk_person),
 }
 
 

@@ -110,6 +110,10 @@ class Recorder:
     ) -> None:
         self._seen()
 
+    def on_authorize(self, id_tag: str) -> str:
+        self._seen()
+        return "Accepted"
+
 
 ACTIONS = [
     "BootNotification",

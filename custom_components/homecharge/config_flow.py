@@ -33,6 +33,7 @@ from .const import (
     CONF_PRICE_AREA,
     DOMAIN,
     SUBENTRY_CHARGER,
+    SUBENTRY_PERSON,
     SUBENTRY_VEHICLE,
 )
 from .flows.charger import (
@@ -47,6 +48,7 @@ from .flows.charger import (
 )
 from .flows.meter import meter_in_use, meter_options, mqtt_meter
 from .flows.options import PlaceOptionsFlow
+from .flows.person import PersonSubentryFlow
 from .flows.place import PLACE_SCHEMA, as_text, price_area_schema, price_schema
 from .flows.place_choice import PlaceChoice
 from .flows.vehicle import VehicleSubentryFlow
@@ -98,6 +100,7 @@ class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         return {
             SUBENTRY_CHARGER: ChargerSubentryFlow,
             SUBENTRY_VEHICLE: VehicleSubentryFlow,
+            SUBENTRY_PERSON: PersonSubentryFlow,
         }
 
     async def async_step_user(

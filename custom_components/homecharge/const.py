@@ -20,6 +20,8 @@ CONF_ACCEPT_NEW_CHARGERS: Final = "accept_new_chargers"
 SUBENTRY_CHARGER: Final = "charger"
 # Vehicle subentries (logic/vehicles.py).
 SUBENTRY_VEHICLE: Final = "vehicle"
+# People who may charge at a restricted charger (logic/access.py).
+SUBENTRY_PERSON: Final = "person"
 CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_CIRCUIT_FUSE: Final = "circuit_fuse"
 CONF_PHASES: Final = "phases"

@@ -16,7 +16,17 @@ from .runtime.place import PlaceRuntime
 
 # A place's name is often its street address; a charger's password is a secret.
 # Who and which car: a vehicle's number plate and its cards are personal.
-TO_REDACT = {CONF_NAME, "title", CONF_PASSWORD, "registration", "id_tags"}
+# A person: how to reach him, and his cards.
+TO_REDACT = {
+    CONF_NAME,
+    "title",
+    CONF_PASSWORD,
+    "registration",
+    "id_tags",
+    "mobile",
+    "email",
+    "cards",
+}
 
 
 def _sessions(runtime: PlaceRuntime) -> dict[str, Any]:

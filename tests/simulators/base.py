@@ -289,6 +289,10 @@ class SessionBase(_OcppChargePoint):  # type: ignore[misc, unused-ignore]
         """Queue the connector's meter values."""
         raise NotImplementedError
 
+    async def authorize(self, id_tag: str) -> str:
+        """Show a card; the CSMS's authorization status."""
+        raise NotImplementedError
+
     async def start_transaction(self, connector: Connector) -> bool:
         """Start a transaction (sets the connector's id and start); True if authorized."""
         raise NotImplementedError

@@ -179,6 +179,10 @@ class SimulatedCharger(ChargerModel):
         await self._begin(connector, id_tag)
         return connector.transaction_id
 
+    async def authorize(self, id_tag: str) -> str:
+        """Show a card (Authorize); the status the CSMS answered."""
+        return await self._require_session().authorize(id_tag)
+
     async def stop_transaction(
         self, reason: str = "Local", connector_id: int = 1
     ) -> None:

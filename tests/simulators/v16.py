@@ -147,6 +147,11 @@ class V16Session(SessionBase):
             sampled.append(item)
         return {"timestamp": iso(), "sampled_value": sampled}
 
+    async def authorize(self, id_tag: str) -> str:
+        """Authorize a card; the CSMS's status for it."""
+        result = await self.request(call.Authorize(id_tag=id_tag))
+        return str(result.id_tag_info["status"])
+
     async def start_transaction(self, connector: Connector) -> bool:
         """StartTransaction; the CSMS's answer gives the transaction id."""
         result = await self.request(

@@ -244,6 +244,13 @@ class V201Session(SessionBase):
             meter_value=[self._meter_value(connector, context)],
         )
 
+    async def authorize(self, id_tag: str) -> str:
+        """Authorize a card (an ISO 14443 RFID token); the CSMS's status for it."""
+        result = await self.request(
+            call.Authorize(id_token={"id_token": id_tag, "type": "ISO14443"})
+        )
+        return str(result.id_token_info["status"])
+
     async def start_transaction(self, connector: Connector) -> bool:
         """TransactionEvent Started; authorized unless the answer says otherwise."""
         connector.transaction_id = str(uuid.uuid4())

@@ -149,6 +149,10 @@ class _Unknown:
     ) -> None:
         """Ignored until the charger is added."""
 
+    def on_authorize(self, id_tag: str) -> str:
+        """Cards at a charger nobody owns are not ours to refuse."""
+        return "Accepted"
+
 
 def choose_subprotocol(header: str | None) -> str | None:
     """The OCPP version to speak: the charger's first choice that we support.

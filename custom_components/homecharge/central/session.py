@@ -291,6 +291,9 @@ class ChargerEvents(Protocol):
     ) -> None:
         """A transaction ended."""
 
+    def on_authorize(self, id_tag: str) -> str:
+        """A card shown: OCPP's authorization status for it (Accepted ...)."""
+
 
 class ChargerSession(Protocol):
     """Commands a connected charger understands."""

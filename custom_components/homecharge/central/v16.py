@@ -110,9 +110,10 @@ class Session16(SessionBase, ChargePoint):  # type: ignore[misc]
             parse_timestamp(timestamp),
             None,
         )
+        # Not accepted: the charger stops it (StopTransactionOnInvalidId).
         return call_result.StartTransaction(
             transaction_id=int(transaction_id),
-            id_tag_info={"status": AuthorizationStatus.accepted},
+            id_tag_info={"status": self._events().on_authorize(id_tag)},
         )
 
     @handles(Action.stop_transaction)
@@ -134,7 +135,7 @@ class Session16(SessionBase, ChargePoint):  # type: ignore[misc]
     @handles(Action.authorize)
     def _on_authorize(self, id_tag: str) -> call_result.Authorize:
         return call_result.Authorize(
-            id_tag_info={"status": AuthorizationStatus.accepted}
+            id_tag_info={"status": self._events().on_authorize(id_tag)}
         )
 
     @handles(Action.data_transfer)

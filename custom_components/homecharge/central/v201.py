@@ -165,10 +165,14 @@ class Session201(SessionBase, ChargePoint):  # type: ignore[misc]
                 clean_text(transaction_info.get("stopped_reason")),
             )
         self._report(evse_id, timestamp)
-        if extra.get("id_token"):
-            return call_result.TransactionEvent(
-                id_token_info={"status": AuthorizationStatusEnumType.accepted}
+        if token := extra.get("id_token"):
+            # A card that ends a transaction is not judged, only one that starts.
+            status = (
+                AuthorizationStatusEnumType.accepted
+                if event_type == "Ended"
+                else events.on_authorize(str(token.get("id_token", "")))
             )
+            return call_result.TransactionEvent(id_token_info={"status": status})
         return call_result.TransactionEvent()
 
     @handles(Action.meter_values)
@@ -182,9 +186,8 @@ class Session201(SessionBase, ChargePoint):  # type: ignore[misc]
     def _on_authorize(
         self, id_token: dict[str, Any], **_: Any
     ) -> call_result.Authorize:
-        return call_result.Authorize(
-            id_token_info={"status": AuthorizationStatusEnumType.accepted}
-        )
+        status = self._events().on_authorize(str(id_token.get("id_token", "")))
+        return call_result.Authorize(id_token_info={"status": status})
 
     @handles(Action.data_transfer)
     def _on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:

@@ -64,6 +64,7 @@ from ..const import (
     MAX_CONNECTORS,
     SUBENTRY_CHARGER,
 )
+from ..logic.access import CONF_ACCESS_MODE, AccessMode
 from ..logic.allocation import Priority
 from ..logic.grid import IEC_MIN_AMPS
 from ..logic.place import parse_decimal
@@ -118,6 +119,14 @@ CHARGER_FIELDS = vol.Schema(
                 options=[priority.name.lower() for priority in Priority],
                 translation_key=CONF_PRIORITY,
                 mode=SelectSelectorMode.DROPDOWN,
+            )
+        ),
+        # Open to everyone, or only to the place's people (logic/access.py).
+        vol.Optional(CONF_ACCESS_MODE, default=AccessMode.OPEN.value): SelectSelector(
+            SelectSelectorConfig(
+                options=[mode.value for mode in AccessMode],
+                translation_key=CONF_ACCESS_MODE,
+                mode=SelectSelectorMode.LIST,
             )
         ),
     }
@@ -219,6 +228,9 @@ def charger_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_CONNECTORS: int(user_input[CONF_CONNECTORS]),
         CONF_PHASE: int(user_input.get(CONF_PHASE, 1)),
         CONF_PRIORITY: user_input.get(CONF_PRIORITY, Priority.NORMAL.name.lower()),
+        CONF_ACCESS_MODE: AccessMode(
+            user_input.get(CONF_ACCESS_MODE, AccessMode.OPEN)
+        ).value,
     }
 
 

@@ -37,6 +37,7 @@ from ..logic.charger_status import (
 from ..logic.grid import charger_lines
 from ..logic.limits import LimitSource
 from ..logic.place import GridType
+from .charger_access import ChargerAccess
 from .charger_availability import ChargerAvailability
 from .charger_limits import ChargerLimits
 from .charger_provisioning import async_ensure_password, record_boot
@@ -99,6 +100,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         # The place's sessions ledger (set by the place before it starts).
         self.sessions: PlaceSessions | None = None
         self.transactions = ChargerTransactions(self)
+        self.access = ChargerAccess(self)
         self.limit_path = ChargerLimits(self)
         self.availability = ChargerAvailability(self)
         self.limit_path.store(LimitSource.USER, self.config.max_current)
@@ -417,6 +419,10 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     ) -> None:
         """A session ended (charger_transactions.py)."""
         self.transactions.ended(transaction_id, meter_stop_wh, timestamp, reason)
+
+    def on_authorize(self, id_tag: str) -> str:
+        """A card shown at the charger (charger_access.py)."""
+        return self.access.authorize(id_tag).value
 
     # Commands
 

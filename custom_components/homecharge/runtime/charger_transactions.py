@@ -73,6 +73,7 @@ class ChargerTransactions:
                     started,
                     meter_start_wh,
                     charger.data.next_transaction_id,
+                    id_tag,
                 )
                 if sessions is not None
                 else str(charger.data.next_transaction_id)

@@ -114,11 +114,14 @@ class PlaceSessions:
         started: datetime,
         meter_start_wh: float | None,
         at_least: int,
+        id_tag: str | None = None,
     ) -> str:
         """A 1.6 start's id: the same as before for a start sent again."""
         meter = whole_wh(meter_start_wh)
         if meter is not None and (
-            repeat := self.ledger.repeated_start(charger, connector, started, meter)
+            repeat := self.ledger.repeated_start(
+                charger, connector, started, meter, id_tag
+            )
         ):
             return repeat.transaction_id
         return str(self.ledger.next_transaction_id(charger, at_least))

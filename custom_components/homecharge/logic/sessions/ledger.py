@@ -97,9 +97,18 @@ class Ledger:
         return max(candidates, key=lambda s: s.started, default=None)
 
     def repeated_start(
-        self, charger: str, connector: int, started: datetime, meter_start_wh: int
+        self,
+        charger: str,
+        connector: int,
+        started: datetime,
+        meter_start_wh: int,
+        id_tag: str | None = None,
     ) -> Session | None:
-        """The session a re-sent 1.6 StartTransaction already opened."""
+        """The session a re-sent 1.6 StartTransaction already opened.
+
+        A re-sent start is the same message: same time, register and card (a
+        new card in the same second is a new session, e.g. after a refusal).
+        """
         started = whole_second(started)
         return next(
             (
@@ -109,6 +118,7 @@ class Ledger:
                 and s.connector == connector
                 and s.started == started
                 and s.meter_start_wh == meter_start_wh
+                and s.id_tag == id_tag
                 and Flag.START_UNKNOWN not in s.flags
             ),
             None,

@@ -1,0 +1,304 @@
+"""Cards at a restricted charger, over real websockets (1.6J and 2.0.1), and the person form."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+import json
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.homecharge.central.server import CENTRAL
+from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.runtime.charger_access import EVENT_UNKNOWN_CARD
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
+
+from .conftest import PLACE_DATA
+from .simulators.charger import SimulatedCharger
+from .test_central import FLAT_TARIFF, PASSWORD
+from .test_charger_runtime import _until
+
+
+def _local(delta: timedelta) -> str:
+    """A local date and time as HA's date-time selector gives it."""
+    return (dt_util.now() + delta).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _person(name: str, **data: Any) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={"mobile": "+4791234567", "chargers": ["CP-1"], **data},
+        subentry_type="person",
+        title=name,
+        unique_id=None,
+    )
+
+
+def _place(access_mode: str | None, *people: ConfigSubentryData) -> MockConfigEntry:
+    charger: dict[str, Any] = {
+        "charge_point_id": "CP-1",
+        "circuit_fuse": 32.0,
+        "phases": 3,
+        "connectors": 1,
+        "password": PASSWORD,
+    }
+    if access_mode is not None:
+        charger["access_mode"] = access_mode
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data=dict(PLACE_DATA),
+        options=FLAT_TARIFF,
+        subentries_data=[
+            ConfigSubentryData(
+                data=charger,
+                subentry_type="charger",
+                title="Garage",
+                unique_id="CP-1",
+            ),
+            *people,
+        ],
+    )
+
+
+PEOPLE = (
+    _person(
+        "Kari",
+        cards=["CARD-1"],
+        window_start=None,
+        window_end=None,
+    ),
+    _person("Renter", cards=["LATER"]),
+)
+
+
+@pytest.fixture
+async def connect(
+    hass: HomeAssistant,
+) -> AsyncIterator[Callable[..., Any]]:
+    """Set a place up and connect CP-1 to it (1.6J or 2.0.1)."""
+    made: list[SimulatedCharger] = []
+
+    async def make(entry: MockConfigEntry, version: str = "1.6") -> SimulatedCharger:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        charger = SimulatedCharger(
+            url=f"ws://127.0.0.1:{hass.data[CENTRAL].port}",
+            charge_point_id="CP-1",
+            version=version,
+            password=PASSWORD,
+            meter_interval_s=0.1,
+            reconnect_interval_s=0.2,
+        )
+        made.append(charger)
+        await charger.start()
+        await _until(hass, lambda: charger.connected)
+        return charger
+
+    yield make
+    for charger in made:
+        await charger.stop()
+
+
+def _unknown_cards(hass: HomeAssistant) -> list[Event]:
+    seen: list[Event] = []
+
+    @callback
+    def record(event: Event) -> None:
+        seen.append(event)
+
+    hass.bus.async_listen(EVENT_UNKNOWN_CARD, record)
+    return seen
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_restricted_charger_answers_each_card(
+    hass: HomeAssistant, connect: Callable[..., Any], version: str
+) -> None:
+    """Inside the window: accepted; before it: blocked; after it or unknown: refused."""
+    kari = _person("Kari", cards=["CARD-1"])
+    renter = _person(
+        "Renter",
+        cards=["LATER"],
+        window_start=_local(timedelta(days=1)),
+        window_end=_local(timedelta(days=3)),
+    )
+    gone = _person(
+        "Gone",
+        cards=["OLD"],
+        chargers=["CP-1"],
+        card_expiry=_local(timedelta(minutes=-1)),
+    )
+    unknown = _unknown_cards(hass)
+    charger = await connect(_place("restricted", kari, renter, gone), version)
+    assert await charger.authorize("CARD-1") == "Accepted"
+    assert await charger.authorize("card-1") == "Accepted"  # case-insensitive
+    assert await charger.authorize("LATER") == "Blocked"
+    assert await charger.authorize("OLD") == "Expired"
+    assert not unknown
+    assert await charger.authorize("NOPE") == "Invalid"
+    await hass.async_block_till_done()
+    (event,) = unknown
+    assert event.data == {"place": "Home", "charger": "CP-1", "id_tag": "NOPE"}
+
+
+async def test_an_unknown_card_cannot_charge_at_a_restricted_charger(
+    hass: HomeAssistant, connect: Callable[..., Any]
+) -> None:
+    """A charger that starts anyway is told the card is invalid and stops."""
+    charger = await connect(_place("restricted", *PEOPLE))
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    await charger.start_transaction("NOPE")
+    ledger = entry.runtime_data.sessions.ledger
+    await _until(hass, lambda: any(s.stopped for s in ledger))
+    (session,) = list(ledger)
+    assert session.id_tag == "NOPE"
+    assert session.stop_reason == "DeAuthorized"
+    # Kari's card charges.
+    await charger.start_transaction("CARD-1")
+    await _until(hass, lambda: len(list(ledger)) == 2)
+    assert charger.status == "Charging"
+
+
+@pytest.mark.parametrize("mode", [None, "open"])
+async def test_an_open_charger_accepts_every_card(
+    hass: HomeAssistant, connect: Callable[..., Any], mode: str | None
+) -> None:
+    """Open is the default: every card charges, as before people existed."""
+    unknown = _unknown_cards(hass)
+    charger = await connect(_place(mode, *PEOPLE))
+    assert await charger.authorize("NOPE") == "Accepted"
+    assert await charger.authorize("LATER") == "Accepted"
+    await hass.async_block_till_done()
+    assert not unknown
+
+
+async def _person_flow(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "person"), context={"source": "user"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    return dict(result)
+
+
+FORM = {
+    "name": "Kari",
+    "mobile": "+47 912 34 567",
+    "chargers": ["CP-1"],
+    "cards": ["CARD-1"],
+}
+
+
+async def test_add_a_person(hass: HomeAssistant, connect: Callable[..., Any]) -> None:
+    """The form: a person with a card, a window and an expiry; then changed."""
+    charger = await connect(_place("restricted"))
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    result = await _person_flow(hass, entry)
+    options = result["data_schema"].schema["chargers"].config["options"]
+    assert options == [{"value": "CP-1", "label": "Garage"}]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            **FORM,
+            "email": " kari@example.com ",
+            "window_start": _local(timedelta(hours=-1)),
+            "window_end": _local(timedelta(days=2)),
+            "card_expiry": _local(timedelta(days=30)),
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    (person,) = [s for s in entry.subentries.values() if s.subentry_type == "person"]
+    assert person.title == "Kari"
+    assert person.data["mobile"] == "+4791234567"
+    assert person.data["email"] == "kari@example.com"
+    assert person.data["cards"] == ["CARD-1"]
+    await _until(hass, lambda: charger.connected)
+    assert await charger.authorize("CARD-1") == "Accepted"
+
+    # Reconfigure: the window moves to tomorrow; the card waits for it.
+    result = await entry.start_subentry_reconfigure_flow(hass, person.subentry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            **FORM,
+            "window_start": _local(timedelta(days=1)),
+            "window_end": _local(timedelta(days=2)),
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    await _until(hass, lambda: charger.connected)
+    assert await charger.authorize("CARD-1") == "Blocked"
+
+
+# Moments as hours from now (made in the test, in the test's time zone).
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"name": " "}, {"name": "name_empty"}),
+        ({"mobile": "912 34 567"}, {"mobile": "invalid_mobile"}),
+        ({"email": "kari@"}, {"email": "invalid_email"}),
+        ({"chargers": []}, {"chargers": "no_chargers"}),
+        ({"cards": ["X" * 37]}, {"cards": "id_tag_too_long"}),
+        ({"cards": ["taken"]}, {"cards": "card_taken"}),
+        (
+            {"window_start": 48, "window_end": 24},
+            {"window_end": "window_reversed"},
+        ),
+        ({"window_end": -1}, {"window_end": "window_ended"}),
+        ({"card_expiry": -1}, {"card_expiry": "card_expired"}),
+    ],
+)
+async def test_a_person_form_refuses_bad_input(
+    hass: HomeAssistant,
+    connect: Callable[..., Any],
+    changes: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Each bad field gets its translated error and nothing is saved."""
+    await connect(_place("restricted", _person("Ola", cards=["TAKEN"])))
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    result = await _person_flow(hass, entry)
+    moments = {"window_start", "window_end", "card_expiry"}
+    form = {
+        key: _local(timedelta(hours=value)) if key in moments else value
+        for key, value in {**FORM, **changes}.items()
+    }
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], form
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert len(entry.subentries) == 2
+
+
+async def test_diagnostics_keep_people_private(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """A person's mobile, e-mail and cards never leave in diagnostics."""
+    entry = _place(
+        "restricted", _person("Kari", email="kari@example.com", cards=["CARD-1"])
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    text = json.dumps(diagnostics)
+    for secret in ("+4791234567", "kari@example.com", "CARD-1"):
+        assert secret not in text
+    (person,) = [
+        sub for sub in diagnostics["entry"]["subentries"] if sub["type"] == "person"
+    ]
+    assert person["data"]["chargers"] == ["CP-1"]
