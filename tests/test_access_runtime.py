@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.runtime.charger_access import EVENT_UNKNOWN_CARD
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.util import dt as dt_util
@@ -302,3 +302,121 @@ async def test_diagnostics_keep_people_private(
         sub for sub in diagnostics["entry"]["subentries"] if sub["type"] == "person"
     ]
     assert person["data"]["chargers"] == ["CP-1"]
+
+
+def _subentry(entry: MockConfigEntry, kind: str, title: str | None = None) -> Any:
+    return next(
+        sub
+        for sub in entry.subentries.values()
+        if sub.subentry_type == kind and title in (None, sub.title)
+    )
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_the_local_list_follows_every_change(
+    hass: HomeAssistant, connect: Callable[..., Any], version: str
+) -> None:
+    """The cards that work now, each until its access ends; a new version each time."""
+    kari = _person("Kari", cards=["CARD-1"])
+    tomorrow = _person(
+        "Renter", cards=["LATER"], window_start=_local(timedelta(days=1))
+    )
+    elsewhere = _person("Ola", cards=["OLA"], chargers=["CP-2"])
+    entry = _place("restricted", kari, tomorrow, elsewhere)
+    charger = await connect(entry, version)
+    await _until(hass, lambda: charger.local_list_version == 1)
+    # Home Assistant has the answer too (the place is set up, not reloading).
+    await _until(
+        hass,
+        lambda: next(iter(entry.runtime_data.chargers.values())).data.local_list_status
+        == "Accepted",
+    )
+    # Kari's card only: the renter's window has not begun, Ola is elsewhere.
+    assert charger.local_list == {"CARD-1": None}
+
+    # A renter until the day after tomorrow: his card until then.
+    until = _local(timedelta(days=2))
+    hass.config_entries.async_add_subentry(
+        entry, ConfigSubentry(**_person("Guest", cards=["G-1"], window_end=until))
+    )
+    await _until(hass, lambda: charger.local_list_version == 2)
+    (expiry,) = [v for k, v in charger.local_list.items() if k == "G-1"]
+    assert expiry is not None
+    assert dt_util.parse_datetime(expiry) == dt_util.as_utc(
+        dt_util.parse_datetime(until).replace(tzinfo=dt_util.get_default_time_zone())
+    )
+    assert set(charger.local_list) == {"CARD-1", "G-1"}
+
+    # Kari's card changes: the list follows, without a reload.
+    kari = _subentry(entry, "person", "Kari")
+    hass.config_entries.async_update_subentry(
+        entry, kari, data={**kari.data, "cards": ["CARD-2"]}
+    )
+    await _until(hass, lambda: charger.local_list_version == 3)
+    assert set(charger.local_list) == {"CARD-2", "G-1"}
+
+    # Open again: the list is emptied (the charger's cache no longer limits).
+    garage = _subentry(entry, "charger")
+    hass.config_entries.async_update_subentry(
+        entry, garage, data={**garage.data, "access_mode": "open"}
+    )
+    await _until(hass, lambda: charger.local_list_version == 4, seconds=30)
+    assert charger.local_list == {}
+    runtime = next(iter(entry.runtime_data.chargers.values()))
+    assert runtime.data.local_list_status == "Accepted"
+
+    # Nothing changed: a reload sends nothing.
+    sent = len(charger.received_calls("SendLocalList"))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await _until(hass, lambda: charger.connected)
+    await _until(
+        hass,
+        lambda: next(iter(entry.runtime_data.chargers.values())).data.connected,
+    )
+    assert len(charger.received_calls("SendLocalList")) == sent
+
+
+async def test_a_window_that_begins_sends_the_list_again(
+    hass: HomeAssistant, connect: Callable[..., Any]
+) -> None:
+    """At the moment someone's access begins, his card goes to the charger."""
+    soon = _person("Renter", cards=["SOON"], window_start=_local(timedelta(seconds=4)))
+    charger = await connect(_place("restricted", soon))
+    # Nothing to send yet (an empty list is only sent to clear ours).
+    assert await charger.authorize("SOON") == "Blocked"
+    assert charger.local_list_version == 0
+    await _until(hass, lambda: charger.local_list_version == 1, seconds=10)
+    assert charger.local_list == {"SOON": None}
+    assert await charger.authorize("SOON") == "Accepted"
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_a_charger_without_a_local_list(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, version: str
+) -> None:
+    """NotSupported (or an OCPP error) is noted; cards are still answered online."""
+    entry = _place("restricted", *PEOPLE)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    charger = SimulatedCharger(
+        url=f"ws://127.0.0.1:{hass.data[CENTRAL].port}",
+        charge_point_id="CP-1",
+        version=version,
+        password=PASSWORD,
+        meter_interval_s=0.1,
+        supports_local_list=False,
+    )
+    await charger.start()
+    try:
+        runtime = next(iter(entry.runtime_data.chargers.values()))
+        await _until(hass, lambda: runtime.data.local_list_status == "NotSupported")
+        assert charger.local_list_version == 0
+        assert await charger.authorize("CARD-1") == "Accepted"
+        assert await charger.authorize("NOPE") == "Invalid"
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        (shown,) = diagnostics["chargers"].values()
+        assert shown["local_list"] == {"status": "NotSupported", "version": 0}
+    finally:
+        await charger.stop()

@@ -325,6 +325,10 @@ async def _async_entry_updated(
         runtime.chargers[key].update_config(config)
     balancer.apply_settings(settings, meter)
     runtime.scheduler.apply_settings(settings, plans)
+    # A person or a charger's access changed: the local lists follow.
+    for charger in runtime.chargers.values():
+        if charger.is_station:
+            charger.run(charger.access.async_sync_list())
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -> bool:

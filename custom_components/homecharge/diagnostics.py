@@ -101,6 +101,11 @@ async def async_get_config_entry_diagnostics(
                     # What it falls to by itself if Home Assistant dies.
                     "fallback": charger.data.fallback,
                     "fallback_a": charger.data.fallback_a,
+                    # Whether it keeps our cards while Home Assistant is down.
+                    "local_list": {
+                        "status": charger.data.local_list_status,
+                        "version": charger.data.local_list_version,
+                    },
                     "state": {
                         **charger.data.stored(),
                         "limits": charger.data.limits,

@@ -191,6 +191,7 @@ class ChargerModel:
     rejects_relative: bool = False
     ignores_zero: bool = False  # accepts a limit < 6 A but keeps drawing 6 A
     refuses_reset: bool = False
+    supports_local_list: bool = True  # SendLocalList (1.6 LocalAuthListManagement)
     # Timing.
     reset_delay_s: float = 1.0
     reconnect_interval_s: float = 3.0
@@ -212,6 +213,9 @@ class ChargerModel:
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.errors: list[str] = []
+        # The local authorization list as the CSMS last sent it: tag → expiry.
+        self.local_list_version = 0
+        self.local_list: dict[str, str | None] = {}
 
     # What tests read ----------------------------------------------------------
 

@@ -324,6 +324,24 @@ class V16Session(SessionBase):
             configuration_key=known, unknown_key=unknown or None
         )
 
+    @on("SendLocalList")
+    def on_send_local_list(self, **payload: Any) -> Any:
+        """Kept (Full replaces, Differential updates) unless it has no local list."""
+        self.record("SendLocalList", payload)
+        charger = self.charger
+        if not charger.supports_local_list:
+            return call_result.SendLocalList(status="NotSupported")
+        if payload["update_type"] == "Full":
+            charger.local_list.clear()
+        for item in payload.get("local_authorization_list") or []:
+            info = item.get("id_tag_info")
+            if info is None:
+                charger.local_list.pop(item["id_tag"], None)
+            else:
+                charger.local_list[item["id_tag"]] = info.get("expiry_date")
+        charger.local_list_version = payload["list_version"]
+        return call_result.SendLocalList(status="Accepted")
+
     @on("ChangeConfiguration")
     def on_change_configuration(self, **payload: Any) -> Any:
         """Accepted, Rejected (read-only or bad value) or NotSupported (unknown)."""

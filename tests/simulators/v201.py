@@ -26,6 +26,7 @@ import asyncio
 from typing import Any, Final
 import uuid
 
+from ocpp.exceptions import NotSupportedError
 from ocpp.v201 import (  # type: ignore[import-untyped, unused-ignore]
     call,
     call_result,
@@ -281,6 +282,25 @@ class V201Session(SessionBase):
         )
 
     # From the CSMS ------------------------------------------------------------
+
+    @on("SendLocalList")
+    def on_send_local_list(self, **payload: Any) -> Any:
+        """Kept (Full replaces, Differential updates); a CallError without one."""
+        self.record("SendLocalList", payload)
+        charger = self.charger
+        if not charger.supports_local_list:
+            raise NotSupportedError(description="no local authorization list")
+        if payload["update_type"] == "Full":
+            charger.local_list.clear()
+        for item in payload.get("local_authorization_list") or []:
+            tag = item["id_token"]["id_token"]
+            info = item.get("id_token_info")
+            if info is None:
+                charger.local_list.pop(tag, None)
+            else:
+                charger.local_list[tag] = info.get("cache_expiry_date_time")
+        charger.local_list_version = payload["version_number"]
+        return call_result.SendLocalList(status="Accepted")
 
     @on("RequestStartTransaction")
     def on_request_start_transaction(self, call_unique_id: str, **payload: Any) -> Any:

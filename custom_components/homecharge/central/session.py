@@ -8,7 +8,7 @@ runtime (runtime/charger.py) sees only these, whichever version the charger spea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import time
@@ -335,6 +335,11 @@ class ChargerSession(Protocol):
 
     async def change_configuration(self, key: str, value: str) -> str:
         """Write a configuration key; the charger's status word."""
+
+    async def send_local_list(
+        self, version: int, cards: Mapping[str, datetime | None]
+    ) -> str:
+        """Replace the charger's local authorization list (tag → expiry); its answer."""
 
     async def close(self) -> None:
         """Drop the connection."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 import logging
 from typing import Any
 
@@ -13,6 +15,7 @@ from ocpp.v16.enums import (
     DataTransferStatus,
     RegistrationStatus,
     ResetType,
+    UpdateType,
 )
 
 from .meter_values import parse_meter_values, wh_from_meter_register
@@ -224,3 +227,28 @@ class Session16(SessionBase, ChargePoint):  # type: ignore[misc]
         """Write a configuration key; the charger's status word."""
         result = await self._call(call.ChangeConfiguration(key=key, value=value))
         return str(result.status)
+
+    async def send_local_list(
+        self, version: int, cards: Mapping[str, datetime | None]
+    ) -> str:
+        """Replace the local authorization list (Accepted, Failed, NotSupported …)."""
+        result = await self._call(
+            call.SendLocalList(
+                list_version=version,
+                update_type=UpdateType.full,
+                # Empty: left out (2.0.1 wants at least one item; Full clears).
+                local_authorization_list=[
+                    {"id_tag": tag, "id_tag_info": _accepted_until(expiry)}
+                    for tag, expiry in cards.items()
+                ]
+                or None,
+            )
+        )
+        return str(result.status)
+
+
+def _accepted_until(expiry: datetime | None) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": AuthorizationStatus.accepted}
+    if expiry is not None:
+        info["expiry_date"] = expiry.astimezone(UTC).isoformat()
+    return info

@@ -7,6 +7,8 @@ runtime knows (charger_status.status_from_ocpp201), so one runtime serves both.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
@@ -18,6 +20,7 @@ from ocpp.v201.enums import (
     OperationalStatusEnumType,
     RegistrationStatusEnumType,
     ResetEnumType,
+    UpdateEnumType,
 )
 
 from ..logic.charger_status import status_from_ocpp201
@@ -325,3 +328,34 @@ class Session201(SessionBase, ChargePoint):  # type: ignore[misc]
         )
         (item,) = result.set_variable_result
         return str(item.get("attribute_status"))
+
+    async def send_local_list(
+        self, version: int, cards: Mapping[str, datetime | None]
+    ) -> str:
+        """Replace the local authorization list (Accepted, Failed, VersionMismatch).
+
+        Cards are RFID cards (ISO 14443), the kind a station matches them as.
+        """
+        result = await self._call(
+            call.SendLocalList(
+                version_number=version,
+                update_type=UpdateEnumType.full,
+                # Empty: left out (2.0.1 wants at least one item; Full clears).
+                local_authorization_list=[
+                    {
+                        "id_token": {"id_token": tag, "type": "ISO14443"},
+                        "id_token_info": _accepted_until(expiry),
+                    }
+                    for tag, expiry in cards.items()
+                ]
+                or None,
+            )
+        )
+        return str(result.status)
+
+
+def _accepted_until(expiry: datetime | None) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": AuthorizationStatusEnumType.accepted}
+    if expiry is not None:
+        info["cache_expiry_date_time"] = expiry.astimezone(UTC).isoformat()
+    return info

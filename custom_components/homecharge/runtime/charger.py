@@ -252,6 +252,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self.limit_path.async_stop()
         await self.limit_path.async_cancel()
         self.availability.async_stop()
+        self.access.async_stop()
         self.routing.async_stop()
         if self._offline_timer:
             self._offline_timer()
@@ -305,6 +306,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             self._offline_timer = None
         self.changed()
         self.run(self._async_after_connect())
+        # On its own: not behind a limit or a question the charger is slow with.
+        self.run(self.access.async_sync_list())
         for outlet in self.connectors.values():
             outlet.changed()
 

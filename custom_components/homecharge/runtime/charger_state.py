@@ -142,6 +142,11 @@ class ChargerState:
     # charger falls to if Home Assistant dies (diagnostics show it).
     fallback: Fallback = field(default_factory=lambda: Fallback.UNKNOWN)
     fallback_a: float | None = None
+    # The local authorization list last sent (charger_access.py): its
+    # version and content digest, and the charger's last answer.
+    local_list_version: int = 0
+    local_list_digest: str | None = None
+    local_list_status: str | None = None
 
     @property
     def plugged_in(self) -> bool:
@@ -191,6 +196,9 @@ class ChargerState:
             "smart_charging": self.smart_charging,
             "honours_zero": self.honours_zero,
             "stop_reason": self.stop_reason,
+            "local_list_version": self.local_list_version,
+            "local_list_digest": self.local_list_digest,
+            "local_list_status": self.local_list_status,
         }
 
     @classmethod
@@ -222,4 +230,7 @@ class ChargerState:
             smart_charging=bool(data.get("smart_charging", True)),
             honours_zero=bool(data.get("honours_zero", True)),
             stop_reason=data.get("stop_reason"),
+            local_list_version=int(data.get("local_list_version") or 0),
+            local_list_digest=data.get("local_list_digest"),
+            local_list_status=data.get("local_list_status"),
         )
