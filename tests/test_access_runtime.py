@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.logic.sessions.chain import broken_links
 from custom_components.homecharge.runtime.charger_access import EVENT_UNKNOWN_CARD
 from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant, callback
@@ -420,3 +421,39 @@ async def test_a_charger_without_a_local_list(
         assert shown["local_list"] == {"status": "NotSupported", "version": 0}
     finally:
         await charger.stop()
+
+
+async def test_sessions_are_the_card_holders(
+    hass: HomeAssistant, connect: Callable[..., Any]
+) -> None:
+    """A session is whose card started it: reports filter and group by person."""
+    entry = _place(None, _person("Kari", cards=["CARD-1"]))
+    charger = await connect(entry)
+    ledger = entry.runtime_data.sessions.ledger
+    for tag in ("card-1", "STRANGER"):
+        await charger.start_transaction(tag)
+        await _until(
+            hass, lambda: len(charger.received_calls("SetChargingProfile")) > 0
+        )
+        await charger.stop_transaction()
+        await _until(
+            hass, lambda t=tag: any(s.id_tag == t and s.stopped for s in ledger)
+        )
+    people = {s.id_tag: s.person for s in ledger}
+    assert people == {"card-1": "Kari", "STRANGER": None}
+    # Sealed with its person, the chain holds.
+    assert all(s.seal_hash for s in ledger)
+    assert broken_links(ledger) == []
+
+    answer = await hass.services.async_call(
+        DOMAIN,
+        "get_sessions",
+        {"config_entry_id": entry.entry_id, "person": ["Kari"], "group_by": "person"},
+        blocking=True,
+        return_response=True,
+    )
+    assert answer is not None
+    assert list(answer["groups"]) == ["Kari"]  # type: ignore[call-overload]
+    assert answer["totals"]["sessions"] == 1  # type: ignore[index]
+    (row,) = answer["sessions"]  # type: ignore[misc]
+    assert row["person"] == "Kari"

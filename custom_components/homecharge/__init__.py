@@ -34,6 +34,7 @@ from .logic.capacity_tariff import HourlyEnergy
 from .logic.house_profile import HouseProfile
 from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
+from .runtime.charger_access import people_of
 from .runtime.charger_state import ChargerConfig
 from .runtime.place import (
     PlaceCoordinator,
@@ -183,6 +184,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     _remove_stale_connectors(hass, entry, chargers)
     sessions = await PlaceSessions.async_load(hass, entry.entry_id)
     sessions.vehicles = vehicles_of(entry)
+    sessions.people = people_of(entry)
     for charger in chargers.values():
         charger.sessions = sessions
         sessions.adopt(
@@ -308,6 +310,7 @@ async def _async_entry_updated(
             registry.async_update_device(device.id, name=settings.name)
     runtime.central.set_accepting(entry.entry_id, settings.accept_new_chargers)
     runtime.sessions.vehicles = vehicles_of(entry)
+    runtime.sessions.people = people_of(entry)
     runtime.coordinator.async_set_updated_data(settings)
     configs = {
         charger.key: ChargerConfig.from_subentry(entry.subentries[charger.subentry_id])

@@ -124,7 +124,7 @@ def session_event(session: Session, name: str, now: datetime) -> CalendarEvent:
     parts = [
         f"{kwh:.2f} kWh",
         f"{'' if totals.complete else '≈'}{totals.cost:.2f}",
-        *([session.id_tag] if session.id_tag else []),
+        *([session.person or session.id_tag] if session.id_tag else []),
         f"#{session.transaction_id}",
     ]
     # A running session lasts, so far, to the end of the slot now.

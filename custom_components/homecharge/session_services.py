@@ -35,6 +35,7 @@ ATTR_CONFIG_ENTRY: Final = "config_entry_id"
 ATTR_START: Final = "start"
 ATTR_END: Final = "end"
 ATTR_ID_TAG: Final = "id_tag"
+ATTR_PERSON: Final = "person"
 ATTR_CLASSIFICATION: Final = "classification"
 ATTR_GROUP_BY: Final = "group_by"
 ATTR_INCLUDE_SESSIONS: Final = "include_sessions"
@@ -63,6 +64,7 @@ FILTER: Final = {
     vol.Optional(ATTR_START): _moment,
     vol.Optional(ATTR_END): _moment,
     vol.Optional(ATTR_ID_TAG): vol.All(cv.ensure_list, [cv.string]),
+    vol.Optional(ATTR_PERSON): vol.All(cv.ensure_list, [cv.string]),
     vol.Optional(ATTR_CLASSIFICATION): vol.In([c.value for c in Classification]),
 }
 GET_SESSIONS_SCHEMA: Final = vol.Schema(
@@ -119,6 +121,7 @@ async def _select(
         end=end,
         chargers=chargers,
         id_tags=frozenset(data[ATTR_ID_TAG]) if ATTR_ID_TAG in data else None,
+        people=frozenset(data[ATTR_PERSON]) if ATTR_PERSON in data else None,
         classification=Classification(data[ATTR_CLASSIFICATION])
         if ATTR_CLASSIFICATION in data
         else None,

@@ -174,6 +174,14 @@ def card_owners(people: Iterable[Person]) -> dict[str, list[Person]]:
     return owners
 
 
+def card_holder(people: Iterable[Person], tag: str | None) -> Person | None:
+    """Whose card this is (None: nobody's, or, never through the forms, two people's)."""
+    if not tag:
+        return None
+    holders = card_owners(people).get(_tag_key(tag), [])
+    return holders[0] if len(holders) == 1 else None
+
+
 def taken_cards(
     tags: Iterable[str], people: Iterable[Person], *, except_key: str | None = None
 ) -> list[str]:

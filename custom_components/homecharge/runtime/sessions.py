@@ -19,6 +19,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
 from ..central.meter_values import MeterSample
+from ..logic.access import Person, card_holder
 from ..logic.prices import PriceSlot, to_quarter_slots
 from ..logic.sessions.costing import price_session, spot_lookup
 from ..logic.sessions.ledger import Key, Ledger
@@ -80,6 +81,8 @@ class PlaceSessions:
         self._listeners: list[CALLBACK_TYPE] = []
         # The place's vehicles (subentries), whose id tags name a session.
         self.vehicles: list[Vehicle] = []
+        # The place's people: a session started with one's card is his.
+        self.people: list[Person] = []
         # Connectors whose session is open after their charger booted.
         self._after_boot: set[tuple[str, int]] = set()
         # The earliest slot whose energy or cost changed since the hourly
@@ -146,6 +149,9 @@ class PlaceSessions:
             id_tag=id_tag,
             now=now,
         )
+        holder = card_holder(self.people, session.id_tag)
+        if holder is not None and session.person is None:
+            self.ledger.amend(session.key, by=None, now=now, person=holder.name)
         vehicle = vehicle_of(self.vehicles, session.id_tag)
         if vehicle is not None and session.vehicle is None:
             self.ledger.amend(session.key, by=None, now=now, vehicle=vehicle.name)

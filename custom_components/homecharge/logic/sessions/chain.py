@@ -47,8 +47,15 @@ def plain(value: Any) -> Any:
 
 
 def record_of(session: Session) -> dict[str, Any]:
-    """The sealed fields as plain JSON values."""
-    return {name: plain(getattr(session, name)) for name in SEALED}
+    """The sealed fields as plain JSON values.
+
+    The person (added with guests) is sealed only where known, so the seals
+    made before it existed still hold.
+    """
+    record = {name: plain(getattr(session, name)) for name in SEALED}
+    if session.person is not None:
+        record["person"] = session.person
+    return record
 
 
 def seal_hash(prev_hash: str, record: dict[str, Any]) -> str:

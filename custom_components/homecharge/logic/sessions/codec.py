@@ -58,6 +58,7 @@ def encode(session: Session) -> dict[str, Any]:
     optional = {
         "id": session.id_tag,
         "v": session.vehicle,
+        "pe": session.person,
         "e": _time(session.stopped) if session.stopped else None,
         "me": session.meter_stop_wh,
         "r": session.stop_reason,
@@ -126,6 +127,7 @@ def decode(data: dict[str, Any], *, readings: bool = True) -> Session:
         meter_start_wh=data.get("ms"),
         id_tag=data.get("id"),
         vehicle=data.get("v"),
+        person=data.get("pe"),
         stopped=_moment(data["e"]) if "e" in data else None,
         meter_stop_wh=data.get("me"),
         stop_reason=data.get("r"),

@@ -275,7 +275,7 @@ class Ledger:
         """Change what a user may (classification, note, vehicle, who)."""
         session = self._sessions[key]
         for name, value in fields.items():
-            if name not in {"classification", "note", "vehicle", "id_tag"}:
+            if name not in {"classification", "note", "vehicle", "id_tag", "person"}:
                 raise ValueError(name)
             new = Classification(value) if name == "classification" else value
             self._amend(session, name, new, by, now)

@@ -105,6 +105,8 @@ class Session:
     meter_start_wh: int | None
     id_tag: str | None = None
     vehicle: str | None = None
+    # Whose card started it (the person's name then): guests' usage.
+    person: str | None = None
     stopped: datetime | None = None
     meter_stop_wh: int | None = None
     stop_reason: str | None = None

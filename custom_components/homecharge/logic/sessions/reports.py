@@ -84,6 +84,8 @@ class SessionFilter:
     end: datetime | None = None
     chargers: frozenset[str] | None = None
     id_tags: frozenset[str] | None = None
+    # People by name, as the sessions keep them.
+    people: frozenset[str] | None = None
     classification: Classification | None = None
 
     def matches(self, session: Session) -> bool:
@@ -93,6 +95,7 @@ class SessionFilter:
             and (self.end is None or session.started < self.end)
             and (self.chargers is None or session.charger in self.chargers)
             and (self.id_tags is None or session.id_tag in self.id_tags)
+            and (self.people is None or session.person in self.people)
             and (
                 self.classification is None
                 or session.classification is self.classification
@@ -112,7 +115,8 @@ def group_key(session: Session, by: GroupBy, zone: tzinfo) -> str:
         return local.strftime("%Y-%m")
     if by is GroupBy.CHARGER:
         return session.charger
-    return session.id_tag or ""
+    # Whose card: the person, else the card itself (nobody's, or before people).
+    return session.person or session.id_tag or ""
 
 
 def grouped(
@@ -132,6 +136,7 @@ COLUMNS: Final = (
     "connector",
     "transaction_id",
     "id_tag",
+    "person",
     "vehicle",
     "started",
     "stopped",
@@ -170,6 +175,7 @@ def row(session: Session, zone: tzinfo) -> dict[str, Any]:
         "connector": session.connector,
         "transaction_id": session.transaction_id,
         "id_tag": session.id_tag,
+        "person": session.person,
         "vehicle": session.vehicle,
         "started": session.started.astimezone(zone).isoformat(),
         "stopped": session.stopped.astimezone(zone).isoformat()
