@@ -88,7 +88,9 @@ async def connect(
     """Set a place up and connect CP-1 to it (1.6J or 2.0.1)."""
     made: list[SimulatedCharger] = []
 
-    async def make(entry: MockConfigEntry, version: str = "1.6") -> SimulatedCharger:
+    async def make(
+        entry: MockConfigEntry, version: str = "1.6", **quirks: Any
+    ) -> SimulatedCharger:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
@@ -99,6 +101,7 @@ async def connect(
             password=PASSWORD,
             meter_interval_s=0.1,
             reconnect_interval_s=0.2,
+            **quirks,
         )
         made.append(charger)
         await charger.start()
@@ -394,33 +397,22 @@ async def test_a_window_that_begins_sends_the_list_again(
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
 async def test_a_charger_without_a_local_list(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, version: str
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    connect: Callable[..., Any],
+    version: str,
 ) -> None:
     """NotSupported (or an OCPP error) is noted; cards are still answered online."""
     entry = _place("restricted", *PEOPLE)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    charger = SimulatedCharger(
-        url=f"ws://127.0.0.1:{hass.data[CENTRAL].port}",
-        charge_point_id="CP-1",
-        version=version,
-        password=PASSWORD,
-        meter_interval_s=0.1,
-        supports_local_list=False,
-    )
-    await charger.start()
-    try:
-        runtime = next(iter(entry.runtime_data.chargers.values()))
-        await _until(hass, lambda: runtime.data.local_list_status == "NotSupported")
-        assert charger.local_list_version == 0
-        assert await charger.authorize("CARD-1") == "Accepted"
-        assert await charger.authorize("NOPE") == "Invalid"
-        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-        (shown,) = diagnostics["chargers"].values()
-        assert shown["local_list"] == {"status": "NotSupported", "version": 0}
-    finally:
-        await charger.stop()
+    charger = await connect(entry, version, supports_local_list=False)
+    runtime = next(iter(entry.runtime_data.chargers.values()))
+    await _until(hass, lambda: runtime.data.local_list_status == "NotSupported")
+    assert charger.local_list_version == 0
+    assert await charger.authorize("CARD-1") == "Accepted"
+    assert await charger.authorize("NOPE") == "Invalid"
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    (shown,) = diagnostics["chargers"].values()
+    assert shown["local_list"] == {"status": "NotSupported", "version": 0}
 
 
 async def test_sessions_are_the_card_holders(

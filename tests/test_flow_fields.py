@@ -239,10 +239,12 @@ FLOWS: dict[str, tuple[type, Walk]] = {
 
 
 def _steps(flow: type) -> set[str]:
-    """The steps a flow class defines itself (not those of HA's base class)."""
+    """The steps a flow class and our bases define (not those of HA's base class)."""
     return {
         name.removeprefix("async_step_")
-        for name in vars(flow)
+        for cls in flow.__mro__
+        if cls.__module__.startswith("custom_components.")
+        for name in vars(cls)
         if name.startswith("async_step_")
     }
 

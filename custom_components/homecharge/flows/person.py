@@ -7,7 +7,6 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers.selector import (
     DateTimeSelector,
@@ -35,6 +34,7 @@ from ..logic.access import (
     window_from,
 )
 from ..logic.vehicles import MAX_ID_TAG, parse_id_tags
+from .named_subentry import NamedSubentryFlow
 
 CONF_MOBILE: Final = "mobile"
 CONF_EMAIL: Final = "email"
@@ -50,50 +50,11 @@ def mobile_number(value: object) -> str | None:
     return number if _E164.fullmatch(number) else None
 
 
-class PersonSubentryFlow(ConfigSubentryFlow):
+class PersonSubentryFlow(NamedSubentryFlow):
     """Add a person (family, a guest, a renter) to a place, or change one."""
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Ask for the person."""
-        return await self._async_form("user", user_input, None)
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change the person's chargers, window or cards."""
-        return await self._async_form(
-            "reconfigure", user_input, self._get_reconfigure_subentry().subentry_id
-        )
-
-    async def _async_form(
-        self, step_id: str, user_input: dict[str, Any] | None, key: str | None
-    ) -> SubentryFlowResult:
-        errors: dict[str, str] = {}
-        entry = self._get_entry()
-        if user_input is not None:
-            errors = self._errors(user_input, key)
-            if not errors:
-                title = str(user_input[CONF_NAME]).strip()
-                data = person_data(user_input)
-                if key is None:
-                    return self.async_create_entry(title=title, data=data)
-                return self.async_update_and_abort(
-                    entry, self._get_reconfigure_subentry(), title=title, data=data
-                )
-        suggested: dict[str, Any] = user_input or {}
-        if key is not None and user_input is None:
-            subentry = self._get_reconfigure_subentry()
-            suggested = {CONF_NAME: subentry.title, **subentry.data}
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(self._schema(), suggested),
-            errors=errors,
-            description_placeholders={"max_tag": str(MAX_ID_TAG)},
-        )
-
-    def _schema(self) -> vol.Schema:
+    def schema(self) -> vol.Schema:
+        """The person's fields; the chargers are the place's."""
         chargers = [
             SelectOptionDict(value=str(sub.data[CONF_CHARGE_POINT_ID]), label=sub.title)
             for sub in self._get_entry().subentries.values()
@@ -124,7 +85,8 @@ class PersonSubentryFlow(ConfigSubentryFlow):
             }
         )
 
-    def _errors(self, user_input: dict[str, Any], key: str | None) -> dict[str, str]:
+    def errors(self, user_input: dict[str, Any], key: str | None) -> dict[str, str]:
+        """Each bad field with its translated error."""
         errors: dict[str, str] = {}
         zone = dt_util.get_default_time_zone()
         now = dt_util.utcnow()
@@ -156,6 +118,10 @@ class PersonSubentryFlow(ConfigSubentryFlow):
         elif taken_cards(tags, others, except_key=key):
             errors[CONF_CARDS] = "card_taken"
         return errors
+
+    def data(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        """The person's data."""
+        return person_data(user_input)
 
 
 def person_data(user_input: dict[str, Any]) -> dict[str, Any]:

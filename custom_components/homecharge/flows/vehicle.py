@@ -7,7 +7,6 @@ from typing import Any
 import voluptuous as vol
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_NAME, UnitOfEnergy
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -32,6 +31,7 @@ from ..logic.vehicles import (
     parse_id_tags,
     tags_in_use,
 )
+from .named_subentry import NamedSubentryFlow
 
 VEHICLE_SCHEMA = vol.Schema(
     {
@@ -62,50 +62,19 @@ VEHICLE_SCHEMA = vol.Schema(
 )
 
 
-class VehicleSubentryFlow(ConfigSubentryFlow):
+class VehicleSubentryFlow(NamedSubentryFlow):
     """Add a vehicle to a place, or change one."""
 
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Ask for the vehicle."""
-        return await self._async_form("user", user_input, None)
+    def schema(self) -> vol.Schema:
+        """The vehicle's fields."""
+        return VEHICLE_SCHEMA
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change the vehicle."""
-        return await self._async_form(
-            "reconfigure", user_input, self._get_reconfigure_subentry().subentry_id
-        )
+    def data(self, user_input: dict[str, Any]) -> dict[str, Any]:
+        """The vehicle's data."""
+        return vehicle_data(user_input)
 
-    async def _async_form(
-        self, step_id: str, user_input: dict[str, Any] | None, key: str | None
-    ) -> SubentryFlowResult:
-        errors: dict[str, str] = {}
-        entry = self._get_entry()
-        if user_input is not None:
-            errors = self._errors(user_input, key)
-            if not errors:
-                title = str(user_input[CONF_NAME]).strip()
-                data = vehicle_data(user_input)
-                if key is None:
-                    return self.async_create_entry(title=title, data=data)
-                return self.async_update_and_abort(
-                    entry, self._get_reconfigure_subentry(), title=title, data=data
-                )
-        suggested: dict[str, Any] = user_input or {}
-        if key is not None and user_input is None:
-            subentry = self._get_reconfigure_subentry()
-            suggested = {CONF_NAME: subentry.title, **subentry.data}
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(VEHICLE_SCHEMA, suggested),
-            errors=errors,
-            description_placeholders={"max_tag": str(MAX_ID_TAG)},
-        )
-
-    def _errors(self, user_input: dict[str, Any], key: str | None) -> dict[str, str]:
+    def errors(self, user_input: dict[str, Any], key: str | None) -> dict[str, str]:
+        """Each bad field with its translated error."""
         errors: dict[str, str] = {}
         if not str(user_input.get(CONF_NAME, "")).strip():
             errors[CONF_NAME] = "name_empty"
