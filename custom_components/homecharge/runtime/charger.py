@@ -3,8 +3,11 @@
 The coordinator is the charger's face to the rest of the integration (the
 OCPP central system, entities, the balancer and the scheduler). Its concerns
 live in their own modules: the state (charger_state.py), session bookkeeping
-(charger_sessions.py), provisioning (charger_provisioning.py), availability
-(charger_availability.py) and the one limit path (charger_limits.py).
+(charger_sessions.py, charger_transactions.py), provisioning
+(charger_provisioning.py), availability (charger_availability.py), cards and
+the local list (charger_access.py) and the one limit path (charger_limits.py).
+What stays here (over 400 lines) is the one face: each OCPP event and command
+a line or two that hands over to those modules.
 """
 
 from __future__ import annotations
