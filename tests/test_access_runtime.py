@@ -413,6 +413,11 @@ async def test_a_charger_without_a_local_list(
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     (shown,) = diagnostics["chargers"].values()
     assert shown["local_list"] == {"status": "NotSupported", "version": 0}
+    # Asked once: the same list is not offered again (a change would be).
+    asked = len(charger.received_calls("SendLocalList"))
+    assert asked == 1
+    await runtime.access.async_sync_list()
+    assert len(charger.received_calls("SendLocalList")) == asked
 
 
 async def test_sessions_are_the_card_holders(

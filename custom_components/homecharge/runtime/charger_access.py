@@ -79,6 +79,8 @@ class ChargerAccess:
         self._timer: CALLBACK_TYPE | None = None
         # One list at a time: two at once would both take the next version.
         self._sending = asyncio.Lock()
+        # A list the charger could not take: not offered again unchanged.
+        self._refused: str | None = None
 
     def authorize(self, id_tag: str) -> AuthorizationStatus:
         """The answer to a card now."""
@@ -125,10 +127,11 @@ class ChargerAccess:
         )
         data = charger.data
         digest = list_digest(cards)
-        if digest == data.local_list_digest or (
+        if digest in (data.local_list_digest, self._refused) or (
             not cards and data.local_list_digest is None
         ):
-            # The charger has it already (or never had ours: nothing to clear).
+            # The charger has it already, could not take it, or never had
+            # ours (nothing to clear).
             return
         version = data.local_list_version + 1
         try:
@@ -139,6 +142,7 @@ class ChargerAccess:
             )
             status = NOT_SUPPORTED
         data.local_list_status = status
+        self._refused = digest if status == NOT_SUPPORTED else None
         if status == "Accepted":
             data.local_list_version, data.local_list_digest = version, digest
         elif status == "VersionMismatch":
@@ -156,7 +160,7 @@ class ChargerAccess:
     @callback
     def _on_change(self, _now: datetime) -> None:
         self._timer = None
-        self._charger.hass.async_create_task(self.async_sync_list(), eager_start=True)
+        self._charger.run(self.async_sync_list())
 
     @callback
     def async_stop(self) -> None:
