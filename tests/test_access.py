@@ -14,9 +14,12 @@ from custom_components.homecharge.logic.access import (
     Card,
     Person,
     authorize,
+    card_holder,
     local_instants,
     local_list,
+    mobile_number,
     next_change,
+    person_errors,
     person_from,
     taken_cards,
     window_error,
@@ -269,3 +272,57 @@ def test_nobody_is_let_in_outside_his_window(
                     authorize(people, charger=charger, tag=listed, now=last).status
                     is AuthorizationStatus.ACCEPTED
                 )
+
+
+def test_a_stored_mode_and_an_open_chargers_list() -> None:
+    assert AccessMode.of(None) is AccessMode.OPEN
+    assert AccessMode.of("open") is AccessMode.OPEN
+    assert AccessMode.of("restricted") is AccessMode.RESTRICTED
+    assert AccessMode.of("lax") is AccessMode.RESTRICTED  # the safe side
+    assert local_list([_renter()], charger="CP-1", now=NOW, mode="open") == {}
+    assert local_list([_renter()], charger="CP-1", now=NOW) == {
+        "ABC123": NOW + timedelta(days=2)
+    }
+
+
+def test_a_persons_form_checked() -> None:
+    """Each bad field gets its key; a good form none."""
+    good = {
+        "name": "Kari",
+        "mobile": "+47 912 34 567",
+        "chargers": ["CP-1"],
+        "cards": ["NEW"],
+    }
+
+    def check(data: dict[str, object], key: str | None = None) -> dict[str, str]:
+        return person_errors(data, others=[_renter()], key=key, zone=OSLO, now=NOW)
+
+    assert check(good) == {}
+    assert mobile_number("+47 (912) 34-567") == "+4791234567"
+    bad = {
+        "name": " ",
+        "mobile": "91234567",
+        "email": "kari@",
+        "chargers": [],
+        "window_start": "2026-07-05 12:00",
+        "window_end": "2026-07-04 12:00",
+        "card_expiry": "2026-06-30 12:00",
+        "cards": ["abc123"],
+    }
+    assert check(bad) == {
+        "name": "name_empty",
+        "mobile": "invalid_mobile",
+        "email": "invalid_email",
+        "chargers": "no_chargers",
+        "window_end": "window_reversed",
+        "card_expiry": "card_expired",
+        "cards": "card_taken",
+    }
+    # Changing the renter himself: his own card is not taken.
+    mine = {**good, "cards": ["ABC123"]}
+    assert check(mine, key="renter") == {}
+    assert check({**good, "cards": ["X" * 37]}) == {"cards": "id_tag_too_long"}
+    # Whose card: nobody's without a tag, and never two people's.
+    assert card_holder([_renter()], None) is None
+    assert card_holder([_renter()], "abc123") == _renter()
+    assert card_holder([_renter(), _renter(key="twin")], "ABC123") is None

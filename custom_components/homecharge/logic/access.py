@@ -21,9 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
+import re
 from typing import Any, Final
 
-from .vehicles import parse_id_tags
+from .vehicles import MAX_ID_TAG, parse_id_tags
 
 CONF_ACCESS_MODE: Final = "access_mode"
 CONF_CHARGERS: Final = "chargers"
@@ -31,6 +32,13 @@ CONF_WINDOW_START: Final = "window_start"
 CONF_WINDOW_END: Final = "window_end"
 CONF_CARDS: Final = "cards"
 CONF_CARD_EXPIRY: Final = "card_expiry"
+CONF_NAME: Final = "name"
+CONF_MOBILE: Final = "mobile"
+CONF_EMAIL: Final = "email"
+
+# E.164: a plus, a country code and up to 15 digits in all.
+_E164: Final = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class AccessMode(StrEnum):
@@ -38,6 +46,11 @@ class AccessMode(StrEnum):
 
     OPEN = "open"
     RESTRICTED = "restricted"
+
+    @classmethod
+    def of(cls, value: object) -> AccessMode:
+        """A stored mode: open unless set; a mode not known is the safe side."""
+        return cls.OPEN if value in (None, cls.OPEN) else cls.RESTRICTED
 
 
 class AuthorizationStatus(StrEnum):
@@ -141,6 +154,48 @@ def window_from(
     )
 
 
+def mobile_number(value: object) -> str | None:
+    """A mobile number in E.164 (spaces and dashes dropped), or None if it is not one."""
+    number = re.sub(r"[\s\-()]", "", str(value or ""))
+    return number if _E164.fullmatch(number) else None
+
+
+def person_errors(
+    data: Mapping[str, Any],
+    *,
+    others: Iterable[Person],
+    key: str | None,
+    zone: tzinfo,
+    now: datetime,
+) -> dict[str, str]:
+    """Each bad field of a person's form with its error (a translation key).
+
+    ``others`` are the place's people (``key``: the one being changed).
+    """
+    errors: dict[str, str] = {}
+    if not str(data.get(CONF_NAME, "")).strip():
+        errors[CONF_NAME] = "name_empty"
+    if mobile_number(data.get(CONF_MOBILE)) is None:
+        errors[CONF_MOBILE] = "invalid_mobile"
+    email = str(data.get(CONF_EMAIL) or "").strip()
+    if email and not _EMAIL.fullmatch(email):
+        errors[CONF_EMAIL] = "invalid_email"
+    if not data.get(CONF_CHARGERS):
+        errors[CONF_CHARGERS] = "no_chargers"
+    window = window_from(data.get(CONF_WINDOW_START), data.get(CONF_WINDOW_END), zone)
+    if problem := window_error(window, now):
+        errors[CONF_WINDOW_END] = problem
+    expiry = data.get(CONF_CARD_EXPIRY)
+    if expiry and local_instants(expiry, zone)[0] <= now:
+        errors[CONF_CARD_EXPIRY] = "card_expired"
+    tags = parse_id_tags(data.get(CONF_CARDS, ()))
+    if any(len(tag) > MAX_ID_TAG for tag in tags):
+        errors[CONF_CARDS] = "id_tag_too_long"
+    elif taken_cards(tags, others, except_key=key):
+        errors[CONF_CARDS] = "card_taken"
+    return errors
+
+
 def window_error(window: AccessWindow, now: datetime) -> str | None:
     """Why a window cannot be given (a translation key), or None."""
     if window.start and window.end and window.end <= window.start:
@@ -218,7 +273,7 @@ def authorize(
         for card in person.cards
         if _tag_key(card.tag) == key
     ]
-    if mode == AccessMode.OPEN:  # a stored mode is a plain string
+    if AccessMode.of(mode) is AccessMode.OPEN:
         person = found[0][0] if len(found) == 1 else None
         return Authorization(AuthorizationStatus.ACCEPTED, person)
     if len(found) != 1:
@@ -237,7 +292,11 @@ def authorize(
 
 
 def local_list(
-    people: Iterable[Person], *, charger: str, now: datetime
+    people: Iterable[Person],
+    *,
+    charger: str,
+    now: datetime,
+    mode: AccessMode | str = AccessMode.RESTRICTED,
 ) -> dict[str, datetime | None]:
     """
     The cards a restricted charger may accept by itself: tag → expiry.
@@ -245,8 +304,11 @@ def local_list(
     Only cards that work there now: a window that has not begun is left out
     (OCPP's list knows an expiry, not a start), and each expiry is the
     earlier of the card's and the window's end, so the charger turns a card
-    away on time even while Home Assistant is down.
+    away on time even while Home Assistant is down. An open charger's list
+    is empty: its own cache may not limit anyone.
     """
+    if AccessMode.of(mode) is AccessMode.OPEN:
+        return {}
     people = tuple(people)
     cards: dict[str, datetime | None] = {}
     duplicated = {key for key, owners in card_owners(people).items() if len(owners) > 1}

@@ -65,8 +65,7 @@ def people_of(entry: ConfigEntry) -> list[Person]:
 def access_mode(charger: ChargerCoordinator) -> AccessMode:
     """The charger's access mode (open unless set; a mode not known: restricted)."""
     data = charger.config_entry.subentries[charger.subentry_id].data
-    value = data.get(CONF_ACCESS_MODE, AccessMode.OPEN)
-    return AccessMode.OPEN if value == AccessMode.OPEN else AccessMode.RESTRICTED
+    return AccessMode.of(data.get(CONF_ACCESS_MODE))
 
 
 class ChargerAccess:
@@ -119,11 +118,11 @@ class ChargerAccess:
         session = charger.session
         if session is None:
             return
-        restricted = access_mode(charger) is AccessMode.RESTRICTED
-        cards = (
-            local_list(people, charger=charger.config.charge_point_id, now=now)
-            if restricted
-            else {}
+        cards = local_list(
+            people,
+            charger=charger.config.charge_point_id,
+            now=now,
+            mode=access_mode(charger),
         )
         data = charger.data
         digest = list_digest(cards)
