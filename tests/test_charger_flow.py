@@ -83,6 +83,8 @@ async def test_add_charger_by_hand(hass: HomeAssistant) -> None:
         "priority": "normal",
         # Open to everyone unless restricted to the place's people.
         "access_mode": "open",
+        # A phone near a restricted charger: the defaults unless set.
+        "proximity": {},
     }
     assert place.state is ConfigEntryState.LOADED
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-9")})
@@ -200,8 +202,9 @@ async def test_reconfigure_vehicle(hass: HomeAssistant) -> None:
     result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
     step = EN["step"]["reconfigure"]
     for field in result["data_schema"].schema:
-        assert str(field) in step["data"], field
-        assert str(field) in step["data_description"], field
+        labels = step["sections"].get(str(field), step)
+        assert str(field) in step["data"] or "name" in labels, field
+        assert str(field) in step["data_description"] or "name" in labels, field
     # Nothing known about the car yet: charged full.
     suggested = _suggested(result)
     assert suggested["soc_entity"] is None

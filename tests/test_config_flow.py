@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section as form_section
 
 from .conftest import PLACE_DATA
 
@@ -38,11 +38,21 @@ def assert_form_translated(result: ConfigFlowResult, section: str = "config") ->
     """Every field the form shows has a label and a description in en.json."""
     assert result["type"] is FlowResultType.FORM
     step = EN[section]["step"][result["step_id"]]
-    for field in result["data_schema"].schema:
-        assert str(field) in step["data"], f"{result['step_id']}.{field} has no label"
-        assert str(field) in step["data_description"], (
-            f"{result['step_id']}.{field} has no data_description"
-        )
+    for field, value in result["data_schema"].schema.items():
+        labels = step
+        if isinstance(value, form_section):
+            labels = step["sections"][str(field)]
+            assert labels["name"], f"{result['step_id']}.{field} has no name"
+            fields = list(value.schema.schema)
+        else:
+            fields = [field]
+        for name in fields:
+            assert str(name) in labels["data"], (
+                f"{result['step_id']}.{name} has no label"
+            )
+            assert str(name) in labels["data_description"], (
+                f"{result['step_id']}.{name} has no data_description"
+            )
     for error in (result["errors"] or {}).values():
         assert error in EN[section]["error"]
 

@@ -37,7 +37,7 @@ from homeassistant.config_entries import (
     SOURCE_USER,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult, FlowResultType
+from homeassistant.data_entry_flow import FlowResult, FlowResultType, section
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
 from .conftest import PLACE_DATA
@@ -67,7 +67,13 @@ class Shown:
         if result["type"] is FlowResultType.FORM:
             schema = result["data_schema"]
             assert schema is not None, result["step_id"]
-            step |= {str(key) for key in schema.schema}
+            for key, value in schema.schema.items():
+                if isinstance(value, section):
+                    # A section's fields: sections.<name>.data and data_description.
+                    step |= {f"sections.{key}.{field}" for field in value.schema.schema}
+                    step.add(f"sections.{key}")
+                else:
+                    step.add(str(key))
         return result
 
 
@@ -274,10 +280,18 @@ async def test_every_field_is_labelled_and_described(
             tree = tree.get(part, {})
         for step, fields in sorted(shown.fields.items()):
             strings = tree.get("step", {}).get(step, {})
-            missing += [
-                f"{lang}: {section}.step.{step}.{kind}.{field}"
-                for field in sorted(fields)
-                for kind in ("data", "data_description")
-                if not str(strings.get(kind, {}).get(field, "")).strip()
-            ]
+            for field in sorted(fields):
+                labels, name, kinds = strings, field, ("data", "data_description")
+                if field.startswith("sections."):
+                    _, key, *inner = field.split(".")
+                    labels = strings.get("sections", {}).get(key, {})
+                    if not inner:
+                        labels, name, kinds = {"name": labels}, "name", ("name",)
+                    else:
+                        name = inner[0]
+                missing += [
+                    f"{lang}: {section}.step.{step}.{kind}.{field}"
+                    for kind in kinds
+                    if not str(labels.get(kind, {}).get(name, "")).strip()
+                ]
     assert not missing, "no label or description:\n" + "\n".join(missing)

@@ -36,6 +36,7 @@ from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.charger_access import people_of
 from .runtime.charger_state import ChargerConfig
+from .runtime.phones import PlacePhones
 from .runtime.place import (
     PlaceCoordinator,
     PlaceRuntime,
@@ -207,6 +208,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         hass, entry.entry_id, settings.name, sessions, chargers
     )
     check = RegisterCheck.of_place(hass, entry.entry_id, sessions, balancer, chargers)
+    phones = PlacePhones(hass, entry, chargers.values())
+    for charger in chargers.values():
+        charger.phones = phones
     entry.runtime_data = PlaceRuntime(
         coordinator=PlaceCoordinator(hass, entry, settings),
         subentry_ids=frozenset(entry.subentries),
@@ -219,6 +223,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         sessions=sessions,
         statistics=statistics,
         register_check=check,
+        phones=phones,
     )
     entry.async_on_unload(sessions.follow(scheduler))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -237,6 +242,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     if (stop_statistics := statistics.async_start()) is not None:
         entry.async_on_unload(stop_statistics)
     entry.async_on_unload(check.async_start())
+    entry.async_on_unload(phones.async_start())
     return True
 
 
@@ -328,7 +334,8 @@ async def _async_entry_updated(
         runtime.chargers[key].update_config(config)
     balancer.apply_settings(settings, meter)
     runtime.scheduler.apply_settings(settings, plans)
-    # A person or a charger's access changed: the local lists follow.
+    # A person or a charger's access changed: phones and local lists follow.
+    runtime.phones.async_refresh()
     for charger in runtime.chargers.values():
         if charger.is_station:
             charger.run(charger.access.async_sync_list())

@@ -1,4 +1,4 @@
-"""Binary sensors: a charger connected and plugged in; a place's meter online."""
+"""Binary sensors: a charger connected, plugged in, locked; a place's meter online."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ BINARY_SENSORS: tuple[ChargerBinarySensorDescription, ...] = (
         translation_key="plugged_in",
         device_class=BinarySensorDeviceClass.PLUG,
         is_on_fn=lambda charger: charger.data.plugged_in,
+    ),
+    # Lock semantics: on is unlocked (a car plugged in now would charge).
+    ChargerBinarySensorDescription(
+        key="access_lock",
+        translation_key="access_lock",
+        device_class=BinarySensorDeviceClass.LOCK,
+        is_on_fn=lambda charger: not charger.station.access.locked,
     ),
 )
 

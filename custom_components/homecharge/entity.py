@@ -71,6 +71,7 @@ class LoadEntity(CoordinatorEntity[PlaceBalancer]):
 CHARGER_WIDE: Final = frozenset(
     {
         "connected",
+        "access_lock",
         "restart",
         "enabled",
         "last_heartbeat",

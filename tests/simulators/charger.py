@@ -159,10 +159,12 @@ class SimulatedCharger(ChargerModel):
         self._start_pending(connector)
 
     def unplug(self, connector_id: int = 1) -> None:
-        """The car leaves: ends a running transaction (EVDisconnected), Available."""
+        """The car leaves: Available; a running transaction ends (EVDisconnected)
+        unless the charger is set to keep it over an unplug."""
         connector = self._connector(connector_id)
         connector.plugged = False
-        self._end_transaction(connector, "EVDisconnected")
+        if self.stop_tx_on_unplug:
+            self._end_transaction(connector, "EVDisconnected")
         connector.finishing = False
         self._refresh()
 

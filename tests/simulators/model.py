@@ -192,6 +192,10 @@ class ChargerModel:
     ignores_zero: bool = False  # accepts a limit < 6 A but keeps drawing 6 A
     refuses_reset: bool = False
     supports_local_list: bool = True  # SendLocalList (1.6 LocalAuthListManagement)
+    # StopTransactionOnEVSideDisconnect: whether an unplug ends the transaction,
+    # and whether the CSMS may change that (some firmware has it read-only).
+    stop_tx_on_unplug: bool = True
+    stop_tx_on_unplug_writable: bool = True
     # Timing.
     reset_delay_s: float = 1.0
     reconnect_interval_s: float = 3.0
@@ -389,6 +393,9 @@ class ChargerModel:
         if connector.error_code != "NoError":
             return "Faulted"
         if connector.transaction_id is not None:
+            if not connector.plugged:
+                # Kept over an unplug: no car, the transaction still open.
+                return "Available"
             if connector.offered_a <= 0:
                 return "SuspendedEVSE"
             return "SuspendedEV" if self.car_max_current <= 0 else "Charging"
@@ -560,6 +567,10 @@ class ChargerModel:
                 True,
             ),
             "SupportedFeatureProfiles": ("Core,SmartCharging,RemoteTrigger", True),
+            "StopTransactionOnEVSideDisconnect": (
+                str(self.stop_tx_on_unplug).lower(),
+                not self.stop_tx_on_unplug_writable,
+            ),
         }
 
     def _get_config(
@@ -585,6 +596,11 @@ class ChargerModel:
             return "NotSupported"
         if table[key][1]:
             return "Rejected"
+        if key == "StopTransactionOnEVSideDisconnect":
+            if value.lower() not in ("true", "false"):
+                return "Rejected"
+            self.stop_tx_on_unplug = value.lower() == "true"
+            return "Accepted"
         try:
             number = float(value)
         except ValueError:

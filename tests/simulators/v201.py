@@ -51,6 +51,7 @@ VARIABLES: Final[dict[tuple[str, str], str]] = {
     ("SampledDataCtrlr", "TxUpdatedInterval"): "MeterValueSampleInterval",
     ("SecurityCtrlr", "BasicAuthPassword"): "AuthorizationKey",
     ("ChargingStation", "SupplyPhases"): "SupplyPhases",
+    ("TxCtrlr", "StopTxOnEVSideDisconnect"): "StopTransactionOnEVSideDisconnect",
 }
 TRIGGERS: Final = frozenset(
     {"BootNotification", "Heartbeat", "MeterValues", "StatusNotification"}

@@ -47,6 +47,7 @@ VARIABLES = {
     "ChargeProfileMaxStackLevel": ("SmartChargingCtrlr", "ProfileStackLevel"),
     "HeartbeatInterval": ("OCPPCommCtrlr", "HeartbeatInterval"),
     "MeterValueSampleInterval": ("SampledDataCtrlr", "TxUpdatedInterval"),
+    "StopTransactionOnEVSideDisconnect": ("TxCtrlr", "StopTxOnEVSideDisconnect"),
 }
 
 

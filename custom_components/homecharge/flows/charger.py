@@ -29,8 +29,11 @@ from homeassistant.const import (
     PERCENTAGE,
     UnitOfElectricCurrent,
     UnitOfEnergy,
+    UnitOfLength,
+    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.selector import (
     EntitySelector,
@@ -74,6 +77,17 @@ from ..logic.plan_settings import (
     CONF_TARGET_SOC,
     validate_plan_options,
 )
+from ..logic.proximity import (
+    CONF_AWAY_DISTANCE,
+    CONF_AWAY_SECONDS,
+    CONF_NEAR_DISTANCE,
+    CONF_NEAR_SECONDS,
+    CONF_PROXIMITY,
+    CONF_SCANNER,
+    Thresholds,
+    proximity_data,
+    proximity_error,
+)
 from ..runtime.charger_state import MAX_CIRCUIT_FUSE, new_password
 from .place_choice import PlaceChoice
 
@@ -82,6 +96,34 @@ DEFAULT_TARGET_SOC = 100
 # common home circuit, and never 0 (which the form refuses).
 DEFAULT_CIRCUIT_FUSE = 16
 
+_DEFAULT_THRESHOLDS = Thresholds()
+
+
+def _metres_or_seconds(unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            mode=NumberSelectorMode.BOX, step=1, unit_of_measurement=unit
+        )
+    )
+
+
+PROXIMITY_FIELDS = vol.Schema(
+    {
+        vol.Optional(
+            CONF_NEAR_DISTANCE, default=_DEFAULT_THRESHOLDS.near_m
+        ): _metres_or_seconds(UnitOfLength.METERS),
+        vol.Optional(
+            CONF_NEAR_SECONDS, default=_DEFAULT_THRESHOLDS.near_s
+        ): _metres_or_seconds(UnitOfTime.SECONDS),
+        vol.Optional(
+            CONF_AWAY_DISTANCE, default=_DEFAULT_THRESHOLDS.away_m
+        ): _metres_or_seconds(UnitOfLength.METERS),
+        vol.Optional(
+            CONF_AWAY_SECONDS, default=_DEFAULT_THRESHOLDS.away_s
+        ): _metres_or_seconds(UnitOfTime.SECONDS),
+        vol.Optional(CONF_SCANNER): TextSelector(),
+    }
+)
 CHARGER_FIELDS = vol.Schema(
     {
         vol.Required(CONF_NAME): TextSelector(),
@@ -129,6 +171,8 @@ CHARGER_FIELDS = vol.Schema(
                 mode=SelectSelectorMode.LIST,
             )
         ),
+        # When a phone counts as near a restricted charger (logic/proximity.py).
+        vol.Optional(CONF_PROXIMITY): section(PROXIMITY_FIELDS, {"collapsed": True}),
     }
 )
 DEVICE_FIELDS = vol.Schema(
@@ -189,6 +233,8 @@ def charger_errors(data: dict[str, Any]) -> dict[str, str]:
         or not 1 <= connectors <= MAX_CONNECTORS
     ):
         errors[CONF_CONNECTORS] = "connectors_out_of_range"
+    if problem := proximity_error(data.get(CONF_PROXIMITY) or {}):
+        errors["base"] = problem
     return errors
 
 
@@ -231,6 +277,7 @@ def charger_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_ACCESS_MODE: AccessMode(
             user_input.get(CONF_ACCESS_MODE, AccessMode.OPEN)
         ).value,
+        CONF_PROXIMITY: proximity_data(user_input.get(CONF_PROXIMITY) or {}),
     }
 
 

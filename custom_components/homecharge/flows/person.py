@@ -6,9 +6,13 @@ from typing import Any
 
 import voluptuous as vol
 
+from homeassistant.auth.models import User
+from homeassistant.config_entries import SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers.selector import (
     DateTimeSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -26,11 +30,13 @@ from ..logic.access import (
     CONF_CHARGERS,
     CONF_EMAIL,
     CONF_MOBILE,
+    CONF_USER,
     CONF_WINDOW_END,
     CONF_WINDOW_START,
     mobile_number,
     person_errors,
 )
+from ..logic.proximity import CONF_PHONE, CONF_PHONE_ENTITY, PRESENCE_DOMAINS
 from ..logic.vehicles import parse_id_tags
 from ..runtime.charger_access import people_of
 from .named_subentry import NamedSubentryFlow
@@ -38,6 +44,8 @@ from .named_subentry import NamedSubentryFlow
 
 class PersonSubentryFlow(NamedSubentryFlow):
     """Add a person (family, a guest, a renter) to a place, or change one."""
+
+    _users: list[User]
 
     def schema(self) -> vol.Schema:
         """The person's fields; the chargers are the place's."""
@@ -68,18 +76,46 @@ class PersonSubentryFlow(NamedSubentryFlow):
                     TextSelectorConfig(multiple=True)
                 ),
                 vol.Optional(CONF_CARD_EXPIRY): DateTimeSelector(),
+                vol.Optional(CONF_PHONE): TextSelector(),
+                vol.Optional(CONF_PHONE_ENTITY): EntitySelector(
+                    EntitySelectorConfig(domain=list(PRESENCE_DOMAINS))
+                ),
+                vol.Optional(CONF_USER): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=user.id, label=user.name or user.id)
+                            for user in self._users
+                        ],
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
             }
         )
 
+    async def _async_form(
+        self, step_id: str, user_input: dict[str, Any] | None, key: str | None
+    ) -> SubentryFlowResult:
+        # A person's login is an ordinary (non-admin) user of Home Assistant.
+        self._users = [
+            user
+            for user in await self.hass.auth.async_get_users()
+            if user.is_active and not user.system_generated and not user.is_admin
+        ]
+        return await super()._async_form(step_id, user_input, key)
+
     def errors(self, user_input: dict[str, Any], key: str | None) -> dict[str, str]:
         """Each bad field with its translated error (``logic/access.py``)."""
-        return person_errors(
+        errors = person_errors(
             user_input,
             others=people_of(self._get_entry()),
             key=key,
             zone=dt_util.get_default_time_zone(),
             now=dt_util.utcnow(),
         )
+        user = user_input.get(CONF_USER)
+        if user and user not in {known.id for known in self._users}:
+            errors[CONF_USER] = "user_not_allowed"
+        return errors
 
     def data(self, user_input: dict[str, Any]) -> dict[str, Any]:
         """The person's data."""
@@ -96,4 +132,7 @@ def person_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_WINDOW_END: user_input.get(CONF_WINDOW_END) or None,
         CONF_CARDS: list(parse_id_tags(user_input.get(CONF_CARDS, ()))),
         CONF_CARD_EXPIRY: user_input.get(CONF_CARD_EXPIRY) or None,
+        CONF_PHONE: str(user_input.get(CONF_PHONE) or "").strip() or None,
+        CONF_PHONE_ENTITY: user_input.get(CONF_PHONE_ENTITY) or None,
+        CONF_USER: user_input.get(CONF_USER) or None,
     }

@@ -24,6 +24,7 @@ from enum import StrEnum
 import re
 from typing import Any, Final
 
+from .proximity import CONF_PHONE, CONF_PHONE_ENTITY, PhoneId, parse_phone
 from .vehicles import MAX_ID_TAG, parse_id_tags
 
 CONF_ACCESS_MODE: Final = "access_mode"
@@ -35,6 +36,10 @@ CONF_CARD_EXPIRY: Final = "card_expiry"
 CONF_NAME: Final = "name"
 CONF_MOBILE: Final = "mobile"
 CONF_EMAIL: Final = "email"
+CONF_USER: Final = "user"
+# Tags Home Assistant starts sessions with: "HC-" and a person's key's end
+# (20 characters, OCPP 1.6's limit), or the one for an admin's start.
+_PERSON_TAG_PREFIX: Final = "HC-"
 
 # E.164: a plus, a country code and up to 15 digits in all.
 _E164: Final = re.compile(r"\+[1-9]\d{6,14}")
@@ -105,6 +110,16 @@ class Person:
     chargers: frozenset[str] = frozenset()
     window: AccessWindow = field(default_factory=AccessWindow)
     cards: tuple[Card, ...] = ()
+    # The phone that unlocks by being near (a Bluetooth identity), or a
+    # presence entity that says so; the Home Assistant user who is this person.
+    phone: PhoneId | None = None
+    phone_entity: str | None = None
+    user: str | None = None
+
+    @property
+    def tag(self) -> str:
+        """The id tag Home Assistant starts this person's sessions with."""
+        return person_tag(self.key)
 
     def may_charge(self, charger: str, moment: datetime) -> bool:
         """Whether the person may start a session at a charger now."""
@@ -173,8 +188,11 @@ def person_errors(
     ``others`` are the place's people (``key``: the one being changed).
     """
     errors: dict[str, str] = {}
+    others = tuple(others)
     if not str(data.get(CONF_NAME, "")).strip():
         errors[CONF_NAME] = "name_empty"
+    if data.get(CONF_PHONE) and parse_phone(data.get(CONF_PHONE)) is None:
+        errors[CONF_PHONE] = "invalid_phone"
     if mobile_number(data.get(CONF_MOBILE)) is None:
         errors[CONF_MOBILE] = "invalid_mobile"
     email = str(data.get(CONF_EMAIL) or "").strip()
@@ -188,6 +206,9 @@ def person_errors(
     expiry = data.get(CONF_CARD_EXPIRY)
     if expiry and local_instants(expiry, zone)[0] <= now:
         errors[CONF_CARD_EXPIRY] = "card_expired"
+    user = data.get(CONF_USER)
+    if user and any(p.user == user for p in others if p.key != key):
+        errors[CONF_USER] = "user_taken"
     tags = parse_id_tags(data.get(CONF_CARDS, ()))
     if any(len(tag) > MAX_ID_TAG for tag in tags):
         errors[CONF_CARDS] = "id_tag_too_long"
@@ -217,7 +238,15 @@ def person_from(key: str, name: str, data: Mapping[str, Any], zone: tzinfo) -> P
             data.get(CONF_WINDOW_START), data.get(CONF_WINDOW_END), zone
         ),
         cards=tuple(Card(tag, expires) for tag in parse_id_tags(data.get(CONF_CARDS))),
+        phone=parse_phone(data.get(CONF_PHONE)),
+        phone_entity=data.get(CONF_PHONE_ENTITY) or None,
+        user=data.get(CONF_USER) or None,
     )
+
+
+def person_tag(key: str) -> str:
+    """The id tag Home Assistant starts a person's sessions with."""
+    return f"{_PERSON_TAG_PREFIX}{key[-17:]}".upper()
 
 
 def card_owners(people: Iterable[Person]) -> dict[str, list[Person]]:
@@ -233,6 +262,9 @@ def card_holder(people: Iterable[Person], tag: str | None) -> Person | None:
     """Whose card this is (None: nobody's, or, never through the forms, two people's)."""
     if not tag:
         return None
+    people = tuple(people)
+    if by_tag := [p for p in people if _tag_key(p.tag) == _tag_key(tag)]:
+        return by_tag[0]
     holders = card_owners(people).get(_tag_key(tag), [])
     return holders[0] if len(holders) == 1 else None
 
@@ -337,6 +369,49 @@ def next_change(people: Iterable[Person], now: datetime) -> datetime | None:
         if moment is not None and moment > now
     ]
     return min(moments, default=None)
+
+
+def person_of_user(people: Iterable[Person], user_id: str | None) -> Person | None:
+    """The person a Home Assistant user is, if any."""
+    if user_id is None:
+        return None
+    return next((person for person in people if person.user == user_id), None)
+
+
+def who_unlocks(
+    people: Iterable[Person], near: Iterable[str], *, charger: str, now: datetime
+) -> Person | None:
+    """
+    Whose phone near a restricted charger lets the next car charge.
+
+    Only a person allowed there now; among several, the first by name (the
+    session is theirs: one person, however many phones are near).
+    """
+    present = set(near)
+    allowed = [
+        person
+        for person in people
+        if person.key in present and person.may_charge(charger, now)
+    ]
+    return min(allowed, key=lambda person: (person.name, person.key), default=None)
+
+
+def cable_moved(
+    *, mode: AccessMode, running: bool, previous: str | None, status: str
+) -> bool:
+    """
+    Whether a restricted charger's running session must stop: its cable came out.
+
+    A charger that keeps the transaction over an unplug reports the connector
+    Available (1.6; 2.0.1's Available maps the same) while it still runs; the
+    next car plugged in would charge on the first one's authorisation.
+    """
+    return (
+        mode is AccessMode.RESTRICTED
+        and running
+        and status == "Available"
+        and previous != "Available"
+    )
 
 
 def _earliest(*moments: datetime | None) -> datetime | None:

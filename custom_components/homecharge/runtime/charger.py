@@ -29,6 +29,7 @@ from ..central.meter_values import MeterSample
 from ..central.session import BootInfo, ChargerSession, SessionError, StatusReport
 from ..central.v16 import HEARTBEAT_INTERVAL_S
 from ..const import DOMAIN
+from ..logic.access import Person
 from ..logic.charger_status import (
     ChargerStatus,
     charger_status,
@@ -50,6 +51,7 @@ from .charger_state import HA_ID_TAG, ChargerConfig, ChargerState
 from .charger_transactions import ChargerTransactions
 
 if TYPE_CHECKING:
+    from .phones import PlacePhones
     from .sessions import PlaceSessions
 
 _LOGGER = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self._tasks: set[asyncio.Task[None]] = set()
         # The place's sessions ledger (set by the place before it starts).
         self.sessions: PlaceSessions | None = None
+        # Whose phones are near (set by the place; restricted chargers).
+        self.phones: PlacePhones | None = None
         self.transactions = ChargerTransactions(self)
         self.access = ChargerAccess(self)
         self.limit_path = ChargerLimits(self)
@@ -379,10 +383,12 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     def record_status(self, report: StatusReport) -> None:
         """Record a status of this connector."""
         data = self.data
-        if report.status != data.ocpp_status:
+        previous = data.ocpp_status
+        if report.status != previous:
             # The session's state changed since the reset was scheduled.
             self.station.data.restart_scheduled = False
         data.ocpp_status = report.status
+        self.station.access.status_changed(self, previous, report.status)
         if self.sessions is not None:
             self.sessions.status(
                 self.config.charge_point_id, self.connector_id, report.status
@@ -439,6 +445,7 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         self.availability.forget()
         await self.limit_path.async_apply()
         self.availability.async_check()
+        await self.access.async_configure()
         await self._async_ask_for_news()
 
     async def _async_ask_for_news(self) -> None:
@@ -480,10 +487,16 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         """Send the current limit again (the one path: charger_limits.py)."""
         return await self.limit_path.async_apply()
 
-    async def async_start_charging(self) -> bool:
-        """Start (or resume) charging on this connector."""
+    async def async_start_charging(self, person: Person | None = None) -> bool:
+        """Start (or resume) charging on this connector, for a person if given.
+
+        The tag is accepted at a restricted charger for the few minutes the
+        car may take (charger_access.py).
+        """
         session = self.require_session()
-        return await session.remote_start(self.connector_id, HA_ID_TAG)
+        tag = person.tag if person is not None else HA_ID_TAG
+        self.station.access.issue(tag)
+        return await session.remote_start(self.connector_id, tag)
 
     async def async_stop_charging(self) -> bool:
         """Stop the running session."""

@@ -105,6 +105,7 @@ class ChargerTransactions:
             transaction_id=transaction_id,
             now=dt_util.utcnow(),
         )
+        charger.access.transaction_started(outlet, id_tag)
         outlet.changed(persist=True)
         if outlet is not charger:
             charger.changed(persist=True)

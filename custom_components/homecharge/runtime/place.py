@@ -32,6 +32,7 @@ from ..logic.vehicles import Vehicle
 from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 from .charger_state import ChargerState
+from .phones import PlacePhones
 from .saving import ThrottledSave
 from .scheduling import PlaceScheduler
 from .session_check import RegisterCheck
@@ -78,6 +79,7 @@ class PlaceRuntime:
     sessions: PlaceSessions
     statistics: SessionStatistics
     register_check: RegisterCheck
+    phones: PlacePhones
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""
