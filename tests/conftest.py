@@ -50,3 +50,9 @@ def ocpp_server_on_free_port(
 def place_entry() -> MockConfigEntry:
     """A place as the config flow would create it."""
     return MockConfigEntry(domain=DOMAIN, title="Home", data=dict(PLACE_DATA))
+
+
+# Imported last: it reads PLACE_DATA above (through test_central).
+from tests.access_fixtures import (
+    connect,  # noqa: F401 - a fixture for other modules
+)

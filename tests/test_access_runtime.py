@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 import json
 from typing import Any
@@ -14,7 +14,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.sessions.chain import broken_links
 from custom_components.homecharge.runtime.charger_access import EVENT_UNKNOWN_CARD
@@ -24,7 +23,6 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.util import dt as dt_util
 
 from .conftest import PLACE_DATA
-from .simulators.charger import SimulatedCharger
 from .test_central import FLAT_TARIFF, PASSWORD
 from .test_charger_runtime import _until
 
@@ -79,38 +77,6 @@ PEOPLE = (
     ),
     _person("Renter", cards=["LATER"]),
 )
-
-
-@pytest.fixture
-async def connect(
-    hass: HomeAssistant,
-) -> AsyncIterator[Callable[..., Any]]:
-    """Set a place up and connect CP-1 to it (1.6J or 2.0.1)."""
-    made: list[SimulatedCharger] = []
-
-    async def make(
-        entry: MockConfigEntry, version: str = "1.6", **quirks: Any
-    ) -> SimulatedCharger:
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        charger = SimulatedCharger(
-            url=f"ws://127.0.0.1:{hass.data[CENTRAL].port}",
-            charge_point_id="CP-1",
-            version=version,
-            password=PASSWORD,
-            meter_interval_s=0.1,
-            reconnect_interval_s=0.2,
-            **quirks,
-        )
-        made.append(charger)
-        await charger.start()
-        await _until(hass, lambda: charger.connected)
-        return charger
-
-    yield make
-    for charger in made:
-        await charger.stop()
 
 
 def _unknown_cards(hass: HomeAssistant) -> list[Event]:
