@@ -11,6 +11,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.homecharge.const import DOMAIN
 from tests.mosquitto import mosquitto_broker  # noqa: F401 - a fixture for other modules
 
+# Loaded once this module is (it reads PLACE_DATA below, through test_central).
+pytest_plugins = ["tests.access_fixtures"]
+
 PLACE_DATA: dict[str, Any] = {
     "name": "Home",
     "country": "NO",
@@ -50,9 +53,3 @@ def ocpp_server_on_free_port(
 def place_entry() -> MockConfigEntry:
     """A place as the config flow would create it."""
     return MockConfigEntry(domain=DOMAIN, title="Home", data=dict(PLACE_DATA))
-
-
-# Imported last: it reads PLACE_DATA above (through test_central).
-from tests.access_fixtures import (
-    connect,  # noqa: F401 - a fixture for other modules
-)
