@@ -13,7 +13,9 @@ from custom_components.homecharge.logic.access import (
     AuthorizationStatus,
     Card,
     Person,
+    Right,
     authorize,
+    cable_moved,
     card_holder,
     local_instants,
     local_list,
@@ -21,7 +23,11 @@ from custom_components.homecharge.logic.access import (
     next_change,
     person_errors,
     person_from,
+    person_of_user,
+    person_tag,
+    refusal,
     taken_cards,
+    who_unlocks,
     window_error,
     window_from,
 )
@@ -326,3 +332,97 @@ def test_a_persons_form_checked() -> None:
     assert card_holder([_renter()], None) is None
     assert card_holder([_renter()], "abc123") == _renter()
     assert card_holder([_renter(), _renter(key="twin")], "ABC123") is None
+
+
+def test_home_assistants_start_tag_names_the_person() -> None:
+    """A person's tag fits OCPP 1.6 (20 characters) and finds the person back."""
+    key = "01JE9Z6X4W3V2T1S0R9Q8P7N6M"
+    renter = _renter(key=key)
+    assert len(person_tag(key)) <= 20
+    assert renter.tag == person_tag(key)
+    assert card_holder([renter], renter.tag.lower()) is renter
+    # HA's tag is no card: refused when shown at a restricted charger.
+    answer = authorize([renter], charger="CP-1", tag=renter.tag, now=NOW)
+    assert answer.status is AuthorizationStatus.INVALID
+    assert renter.tag not in local_list([renter], charger="CP-1", now=NOW)
+
+
+def test_who_unlocks_is_someone_allowed_there_now() -> None:
+    """Near is not enough: the charger and the window must be the person's too."""
+    kari = _renter(key="kari", name="Kari")
+    ola = _renter(key="ola", name="Ola", chargers=frozenset({"CP-2"}))
+    later = _renter(
+        key="later", name="Anne", window=AccessWindow(NOW + timedelta(hours=1))
+    )
+    people = [kari, ola, later]
+    assert who_unlocks(people, [], charger="CP-1", now=NOW) is None
+    assert who_unlocks(people, ["ola", "later"], charger="CP-1", now=NOW) is None
+    assert who_unlocks(people, ["ola", "kari"], charger="CP-1", now=NOW) is kari
+    assert (
+        who_unlocks(
+            people, ["later", "kari"], charger="CP-1", now=NOW + timedelta(hours=2)
+        )
+        is later
+    )
+
+
+def test_a_moved_cable_is_told_from_a_car_that_pauses() -> None:
+    """Only a restricted charger, a running session, and the connector newly free."""
+    restricted, open_ = AccessMode.RESTRICTED, AccessMode.OPEN
+    assert cable_moved(
+        mode=restricted, running=True, previous="Charging", status="Available"
+    )
+    assert not cable_moved(
+        mode=open_, running=True, previous="Charging", status="Available"
+    )
+    assert not cable_moved(
+        mode=restricted, running=False, previous="Finishing", status="Available"
+    )
+    assert not cable_moved(
+        mode=restricted, running=True, previous="Charging", status="SuspendedEV"
+    )
+    assert not cable_moved(
+        mode=restricted, running=True, previous="Available", status="Available"
+    )
+
+
+def test_a_user_is_one_persons_and_a_phone_must_be_one() -> None:
+    """An HA user on two people, or a phone that is no identity, is refused."""
+    kari = _renter(key="kari", user="user-1")
+    form = {
+        "name": "Ola",
+        "mobile": "+4791234567",
+        "chargers": ["CP-1"],
+        "user": "user-1",
+        "phone": "my iphone",
+    }
+    errors = person_errors(form, others=[kari], key=None, zone=OSLO, now=NOW)
+    assert errors == {"user": "user_taken", "phone": "invalid_phone"}
+    assert (
+        person_errors(
+            form | {"phone": None}, others=[kari], key="kari", zone=OSLO, now=NOW
+        )
+        == {}
+    )
+    assert person_of_user([kari], "user-1") is kari
+    assert person_of_user([kari], None) is None
+    kept = person_from("k", "Kari", {"phone": "irk:" + "ab" * 16, "user": "u"}, OSLO)
+    assert kept.phone is not None
+    assert kept.user == "u"
+
+
+def test_a_guests_rights_are_his_chargers_inside_his_window() -> None:
+    """Charging and smart charging, there and then; never a setting."""
+    renter = _renter()
+    assert refusal(renter, Right.CHARGE, charger="CP-1", now=NOW) is None
+    assert refusal(renter, Right.SMART_CHARGING, charger="CP-1", now=NOW) is None
+    assert (
+        refusal(renter, Right.SETTINGS, charger="CP-1", now=NOW) == "guest_not_allowed"
+    )
+    assert refusal(renter, Right.CHARGE, charger=None, now=NOW) == "guest_not_allowed"
+    assert refusal(renter, Right.CHARGE, charger="CP-2", now=NOW) == "guest_not_here"
+    later = NOW + timedelta(days=3)
+    assert (
+        refusal(renter, Right.CHARGE, charger="CP-1", now=later)
+        == "guest_outside_window"
+    )

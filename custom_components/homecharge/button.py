@@ -55,4 +55,5 @@ class ChargerButton(ChargerEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Send the command."""
+        await self.async_guest()
         await self.async_command(self.entity_description.press_fn(self.coordinator))

@@ -13,9 +13,11 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .central.session import SessionError
 from .const import DOMAIN
+from .logic.access import Person, Right
 from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.place import PlaceCoordinator, async_update_place
+from .runtime.rights import async_guest
 from .runtime.scheduling import PlaceScheduler
 from .runtime.sessions import PlaceSessions
 
@@ -46,6 +48,9 @@ class PlaceEntity(CoordinatorEntity[PlaceCoordinator]):
 
     async def async_write_setting(self, value: object) -> None:
         """Store a new value of this entity's setting in the place's config."""
+        await async_guest(
+            self.hass, self.coordinator.config_entry, self._context, Right.SETTINGS
+        )
         await async_update_place(
             self.hass,
             self.coordinator.config_entry,
@@ -140,6 +145,17 @@ class ChargerEntity(CoordinatorEntity[ChargerCoordinator]):
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.device_key}_{description.key}"
         self._attr_device_info = charger_device(coordinator)
+
+    async def async_guest(self, right: Right = Right.SETTINGS) -> Person | None:
+        """The person the caller is, if he may do this here (runtime/rights.py)."""
+        coordinator = self.coordinator
+        return await async_guest(
+            self.hass,
+            coordinator.config_entry,
+            self._context,
+            right,
+            coordinator.config.charge_point_id,
+        )
 
     async def async_command(self, command: Awaitable[bool]) -> None:
         """Run a charger command; offline or refused becomes a clear error."""

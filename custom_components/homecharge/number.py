@@ -146,6 +146,7 @@ class ChargerNumber(ChargerEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Store it in the charger's subentry; the new limit is sent at once."""
+        await self.async_guest()
         entry = self.coordinator.config_entry
         subentry = entry.subentries[self.coordinator.subentry_id]
         self.hass.config_entries.async_update_subentry(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -23,6 +23,7 @@ from homeassistant.util.json import JsonValueType
 
 from .central.session import SessionError
 from .const import DOMAIN, MAX_CONNECTORS
+from .logic.access import Person, Right
 from .logic.grid import IEC_MIN_AMPS
 from .logic.limits import LimitSource
 from .plan_services import (
@@ -33,7 +34,10 @@ from .plan_services import (
 )
 from .runtime.charger import ChargerCoordinator
 from .runtime.charger_state import MAX_CIRCUIT_FUSE
+from .runtime.place import loaded_place_entry
+from .runtime.rights import async_caller_person, async_guest
 from .session_services import (
+    ATTR_CONFIG_ENTRY,
     EXPORT_SESSIONS_SCHEMA,
     GET_SESSIONS_SCHEMA,
     UPDATE_SESSION_SCHEMA,
@@ -120,6 +124,22 @@ def _chargers(hass: HomeAssistant, device_ids: list[str]) -> list[ChargerCoordin
     return found
 
 
+async def _guest(
+    call: ServiceCall, chargers: list[ChargerCoordinator], right: Right
+) -> Person | None:
+    """The person the caller is, once he may do this on every charger named."""
+    person = None
+    for charger in chargers:
+        person = await async_guest(
+            call.hass,
+            charger.config_entry,
+            call.context,
+            right,
+            charger.config.charge_point_id,
+        )
+    return person
+
+
 async def _each(
     chargers: list[ChargerCoordinator],
     command: Callable[[ChargerCoordinator], Awaitable[bool]],
@@ -155,17 +175,15 @@ async def _async_restart(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_start(call: ServiceCall) -> None:
-    await _each(
-        _chargers(call.hass, call.data[ATTR_DEVICE_ID]),
-        ChargerCoordinator.async_start_charging,
-    )
+    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    person = await _guest(call, chargers, Right.CHARGE)
+    await _each(chargers, lambda charger: charger.async_start_charging(person))
 
 
 async def _async_stop(call: ServiceCall) -> None:
-    await _each(
-        _chargers(call.hass, call.data[ATTR_DEVICE_ID]),
-        ChargerCoordinator.async_stop_charging,
-    )
+    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    await _guest(call, chargers, Right.CHARGE)
+    await _each(chargers, ChargerCoordinator.async_stop_charging)
 
 
 async def _async_set_current_limit(call: ServiceCall) -> None:
@@ -178,7 +196,9 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
             translation_placeholders={"minimum": f"{IEC_MIN_AMPS:g}"},
         )
     duration: timedelta | None = call.data.get(ATTR_DURATION)
-    for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID]):
+    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    await _guest(call, chargers, Right.SETTINGS)
+    for charger in chargers:
         charger.set_limit(LimitSource.ACTION, amps)
         if duration is not None:
             charger.limit_path.expire(LimitSource.ACTION, duration)
@@ -187,8 +207,10 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
 async def _async_unlock(call: ServiceCall) -> None:
     """A connector's device unlocks itself; a charger's, the connector named."""
     connector: int | None = call.data.get(ATTR_CONNECTOR)
+    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    await _guest(call, chargers, Right.SETTINGS)
     await _each(
-        _chargers(call.hass, call.data[ATTR_DEVICE_ID]),
+        chargers,
         lambda charger: charger.async_unlock(connector if charger.is_station else None),
     )
 
@@ -207,6 +229,7 @@ async def _reached[T](charger: ChargerCoordinator, command: Awaitable[T]) -> T:
 
 async def _async_get_configuration(call: ServiceCall) -> ServiceResponse:
     (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    await _guest(call, [charger], Right.SETTINGS)
     values = await _reached(
         charger, charger.async_get_configuration(call.data.get(ATTR_KEYS))
     )
@@ -223,7 +246,9 @@ async def _async_change_configuration(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_set_ready_by(call: ServiceCall) -> None:
-    await async_set_ready_by(call, _chargers(call.hass, call.data[ATTR_DEVICE_ID]))
+    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    await _guest(call, chargers, Right.SETTINGS)
+    await async_set_ready_by(call, chargers)
 
 
 def _charge_points(call: ServiceCall) -> frozenset[str] | None:
@@ -237,15 +262,27 @@ def _charge_points(call: ServiceCall) -> frozenset[str] | None:
 
 
 async def _async_get_sessions(call: ServiceCall) -> ServiceResponse:
-    return await async_get_sessions(call, _charge_points(call))
+    # A guest sees his own sessions only.
+    person = await async_caller_person(call.hass, _entry(call), call.context)
+    return await async_get_sessions(
+        call, _charge_points(call), person.name if person is not None else None
+    )
+
+
+def _entry(call: ServiceCall) -> ConfigEntry:
+    """The loaded place an action names (else the clear error)."""
+    return loaded_place_entry(call.hass, call.data[ATTR_CONFIG_ENTRY])
 
 
 async def _async_export_sessions(call: ServiceCall) -> ServiceResponse:
+    # A file in the config folder: not a guest's to write.
+    await async_guest(call.hass, _entry(call), call.context, Right.SETTINGS)
     return await async_export_sessions(call, _charge_points(call))
 
 
 async def _async_update_session(call: ServiceCall) -> ServiceResponse:
     (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    await _guest(call, [charger], Right.SETTINGS)
     sessions = charger.sessions
     if sessions is None:  # pragma: no cover - every loaded charger has one
         raise HomeAssistantError("no sessions")

@@ -107,7 +107,7 @@ def _bound(value: date | datetime | None, *, end: bool) -> datetime | None:
 
 
 async def _select(
-    call: ServiceCall, chargers: frozenset[str] | None
+    call: ServiceCall, chargers: frozenset[str] | None, only: str | None = None
 ) -> tuple[list[Session], SessionFilter]:
     data = call.data
     start = _bound(data.get(ATTR_START), end=False)
@@ -121,7 +121,11 @@ async def _select(
         end=end,
         chargers=chargers,
         id_tags=frozenset(data[ATTR_ID_TAG]) if ATTR_ID_TAG in data else None,
-        people=frozenset(data[ATTR_PERSON]) if ATTR_PERSON in data else None,
+        people=frozenset([only])
+        if only is not None
+        else frozenset(data[ATTR_PERSON])
+        if ATTR_PERSON in data
+        else None,
         classification=Classification(data[ATTR_CLASSIFICATION])
         if ATTR_CLASSIFICATION in data
         else None,
@@ -142,10 +146,13 @@ def _totals(totals: Totals) -> dict[str, JsonValueType]:
 
 
 async def async_get_sessions(
-    call: ServiceCall, chargers: frozenset[str] | None
+    call: ServiceCall, chargers: frozenset[str] | None, only: str | None = None
 ) -> ServiceResponse:
-    """The sessions that match, their totals, and groups if asked for."""
-    sessions, _wanted = await _select(call, chargers)
+    """The sessions that match, their totals, and groups if asked for.
+
+    ``only``: a person whose sessions alone are shown (a guest asking).
+    """
+    sessions, _wanted = await _select(call, chargers, only)
     zone = dt_util.get_default_time_zone()
     total = Totals()
     for session in sessions:

@@ -14,8 +14,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import HomeChargeConfigEntry
 from .const import CONF_ACCEPT_NEW_CHARGERS
 from .entity import ChargerEntity, LoadEntity, PlaceEntity, add_charger_entities
+from .logic.access import Person, Right
 from .logic.meter_settings import CONF_LOAD_BALANCING
 from .runtime.charger import ChargerCoordinator
+from .runtime.rights import async_guest
 
 # One command at a time per charger is what vendors tolerate.
 PARALLEL_UPDATES = 1
@@ -30,10 +32,14 @@ class ChargerSwitchDescription(SwitchEntityDescription):
     """A charger function that is on or off."""
 
     is_on_fn: Callable[[ChargerCoordinator], bool]
-    turn_fn: Callable[[ChargerCoordinator, bool], Awaitable[bool]]
+    # The person a guest's user is (None: anyone else) comes along.
+    turn_fn: Callable[[ChargerCoordinator, bool, Person | None], Awaitable[bool]]
+    right: Right = Right.SETTINGS
 
 
-def _set_smart(charger: ChargerCoordinator, on: bool) -> Awaitable[bool]:
+def _set_smart(
+    charger: ChargerCoordinator, on: bool, _person: Person | None
+) -> Awaitable[bool]:
     charger.set_smart_charging(on)
     return _immediately(True)
 
@@ -43,22 +49,26 @@ CHARGER_SWITCHES: tuple[ChargerSwitchDescription, ...] = (
         key="charging",
         translation_key="charging",
         is_on_fn=lambda charger: charger.data.transaction_id is not None,
-        turn_fn=lambda charger, on: (
-            charger.async_start_charging() if on else charger.async_stop_charging()
+        turn_fn=lambda charger, on, person: (
+            charger.async_start_charging(person)
+            if on
+            else charger.async_stop_charging()
         ),
+        right=Right.CHARGE,
     ),
     ChargerSwitchDescription(
         key="smart_charging",
         translation_key="smart_charging",
         is_on_fn=lambda charger: charger.data.smart_charging,
         turn_fn=_set_smart,
+        right=Right.SMART_CHARGING,
     ),
     ChargerSwitchDescription(
         key="enabled",
         translation_key="enabled",
         entity_category=EntityCategory.CONFIG,
         is_on_fn=lambda charger: charger.data.enabled,
-        turn_fn=lambda charger, on: charger.async_set_enabled(on),
+        turn_fn=lambda charger, on, _person: charger.async_set_enabled(on),
     ),
 )
 
@@ -102,15 +112,16 @@ class ChargerSwitch(ChargerEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn it on."""
-        await self.async_command(
-            self.entity_description.turn_fn(self.coordinator, True)
-        )
+        await self._async_turn(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn it off."""
-        await self.async_command(
-            self.entity_description.turn_fn(self.coordinator, False)
-        )
+        await self._async_turn(False)
+
+    async def _async_turn(self, on: bool) -> None:
+        description = self.entity_description
+        person = await self.async_guest(description.right)
+        await self.async_command(description.turn_fn(self.coordinator, on, person))
 
 
 class AcceptNewChargersSwitch(PlaceEntity, SwitchEntity):
@@ -140,11 +151,18 @@ class LoadBalancingSwitch(LoadEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Balance the chargers under the main fuse."""
+        await self._async_guest()
         self._write(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Leave the chargers to their other limits."""
+        await self._async_guest()
         self._write(False)
+
+    async def _async_guest(self) -> None:
+        await async_guest(
+            self.hass, self.coordinator.config_entry, self._context, Right.SETTINGS
+        )
 
     def _write(self, on: bool) -> None:
         entry = self.coordinator.config_entry

@@ -63,6 +63,7 @@ class ChargerTime(ChargerEntity, TimeEntity):
 
     async def async_set_value(self, value: time) -> None:
         """Store it in the charger's subentry (the connector's); it applies at once."""
+        await self.async_guest()
         self.coordinator.update_subentry(
             {
                 self.coordinator.setting_key(

@@ -414,6 +414,34 @@ def cable_moved(
     )
 
 
+class Right(StrEnum):
+    """What a Home Assistant user asks to do."""
+
+    # Start or stop charging.
+    CHARGE = "charge"
+    # Smart charging on or off.
+    SMART_CHARGING = "smart_charging"
+    # Anything else: settings of a charger or a place, sessions' details.
+    SETTINGS = "settings"
+
+
+# What a person's (non-admin) user may do, on his chargers, inside his window.
+GUEST_RIGHTS: Final = frozenset({Right.CHARGE, Right.SMART_CHARGING})
+
+
+def refusal(
+    person: Person, right: Right, *, charger: str | None, now: datetime
+) -> str | None:
+    """Why a person's user may not do this (a translation key), or None if he may."""
+    if right not in GUEST_RIGHTS or charger is None:
+        return "guest_not_allowed"
+    if charger not in person.chargers:
+        return "guest_not_here"
+    if not person.window.contains(now):
+        return "guest_outside_window"
+    return None
+
+
 def _earliest(*moments: datetime | None) -> datetime | None:
     known = [moment for moment in moments if moment is not None]
     return min(known, default=None)

@@ -45,7 +45,7 @@ DEFAULT_POWER_DBM: Final = -59
 # The formula's range ends about here; a weaker signal is "far".
 MAX_DISTANCE_M: Final = 400.0
 _IBEACON_TEXT: Final = re.compile(
-    r"(?P<uuid>[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})"
+    r"(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
     r"(?:[\s_:/,]+(?P<major>\d{1,5})[\s_:/,]+(?P<minor>\d{1,5}))?",
     re.IGNORECASE,
 )
@@ -83,8 +83,9 @@ def parse_phone(text: object) -> PhoneId | None:
     A typed Bluetooth identity, or None if it is not one.
 
     An iBeacon as UUID, major and minor (``uuid_major_minor`` as HA's
-    ibeacon integration names it, or separated by spaces); a UUID alone
-    matches any major and minor. An IRK as 32 hex digits (``irk:`` prefix
+    ibeacon integration names it, or separated by spaces; the UUID with its
+    dashes); a UUID alone matches any major and minor. An IRK as 32 hex
+    digits without dashes (``irk:`` prefix
     allowed) or in the base64 form iOS keeps it (reversed bytes), as HA's
     Private BLE Device accepts it.
     """

@@ -167,6 +167,12 @@ def build_chargers(
 
 def loaded_place(hass: HomeAssistant, entry_id: str) -> PlaceRuntime:
     """A loaded place's runtime, for an action naming it; else a clear error."""
+    runtime: PlaceRuntime = loaded_place_entry(hass, entry_id).runtime_data
+    return runtime
+
+
+def loaded_place_entry(hass: HomeAssistant, entry_id: str) -> ConfigEntry:
+    """A loaded place's config entry, for an action naming it; else a clear error."""
     entry = hass.config_entries.async_get_entry(entry_id)
     if (
         entry is None
@@ -178,8 +184,7 @@ def loaded_place(hass: HomeAssistant, entry_id: str) -> PlaceRuntime:
             translation_key="not_a_place",
             translation_placeholders={"config_entry_id": entry_id},
         )
-    runtime: PlaceRuntime = entry.runtime_data
-    return runtime
+    return entry
 
 
 def vehicles_of(entry: ConfigEntry) -> list[Vehicle]:
