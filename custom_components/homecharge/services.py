@@ -23,6 +23,14 @@ from homeassistant.util.json import JsonValueType
 
 from .central.session import SessionError
 from .const import DOMAIN, MAX_CONNECTORS
+from .guest_services import (
+    INVITE_SCHEMA,
+    REPORT_SCHEMA,
+    REVOKE_SCHEMA,
+    async_guest_report,
+    async_invite_guest,
+    async_revoke_guest,
+)
 from .logic.access import Person, Right
 from .logic.grid import IEC_MIN_AMPS
 from .logic.limits import LimitSource
@@ -322,6 +330,25 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_update_session,
         UPDATE_SESSION_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    for name, handler, schema in (
+        ("invite_guest", async_invite_guest, INVITE_SCHEMA),
+        ("revoke_guest", async_revoke_guest, REVOKE_SCHEMA),
+    ):
+        async_register_admin_service(
+            hass,
+            DOMAIN,
+            name,
+            handler,
+            schema,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
+    hass.services.async_register(
+        DOMAIN,
+        "guest_report",
+        async_guest_report,
+        REPORT_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
     async_register_admin_service(
         hass,
