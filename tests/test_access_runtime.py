@@ -259,14 +259,25 @@ async def test_diagnostics_keep_people_private(
 ) -> None:
     """A person's mobile, e-mail and cards never leave in diagnostics."""
     entry = _place(
-        "restricted", _person("Kari", email="kari@example.com", cards=["CARD-1"])
+        "restricted",
+        _person(
+            "Kari",
+            email="kari@example.com",
+            cards=["CARD-1"],
+            phone="irk:00112233445566778899aabbccddeeff",
+        ),
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)
-    for secret in ("+4791234567", "kari@example.com", "CARD-1"):
+    for secret in (
+        "+4791234567",
+        "kari@example.com",
+        "CARD-1",
+        "00112233445566778899aabbccddeeff",
+    ):
         assert secret not in text
     (person,) = [
         sub for sub in diagnostics["entry"]["subentries"] if sub["type"] == "person"

@@ -16,7 +16,8 @@ from .runtime.place import PlaceRuntime
 
 # A place's name is often its street address; a charger's password is a secret.
 # Who and which car: a vehicle's number plate and its cards are personal.
-# A person: how to reach him, and his cards.
+# A person: how to reach him, his cards, his phone's Bluetooth identity (an
+# IRK is a key) and the scanner that places him at home.
 TO_REDACT = {
     CONF_NAME,
     "title",
@@ -26,6 +27,8 @@ TO_REDACT = {
     "mobile",
     "email",
     "cards",
+    "phone",
+    "bluetooth_scanner",
 }
 
 

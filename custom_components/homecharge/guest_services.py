@@ -164,34 +164,24 @@ async def _async_send(
     sent: list[str] = []
     for target in call.data[ATTR_NOTIFY]:
         domain, _, name = target.partition(".")
-        if domain != "notify" or not name:
+        entity = domain == "notify" and hass.states.get(target) is not None
+        if not entity and not (
+            domain == "notify" and name and hass.services.has_service("notify", name)
+        ):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="not_a_notify_target",
                 translation_placeholders={"target": target},
             )
-        if hass.states.get(target) is not None:
-            await hass.services.async_call(
-                "notify",
-                "send_message",
-                {"entity_id": target, "title": title, "message": message},
-                blocking=True,
-                context=call.context,
-            )
-        elif hass.services.has_service("notify", name):
-            await hass.services.async_call(
-                "notify",
-                name,
-                {"title": title, "message": message},
-                blocking=True,
-                context=call.context,
-            )
-        else:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_a_notify_target",
-                translation_placeholders={"target": target},
-            )
+        # A notify entity takes send_message; a legacy notifier is its own service.
+        await hass.services.async_call(
+            "notify",
+            "send_message" if entity else name,
+            {"title": title, "message": message}
+            | ({"entity_id": target} if entity else {}),
+            blocking=True,
+            context=call.context,
+        )
         sent.append(target)
     return sent
 

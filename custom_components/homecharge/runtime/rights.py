@@ -37,13 +37,7 @@ async def async_guest(
     None for an administrator, an automation, or a user who is nobody's
     person. Raises ``GuestRefusedError`` when a person's user may not.
     """
-    user_id = context.user_id if context is not None else None
-    if user_id is None:
-        return None
-    user = await hass.auth.async_get_user(user_id)
-    if user is None or user.is_admin:
-        return None
-    person = person_of_user(people_of(entry), user_id)
+    person = await async_caller_person(hass, entry, context)
     if person is None:
         return None
     if (
