@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from custom_components.homecharge.const import DOMAIN
+from custom_components.homecharge.logic.allocation import Priority
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -131,3 +132,73 @@ async def test_a_guest_report_is_his_sessions_only(
     assert answer["person"] == "Renter"
     assert answer["totals"]["sessions"] == 1  # type: ignore[index]
     assert [row["person"] for row in answer["sessions"]] == ["Renter"]  # type: ignore[union-attr]
+
+
+async def test_a_persons_usage_sensors(
+    hass: HomeAssistant, connect: Callable[..., Any]
+) -> None:
+    """The renter's own device: his energy this month and in his window."""
+    start = dt_util.now() - timedelta(hours=2)
+    entry = _place(
+        "restricted",
+        _person(
+            "Renter",
+            cards=["RENT-1"],
+            window_start=start.strftime("%Y-%m-%d %H:%M:%S"),
+        ),
+        _person("Kari", cards=["K-1"]),
+    )
+    charger = await connect(entry)
+    month = hass.states.get("sensor.renter_energy_this_month")
+    assert month is not None
+    assert float(month.state) == 0
+    # Family (no window) has nothing to count there.
+    kari_window = hass.states.get("sensor.kari_energy_in_access_window")
+    assert kari_window is not None
+    assert kari_window.state == "unknown"
+    ledger = entry.runtime_data.sessions.ledger
+    await charger.start_transaction("RENT-1")
+    await _until(hass, lambda: charger.status == "Charging")
+    await _until(
+        hass,
+        lambda: any(
+            s.person == "Renter" and s.energy_wh and s.energy_wh > 0 for s in ledger
+        ),
+    )
+    await charger.stop_transaction()
+    await _until(hass, lambda: all(s.stopped for s in ledger))
+    await hass.async_block_till_done()
+    (session,) = list(ledger)
+    for entity in (
+        "sensor.renter_energy_this_month",
+        "sensor.renter_energy_in_access_window",
+    ):
+        state = hass.states.get(entity)
+        assert state is not None
+        assert float(state.state) == pytest.approx(session.energy_wh / 1000, abs=0.001)
+    kari = hass.states.get("sensor.kari_energy_this_month")
+    assert kari is not None
+    assert float(kari.state) == 0
+
+
+async def test_a_guests_session_yields_first(
+    hass: HomeAssistant, connect: Callable[..., Any]
+) -> None:
+    """While the renter charges, the charger balances at his (low) priority."""
+    entry = _place(
+        "restricted",
+        _person("Renter", cards=["RENT-1"]),
+        _person("Kari", cards=["K-1"], priority="high"),
+    )
+    charger = await connect(entry)
+    (runtime,) = entry.runtime_data.chargers.values()
+    assert runtime.priority is Priority.NORMAL  # the charger's own, idle
+    ledger = entry.runtime_data.sessions.ledger
+    for tag, expected in (("RENT-1", Priority.LOW), ("K-1", Priority.HIGH)):
+        await charger.start_transaction(tag)
+        await _until(hass, lambda t=tag: any(s.id_tag == t for s in ledger))
+        loads = entry.runtime_data.balancer._loads()
+        assert [load.priority for load in loads] == [expected]
+        await charger.stop_transaction()
+        charger.unplug()
+        await _until(hass, lambda: all(s.stopped for s in ledger))

@@ -39,6 +39,7 @@ from .entity import (
 from .logic.charger_status import ChargerStatus
 from .logic.limited_by import LimitedBy
 from .logic.planner.problem import ChargerPlan, PlanStatus
+from .person_sensors import add_person_sensors
 from .runtime.balancing import LoadState, PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.scheduling import PlaceScheduler, Schedule
@@ -379,6 +380,7 @@ async def async_setup_entry(
         (LIMITED_BY,),
         lambda charger, description: LimitedBySensor(charger, description, balancer),
     )
+    add_person_sensors(entry, async_add_entities)
 
 
 class ChargerSensor(ChargerEntity, SensorEntity):

@@ -30,12 +30,14 @@ from ..logic.access import (
     CONF_CHARGERS,
     CONF_EMAIL,
     CONF_MOBILE,
+    CONF_PRIORITY,
     CONF_USER,
     CONF_WINDOW_END,
     CONF_WINDOW_START,
     mobile_number,
     person_errors,
 )
+from ..logic.allocation import Priority
 from ..logic.proximity import CONF_PHONE, CONF_PHONE_ENTITY, PRESENCE_DOMAINS
 from ..logic.vehicles import parse_id_tags
 from ..runtime.charger_access import people_of
@@ -76,6 +78,15 @@ class PersonSubentryFlow(NamedSubentryFlow):
                     TextSelectorConfig(multiple=True)
                 ),
                 vol.Optional(CONF_CARD_EXPIRY): DateTimeSelector(),
+                vol.Optional(
+                    CONF_PRIORITY, default=Priority.LOW.name.lower()
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[priority.name.lower() for priority in Priority],
+                        translation_key=CONF_PRIORITY,
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
                 vol.Optional(CONF_PHONE): TextSelector(),
                 vol.Optional(CONF_PHONE_ENTITY): EntitySelector(
                     EntitySelectorConfig(domain=list(PRESENCE_DOMAINS))
@@ -135,4 +146,5 @@ def person_data(user_input: dict[str, Any]) -> dict[str, Any]:
         CONF_PHONE: str(user_input.get(CONF_PHONE) or "").strip() or None,
         CONF_PHONE_ENTITY: user_input.get(CONF_PHONE_ENTITY) or None,
         CONF_USER: user_input.get(CONF_USER) or None,
+        CONF_PRIORITY: user_input.get(CONF_PRIORITY) or Priority.LOW.name.lower(),
     }

@@ -24,6 +24,7 @@ from enum import StrEnum
 import re
 from typing import Any, Final
 
+from .allocation import Priority
 from .proximity import CONF_PHONE, CONF_PHONE_ENTITY, PhoneId, parse_phone
 from .vehicles import MAX_ID_TAG, parse_id_tags
 
@@ -37,6 +38,7 @@ CONF_NAME: Final = "name"
 CONF_MOBILE: Final = "mobile"
 CONF_EMAIL: Final = "email"
 CONF_USER: Final = "user"
+CONF_PRIORITY: Final = "priority"
 # Tags Home Assistant starts sessions with: "HC-" and a person's key's end
 # (20 characters, OCPP 1.6's limit), or the one for an admin's start.
 _PERSON_TAG_PREFIX: Final = "HC-"
@@ -115,6 +117,8 @@ class Person:
     phone: PhoneId | None = None
     phone_entity: str | None = None
     user: str | None = None
+    # Load balancing while his session runs: guests yield first by default.
+    priority: Priority = Priority.LOW
 
     @property
     def tag(self) -> str:
@@ -241,7 +245,24 @@ def person_from(key: str, name: str, data: Mapping[str, Any], zone: tzinfo) -> P
         phone=parse_phone(data.get(CONF_PHONE)),
         phone_entity=data.get(CONF_PHONE_ENTITY) or None,
         user=data.get(CONF_USER) or None,
+        priority=_priority(data.get(CONF_PRIORITY)),
     )
+
+
+def _priority(value: object) -> Priority:
+    """A stored priority (low unless set, or not known)."""
+    try:
+        return Priority[str(value).upper()]
+    except KeyError:
+        return Priority.LOW
+
+
+def session_priority(
+    charger: Priority, people: Iterable[Person], person: str | None
+) -> Priority:
+    """Who yields first while a session runs: its person's priority, else the charger's."""
+    found = next((p for p in people if p.name == person), None) if person else None
+    return found.priority if found is not None else charger
 
 
 def person_tag(key: str) -> str:

@@ -266,7 +266,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                         stale=charger.currents_stale,
                     ),
                     active=data.plugged_in and charger.enabled,
-                    priority=config.priority,
+                    priority=charger.priority,
                     since=data.session_started.timestamp()
                     if data.session_started
                     else 0.0,

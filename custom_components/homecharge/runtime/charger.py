@@ -29,7 +29,8 @@ from ..central.meter_values import MeterSample
 from ..central.session import BootInfo, ChargerSession, SessionError, StatusReport
 from ..central.v16 import HEARTBEAT_INTERVAL_S
 from ..const import DOMAIN
-from ..logic.access import Person
+from ..logic.access import Person, session_priority
+from ..logic.allocation import Priority
 from ..logic.charger_status import (
     ChargerStatus,
     charger_status,
@@ -435,6 +436,20 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
     def on_authorize(self, id_tag: str) -> str:
         """A card shown at the charger (charger_access.py)."""
         return self.access.authorize(id_tag).value
+
+    @property
+    def priority(self) -> Priority:
+        """Load-balancing priority now: the running session's person's, else ours."""
+        running = (
+            self.sessions.running(self.config.charge_point_id, self.connector_id)
+            if self.sessions is not None
+            else None
+        )
+        return session_priority(
+            self.config.priority,
+            self.sessions.people if self.sessions is not None else (),
+            running.person if running is not None else None,
+        )
 
     # Commands
 

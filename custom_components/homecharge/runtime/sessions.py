@@ -311,6 +311,10 @@ class PlaceSessions:
             end,
         )
 
+    def person_totals(self, start: datetime, end: datetime, person: str) -> Totals:
+        """A person's energy and cost in [start, end), any charger (held months only)."""
+        return period_totals((s for s in self.ledger if s.person == person), start, end)
+
     async def async_sessions(
         self, start: datetime | None, end: datetime | None
     ) -> list[Session]:
