@@ -120,8 +120,12 @@ async def test_a_phone_near_unlocks_and_its_session_is_the_persons(
     charger.plug_in()
     await _until(hass, lambda: charger.status == "Preparing")
     await hass.async_block_till_done()
-    # Nobody near: the car waits.
+    # Nobody near: the car waits, neither planned nor given a share.
     assert not charger.received_calls("RemoteStartTransaction")
+    runtime = entry.runtime_data
+    (load,) = runtime.balancer._loads()
+    assert not load.active
+    assert runtime.scheduler._cars(dt_util.utcnow()) == []
 
     proxy.hear(PHONE_ADDRESS, -60, {0x004C: ibeacon_data(BEACON)})
     await _look(hass)
@@ -132,6 +136,9 @@ async def test_a_phone_near_unlocks_and_its_session_is_the_persons(
     assert start["id_tag"] == person_tag(person.subentry_id)
     ledger = entry.runtime_data.sessions.ledger
     await _until(hass, lambda: any(s.person == "Kari" for s in ledger))
+    (load,) = runtime.balancer._loads()
+    assert load.active
+    assert len(runtime.scheduler._cars(dt_util.utcnow())) == 1
 
     # Kari walks away: locked again; the running session goes on.
     proxy.hear(PHONE_ADDRESS, -100, {0x004C: ibeacon_data(BEACON)})

@@ -229,6 +229,7 @@ async def test_add_a_person(hass: HomeAssistant, connect: Callable[..., Any]) ->
         ),
         ({"window_end": -1}, {"window_end": "window_ended"}),
         ({"card_expiry": -1}, {"card_expiry": "card_expired"}),
+        ({"phone": "Kari's iPhone"}, {"phone": "invalid_phone"}),
     ],
 )
 async def test_a_person_form_refuses_bad_input(
@@ -431,3 +432,24 @@ async def test_sessions_are_the_card_holders(
     assert answer["totals"]["sessions"] == 1  # type: ignore[index]
     (row,) = answer["sessions"]  # type: ignore[misc]
     assert row["person"] == "Kari"
+
+
+async def test_a_person_form_offers_ordinary_users_only(
+    hass: HomeAssistant, connect: Callable[..., Any]
+) -> None:
+    """An administrator or a system user cannot be a guest's login."""
+    # The first user is the owner (an administrator).
+    admin = await hass.auth.async_create_user("Owner", group_ids=["system-admin"])
+    guest = await hass.auth.async_create_user("Renter", group_ids=["system-users"])
+    await connect(_place("restricted"))
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    result = await _person_flow(hass, entry)
+    selector = result["data_schema"].schema["user"]
+    offered = {option["value"] for option in selector.config["options"]}
+    assert guest.id in offered
+    assert admin.id not in offered
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**FORM, "user": guest.id}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["user"] == guest.id

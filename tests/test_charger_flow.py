@@ -469,3 +469,42 @@ def test_discovery_suggestion(
     assert suggestion.get("phases") == phases
     assert suggestion["circuit_fuse"] == fuse
     assert suggestion["connectors"] == 1
+
+
+async def test_phone_nearby_settings(hass: HomeAssistant) -> None:
+    """Away nearer than near, or out of range, is refused; good settings are kept."""
+    place = await _loaded(hass, place_with_charger("CP-1"))
+    (subentry,) = place.subentries.values()
+    result = await place.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    form = {"name": "Garage", "circuit_fuse": 32, "phases": "3", "connectors": 1}
+    for proximity, error in (
+        ({"near_distance": 8, "away_distance": 4}, "away_nearer_than_near"),
+        ({"near_seconds": 7200}, "proximity_out_of_range"),
+    ):
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {**form, "proximity": proximity}
+        )
+        assert result["errors"] == {"base": error}
+        assert error in EN["error"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            **form,
+            "access_mode": "restricted",
+            "proximity": {
+                "near_distance": 3,
+                "near_seconds": 5,
+                "away_distance": 12,
+                "away_seconds": 90,
+                "bluetooth_scanner": "aa:bb:cc:dd:ee:ff",
+            },
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert place.subentries[subentry.subentry_id].data["proximity"] == {
+        "near_distance": 3.0,
+        "near_seconds": 5.0,
+        "away_distance": 12.0,
+        "away_seconds": 90.0,
+        "bluetooth_scanner": "AA:BB:CC:DD:EE:FF",
+    }

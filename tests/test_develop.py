@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from typing import IO, Any
@@ -489,6 +490,34 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
         )["service_response"]
         assert any(row["demo"] for row in report["sessions"])
         assert not report["sessions"][-1]["demo"]
+
+        # Guests: the Cabin is restricted; its car waits, locked, until the
+        # renter's phone is near (the demo proxy, switched from the CLI).
+        assert states()["binary_sensor.cabin_access"]["state"] == "off"
+        assert states()["switch.cabin_charging"]["state"] == "off"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.simulators.phone",
+                "--port",
+                str(mqtt_port),
+                "near",
+            ],
+            cwd=ROOT,
+            check=True,
+            timeout=30,
+        )
+        _wait_for(lambda: states()["binary_sensor.cabin_access"]["state"] == "on", 30)
+        _wait_for(lambda: states()["switch.cabin_charging"]["state"] == "on", 30)
+        renter = _service(
+            base,
+            token,
+            "homecharge",
+            "guest_report?return_response",
+            {"config_entry_id": entry_id, "person": "Cabin renter"},
+        )["service_response"]
+        assert renter["sessions"][-1]["charger"] == "SIM-3"
         # The meter and both chargers run in one site process, the broker too.
         assert len(_processes_with(simulators)) == 1
         assert len(_processes_with(broker)) == 1

@@ -535,6 +535,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after every boot: plug in and start a transaction",
     )
+    parser.add_argument(
+        "--plug-only",
+        action="store_true",
+        help="after every boot: plug in, and wait for the CSMS to start (restricted)",
+    )
     parser.add_argument("--id-tag", default="TAG-1")
     parser.add_argument("--meter-interval", type=float, default=10.0)
     parser.add_argument("--connectors", type=int, default=1)
@@ -586,8 +591,10 @@ def charger_from_args(args: argparse.Namespace) -> SimulatedCharger:
     )
 
 
-async def _autoplug(charger: SimulatedCharger, id_tag: str) -> None:
-    """After every boot: plug in and charge, unless a transaction still runs."""
+async def _autoplug(
+    charger: SimulatedCharger, id_tag: str, *, start: bool = True
+) -> None:
+    """After every boot: plug in and charge (or only plug in), unless a transaction runs."""
     seen = 0
 
     def booted_again() -> bool:
@@ -598,6 +605,8 @@ async def _autoplug(charger: SimulatedCharger, id_tag: str) -> None:
         seen = charger.boots
         if charger.transaction_id is None:
             charger.plug_in()
+            if not start:
+                continue
             try:
                 await charger.start_transaction(id_tag)
             except (ConnectionClosed, OCPPError, RuntimeError, TimeoutError) as err:
@@ -606,13 +615,19 @@ async def _autoplug(charger: SimulatedCharger, id_tag: str) -> None:
                 )
 
 
-async def _run_cli(charger: SimulatedCharger, autoplug: bool, id_tag: str) -> None:
+async def _run_cli(
+    charger: SimulatedCharger, autoplug: bool, id_tag: str, *, start: bool = True
+) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     await charger.start(wait=False)
-    plugger = asyncio.create_task(_autoplug(charger, id_tag)) if autoplug else None
+    plugger = (
+        asyncio.create_task(_autoplug(charger, id_tag, start=start))
+        if autoplug
+        else None
+    )
     try:
         await stopping.wait()
     finally:
@@ -634,7 +649,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("ocpp").setLevel(
         logging.INFO if args.verbose else logging.WARNING
     )
-    asyncio.run(_run_cli(charger_from_args(args), args.autoplug, args.id_tag))
+    asyncio.run(
+        _run_cli(
+            charger_from_args(args),
+            args.autoplug or args.plug_only,
+            args.id_tag,
+            start=not args.plug_only,
+        )
+    )
     return 0
 
 

@@ -95,9 +95,13 @@ async def _run_cli(
     try:
         for charger, options in chargers:
             await charger.start(wait=False)
-            if options.autoplug:
+            if options.autoplug or options.plug_only:
                 tasks.append(
-                    asyncio.create_task(charger_cli._autoplug(charger, options.id_tag))
+                    asyncio.create_task(
+                        charger_cli._autoplug(
+                            charger, options.id_tag, start=not options.plug_only
+                        )
+                    )
                 )
         await meter.start(wait=False)
         if args.cycle is not None and high is not None:

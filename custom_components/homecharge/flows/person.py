@@ -106,7 +106,8 @@ class PersonSubentryFlow(NamedSubentryFlow):
     async def _async_form(
         self, step_id: str, user_input: dict[str, Any] | None, key: str | None
     ) -> SubentryFlowResult:
-        # A person's login is an ordinary (non-admin) user of Home Assistant.
+        # A person's login is an ordinary (non-admin) user of Home Assistant;
+        # the selector refuses any other.
         self._users = [
             user
             for user in await self.hass.auth.async_get_users()
@@ -116,17 +117,13 @@ class PersonSubentryFlow(NamedSubentryFlow):
 
     def errors(self, user_input: dict[str, Any], key: str | None) -> dict[str, str]:
         """Each bad field with its translated error (``logic/access.py``)."""
-        errors = person_errors(
+        return person_errors(
             user_input,
             others=people_of(self._get_entry()),
             key=key,
             zone=dt_util.get_default_time_zone(),
             now=dt_util.utcnow(),
         )
-        user = user_input.get(CONF_USER)
-        if user and user not in {known.id for known in self._users}:
-            errors[CONF_USER] = "user_not_allowed"
-        return errors
 
     def data(self, user_input: dict[str, Any]) -> dict[str, Any]:
         """The person's data."""

@@ -265,7 +265,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                         previous_offer=data.previous_offer_a,
                         stale=charger.currents_stale,
                     ),
-                    active=data.plugged_in and charger.enabled,
+                    active=data.plugged_in and charger.may_charge,
                     priority=charger.priority,
                     since=data.session_started.timestamp()
                     if data.session_started

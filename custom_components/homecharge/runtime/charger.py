@@ -197,6 +197,17 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
         return self.station.data.enabled
 
     @property
+    def may_charge(self) -> bool:
+        """A car here may charge now: enabled, and not locked to nobody.
+
+        At a restricted charger a car waits, unplanned and unbalanced, until
+        someone allowed is near or shows a card (or its session runs).
+        """
+        if not self.enabled:
+            return False
+        return self.data.transaction_id is not None or not self.station.access.locked
+
+    @property
     def status(self) -> ChargerStatus:
         """The one word the user sees."""
         data, station = self.data, self.station.data

@@ -126,6 +126,8 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self._plugged: dict[str, bool] = {}
         self._smart: dict[str, bool] = {}
+        # Whether each car may charge now (a restricted charger may be locked).
+        self._may: dict[str, bool] = {}
         self._lock = asyncio.Lock()
         self._replan = Debouncer(
             hass,
@@ -156,6 +158,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         for key, charger in self.chargers.items():
             self._plugged[key] = charger.data.plugged_in
             self._smart[key] = charger.data.smart_charging
+            self._may[key] = charger.may_charge
             self._unsubscribe.append(
                 charger.async_add_listener(self._charger_listener(key))
             )
@@ -192,8 +195,14 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         def changed() -> None:
             charger = self.chargers[key]
             plugged, smart = charger.data.plugged_in, charger.data.smart_charging
-            if plugged == self._plugged[key] and smart == self._smart[key]:
+            may = charger.may_charge
+            if (plugged, smart, may) == (
+                self._plugged[key],
+                self._smart[key],
+                self._may[key],
+            ):
                 return
+            self._may[key] = may
             if self._plugged[key] and not plugged and not smart:
                 # As in the app: "charge full now" lasts until the car leaves.
                 charger.set_smart_charging(True)
@@ -333,7 +342,7 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
         grid = self.place.grid_type
         for key, charger in self.chargers.items():
             data = charger.data
-            if not (data.plugged_in and data.smart_charging and charger.enabled):
+            if not (data.plugged_in and data.smart_charging and charger.may_charge):
                 continue
             lines = charger.lines(grid)
             delivered = (data.session_energy_kwh or 0.0) if data.transaction_id else 0.0
