@@ -3,7 +3,8 @@ A month of earlier charging sessions for the demo place of scripts/develop.
 
 So the history (sensors, the sessions calendar, the statistics graph, the
 reports) is not empty on a first start: SIM-1 ("Driveway") charged most
-evenings of the 30 days before today, each session made through the ledger
+evenings of the 30 days before today, and the Cabin renter (his card) two
+long weekends at SIM-3 ("Cabin"), each session made through the ledger
 itself (homecharge's logic/sessions: start, a reading every 5 minutes,
 stop), priced per slot with the demo's sample prices (dev/demo_prices.py's
 fixture day) and the demo place's VAT and grid tariff, sealed in the hash
@@ -55,6 +56,9 @@ from dev.demo_prices import (  # noqa: E402
 )
 
 CHARGER: Final = "SIM-1"
+CABIN: Final = "SIM-3"
+RENTER: Final = "Cabin renter"
+RENTER_CARD: Final = "RENTER-01"
 DAYS: Final = 30
 
 
@@ -127,6 +131,39 @@ def make(config: Path, now: datetime | None = None) -> Ledger | None:
             transaction_id=tid,
             stopped=stopped,
             meter_stop_wh=register,
+            reason="EVDisconnected",
+            now=stopped,
+        )
+    # The Cabin renter's long weekends at the Cabin (SIM-3): his card, his name.
+    cabin = 500_000
+    for back in (12, 11, 5, 4):
+        day = today - timedelta(days=back)
+        started = datetime.combine(day, time(18, 30), zone).astimezone(UTC)
+        energy = rng.randint(5_000, 12_000)
+        stopped = started + timedelta(minutes=round(energy / 3_600 * 60))  # 1-phase
+        moment = started
+        while moment <= stopped:
+            spot[moment] = round(
+                hourly[moment.astimezone(zone).hour] * per_mwh / 1000, 5
+            )
+            moment += QUARTER
+        tid = f"demo-cabin-{back}"
+        session = ledger.start(
+            charger=CABIN,
+            connector=1,
+            transaction_id=tid,
+            started=started,
+            meter_start_wh=cabin,
+            id_tag=RENTER_CARD,
+            now=started,
+        )
+        ledger.amend(session.key, by=None, now=started, person=RENTER)
+        cabin += energy
+        ledger.stop(
+            charger=CABIN,
+            transaction_id=tid,
+            stopped=stopped,
+            meter_stop_wh=cabin,
             reason="EVDisconnected",
             now=stopped,
         )

@@ -255,12 +255,12 @@ def test_demo_prices_file(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("socket_enabled")
 def test_demo_sessions_are_a_sealed_month_marked_as_demo(tmp_path: Path) -> None:
-    """A month of SIM-1's evenings, priced, in the chain; never over real ones."""
+    """A month of SIM-1's evenings and the renter's weekends, priced, in the chain."""
     config = tmp_path / "config"
     shutil.copytree(ROOT / "dev" / "config", config)
     now = datetime(2026, 12, 7, 12, tzinfo=UTC)
     written = demo_sessions.write(config, now)
-    assert 15 <= written <= 30
+    assert 15 + 4 <= written <= 30 + 4
     storage = config / ".storage"
     key = f"homecharge.{demo_prices.DEMO_PLACE}.sessions"
     index = json.loads((storage / key).read_text())["data"]
@@ -273,7 +273,11 @@ def test_demo_sessions_are_a_sealed_month_marked_as_demo(tmp_path: Path) -> None
         ]
     ]
     assert len(sessions) == written == index["seq"]
-    assert all(s.demo and s.charger == "SIM-1" for s in sessions)
+    assert all(s.demo for s in sessions)
+    renter = [s for s in sessions if s.charger == "SIM-3"]
+    assert len(renter) == 4
+    assert {s.person for s in renter} == {"Cabin renter"}
+    assert {s.charger for s in sessions} == {"SIM-1", "SIM-3"}
     assert all(s.cost_complete and s.energy_wh > 0 for s in sessions)
     assert all(s.started < now - timedelta(hours=12) for s in sessions)
     assert broken_links(sessions) == []
