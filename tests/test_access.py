@@ -426,3 +426,45 @@ def test_a_guests_rights_are_his_chargers_inside_his_window() -> None:
         refusal(renter, Right.CHARGE, charger="CP-1", now=later)
         == "guest_outside_window"
     )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-48, 48),  # window start, hours from NOW (or none)
+            st.integers(0, 96),  # its length in hours
+            st.booleans(),  # forever
+            st.frozensets(st.sampled_from(["CP-1", "CP-2"]), max_size=2),
+            st.booleans(),  # his phone is near
+        ),
+        max_size=6,
+    ),
+    st.integers(-72, 72),
+)
+def test_nobody_outside_his_window_is_let_in_by_his_phone(
+    people: list[tuple[int, int, bool, frozenset[str], bool]], offset: int
+) -> None:
+    """Whoever unlocks a charger is allowed there, inside his window, and near."""
+    now = NOW + timedelta(hours=offset)
+    persons = [
+        _renter(
+            key=f"p{n}",
+            name=f"P{n}",
+            chargers=chargers,
+            window=AccessWindow()
+            if forever
+            else AccessWindow(
+                NOW + timedelta(hours=start), NOW + timedelta(hours=start + length)
+            ),
+        )
+        for n, (start, length, forever, chargers, _near) in enumerate(people)
+    ]
+    near = [f"p{n}" for n, person in enumerate(people) if person[4]]
+    for charger in ("CP-1", "CP-2"):
+        chosen = who_unlocks(persons, near, charger=charger, now=now)
+        allowed = [p for p in persons if p.key in near and p.may_charge(charger, now)]
+        assert (chosen is None) == (not allowed)
+        if chosen is not None:
+            assert chosen.key in near
+            assert charger in chosen.chargers
+            assert chosen.window.contains(now)
