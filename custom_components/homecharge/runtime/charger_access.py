@@ -82,8 +82,11 @@ def people_of(entry: ConfigEntry) -> list[Person]:
 
 def access_mode(charger: ChargerCoordinator) -> AccessMode:
     """The charger's access mode (open unless set; a mode not known: restricted)."""
-    data = charger.config_entry.subentries[charger.subentry_id].data
-    return AccessMode.of(data.get(CONF_ACCESS_MODE))
+    subentry = charger.config_entry.subentries.get(charger.subentry_id)
+    if subentry is None:
+        # Removed, the place not yet reloaded: nothing new starts there.
+        return AccessMode.RESTRICTED
+    return AccessMode.of(subentry.data.get(CONF_ACCESS_MODE))
 
 
 class ChargerAccess:

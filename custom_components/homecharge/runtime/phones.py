@@ -193,12 +193,17 @@ class PlacePhones:
 
         now = monotonic_time_coarse()
         distances: list[float] = []
+        gone: list[str] = []
         for address, (owner, power) in self._addresses.items():
             if owner != person.key:
                 continue
-            for device in bluetooth.async_scanner_devices_by_address(
+            devices = bluetooth.async_scanner_devices_by_address(
                 self._hass, address, connectable=False
-            ):
+            )
+            if not devices:
+                # No scanner holds it any more (a rotated address): forget it.
+                gone.append(address)
+            for device in devices:
                 if scanner and device.scanner.source != scanner:
                     continue
                 heard = device.scanner.discovered_device_timestamps.get(address)
@@ -208,6 +213,8 @@ class PlacePhones:
                 distances.append(
                     distance_m(advertisement.rssi, power or advertisement.tx_power)
                 )
+        for address in gone:
+            del self._addresses[address]
         return min(distances, default=None)
 
     # Looking
@@ -230,8 +237,10 @@ class PlacePhones:
         for charger in self._stations:
             if access_mode(charger) is not AccessMode.RESTRICTED:
                 continue
-            settings = charger.config_entry.subentries[charger.subentry_id].data
-            proximity = settings.get(CONF_PROXIMITY) or {}
+            subentry = charger.config_entry.subentries.get(charger.subentry_id)
+            if subentry is None:
+                continue
+            proximity = subentry.data.get(CONF_PROXIMITY) or {}
             thresholds = thresholds_from(proximity)
             scanner = proximity.get(CONF_SCANNER) or None
             changed = False
