@@ -403,6 +403,10 @@ def place_for(chargers: int) -> dict[str, Any]:
             "raise_interval": 0.0,
             "safe_current": 6.0,
             "meter_timeout": 600.0,
+            # The fuse alone: no grid tariff to plan around, no capacity step
+            # for the guard to hold (it would cut below the fair share).
+            "grid_day_price": 0.0,
+            "capacity_tariff": False,
         },
         chargers=[
             {
