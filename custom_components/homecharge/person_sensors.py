@@ -32,7 +32,7 @@ from .logic.access import Person
 from .logic.sessions.reports import Totals
 from .runtime.charger_access import people_of
 from .runtime.sessions import PlaceSessions
-from .session_sensors import Periods
+from .session_sensors import Periods, cost_of, kwh_of
 
 type Span = Callable[[Person, Periods], tuple[datetime, datetime] | None]
 
@@ -58,14 +58,6 @@ def _window(person: Person, _periods: Periods) -> tuple[datetime, datetime] | No
     return window.start, min(window.end or dt_util.utcnow(), dt_util.utcnow())
 
 
-def _kwh(totals: Totals) -> float:
-    return round(totals.wh / 1000, 3)
-
-
-def _cost(totals: Totals) -> float | None:
-    return round(totals.cost, 2) if totals.complete else None
-
-
 PERSON_SENSORS: tuple[PersonSensorDescription, ...] = (
     PersonSensorDescription(
         key="person_energy_this_month",
@@ -75,7 +67,7 @@ PERSON_SENSORS: tuple[PersonSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
         span_fn=_month,
-        figure_fn=_kwh,
+        figure_fn=kwh_of,
     ),
     PersonSensorDescription(
         key="person_cost_this_month",
@@ -83,7 +75,7 @@ PERSON_SENSORS: tuple[PersonSensorDescription, ...] = (
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
         span_fn=_month,
-        figure_fn=_cost,
+        figure_fn=cost_of,
         money=True,
     ),
     PersonSensorDescription(
@@ -93,7 +85,7 @@ PERSON_SENSORS: tuple[PersonSensorDescription, ...] = (
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
         span_fn=_window,
-        figure_fn=_kwh,
+        figure_fn=kwh_of,
     ),
     PersonSensorDescription(
         key="person_cost_in_window",
@@ -101,7 +93,7 @@ PERSON_SENSORS: tuple[PersonSensorDescription, ...] = (
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
         span_fn=_window,
-        figure_fn=_cost,
+        figure_fn=cost_of,
         money=True,
     ),
 )

@@ -88,11 +88,13 @@ def _period(
     return value
 
 
-def _kwh(totals: Totals) -> float:
+def kwh_of(totals: Totals) -> float:
+    """Energy in kWh, to the Wh."""
     return round(totals.wh / 1000, 3)
 
 
-def _cost(totals: Totals) -> float | None:
+def cost_of(totals: Totals) -> float | None:
+    """Cost to the cent; unknown while a slot's price is missing."""
     return round(totals.cost, 2) if totals.complete else None
 
 
@@ -131,7 +133,7 @@ def _average(session: Session) -> float | None:
 
 
 def _total_cost(session: Session) -> float | None:
-    return _cost(slot_totals(session))
+    return cost_of(slot_totals(session))
 
 
 SESSION_SENSORS: tuple[SessionSensorDescription, ...] = (
@@ -142,7 +144,7 @@ SESSION_SENSORS: tuple[SessionSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_period(lambda p: p.today, lambda p: p.tomorrow, _kwh),
+        value_fn=_period(lambda p: p.today, lambda p: p.tomorrow, kwh_of),
     ),
     SessionSensorDescription(
         key="energy_this_month",
@@ -151,7 +153,7 @@ SESSION_SENSORS: tuple[SessionSensorDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
-        value_fn=_period(lambda p: p.month, lambda p: p.next_month, _kwh),
+        value_fn=_period(lambda p: p.month, lambda p: p.next_month, kwh_of),
     ),
     SessionSensorDescription(
         key="energy_last_month",
@@ -159,7 +161,7 @@ SESSION_SENSORS: tuple[SessionSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=1,
-        value_fn=_period(lambda p: p.last_month, lambda p: p.month, _kwh),
+        value_fn=_period(lambda p: p.last_month, lambda p: p.month, kwh_of),
     ),
     SessionSensorDescription(
         key="cost_today",
@@ -169,7 +171,7 @@ SESSION_SENSORS: tuple[SessionSensorDescription, ...] = (
         suggested_display_precision=2,
         money=True,
         reset_fn=lambda p: p.today,
-        value_fn=_period(lambda p: p.today, lambda p: p.tomorrow, _cost),
+        value_fn=_period(lambda p: p.today, lambda p: p.tomorrow, cost_of),
     ),
     SessionSensorDescription(
         key="cost_this_month",
@@ -179,7 +181,7 @@ SESSION_SENSORS: tuple[SessionSensorDescription, ...] = (
         suggested_display_precision=2,
         money=True,
         reset_fn=lambda p: p.month,
-        value_fn=_period(lambda p: p.month, lambda p: p.next_month, _cost),
+        value_fn=_period(lambda p: p.month, lambda p: p.next_month, cost_of),
     ),
     SessionSensorDescription(
         key="cost_last_month",
@@ -187,7 +189,7 @@ SESSION_SENSORS: tuple[SessionSensorDescription, ...] = (
         device_class=SensorDeviceClass.MONETARY,
         suggested_display_precision=2,
         money=True,
-        value_fn=_period(lambda p: p.last_month, lambda p: p.month, _cost),
+        value_fn=_period(lambda p: p.last_month, lambda p: p.month, cost_of),
     ),
     SessionSensorDescription(
         key="session_cost",
