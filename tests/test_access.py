@@ -26,6 +26,7 @@ from custom_components.homecharge.logic.access import (
     person_of_user,
     person_tag,
     refusal,
+    revoked,
     taken_cards,
     who_unlocks,
     window_error,
@@ -468,3 +469,18 @@ def test_nobody_outside_his_window_is_let_in_by_his_phone(
             assert chosen.key in near
             assert charger in chosen.chargers
             assert chosen.window.contains(now)
+
+
+def test_revoking_ends_the_window_now() -> None:
+    """A start that has passed stays; one still to come goes (never reversed)."""
+    now = datetime(2026, 7, 1, 14, 30, 12, 500, tzinfo=OSLO)
+    past = {"window_start": "2026-06-30 12:00:00", "window_end": None, "cards": ["A"]}
+    assert revoked(past, now) == {
+        "window_start": "2026-06-30 12:00:00",
+        "window_end": "2026-07-01 14:30:12",
+        "cards": ["A"],
+    }
+    later = revoked({"window_start": "2026-07-05 12:00:00"}, now)
+    assert later["window_start"] is None
+    window = window_from(later["window_start"], later["window_end"], OSLO)
+    assert window.ended(now.astimezone(UTC))

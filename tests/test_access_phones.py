@@ -242,3 +242,23 @@ async def test_a_moved_cable_stops_the_charging(
     await _until(hass, lambda: charger.status == "Preparing")
     await hass.async_block_till_done()
     assert len(list(ledger)) == 1
+
+
+async def test_a_changed_phone_no_longer_unlocks(
+    hass: HomeAssistant, connect: Callable[..., Any], proxy: Proxy
+) -> None:
+    """Give the person another phone: the old one, still heard, is nobody's."""
+    entry = _restricted(_person("Kari", phone=f"{BEACON.uuid}_100_1"))
+    await connect(entry)
+    proxy.hear(PHONE_ADDRESS, -55, {0x004C: ibeacon_data(BEACON)})
+    await _look(hass)
+    assert _lock(hass) == "on"
+    kari = next(s for s in entry.subentries.values() if s.title == "Kari")
+    other = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9_1_2"
+    hass.config_entries.async_update_subentry(
+        entry, kari, data={**kari.data, "phone": other}
+    )
+    await hass.async_block_till_done()
+    proxy.hear(PHONE_ADDRESS, -55, {0x004C: ibeacon_data(BEACON)})
+    await _look(hass)
+    assert _lock(hass) == "off"

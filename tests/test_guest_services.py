@@ -78,9 +78,15 @@ async def test_an_invite_gives_access_and_says_how(
 async def test_bad_invites_are_refused_clearly(
     hass: HomeAssistant, connect: Callable[..., Any]
 ) -> None:
-    """Nobody by that name, a window that ends before it starts, a non-notifier."""
+    """Nobody by that name, a window that ends before it starts, a non-notifier.
+
+    Nothing is stored or sent when any part is bad.
+    """
+    sent = _notifier(hass)
     entry = _place("restricted", _person("Renter", cards=["RENT-1"]))
     await connect(entry)
+    (person,) = [s for s in entry.subentries.values() if s.subentry_type == "person"]
+    before = dict(person.data)
     base = {"config_entry_id": entry.entry_id, "person": "Renter"}
     start = dt_util.now().replace(tzinfo=None) + timedelta(days=2)
     for data, key in (
@@ -93,13 +99,22 @@ async def test_bad_invites_are_refused_clearly(
             },
             "window_reversed",
         ),
-        ({**base, "notify": ["light.kitchen"]}, "not_a_notify_target"),
+        (
+            {
+                **base,
+                "end": start.isoformat(),
+                "notify": ["notify.renter_phone", "light.kitchen"],
+            },
+            "not_a_notify_target",
+        ),
     ):
         with pytest.raises(ServiceValidationError) as caught:
             await hass.services.async_call(
                 DOMAIN, "invite_guest", data, blocking=True, return_response=True
             )
         assert caught.value.translation_key == key
+    assert dict(entry.subentries[person.subentry_id].data) == before
+    assert sent == []
 
 
 async def test_a_guest_report_is_his_sessions_only(

@@ -19,7 +19,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
@@ -30,21 +30,24 @@ from .logic.access import (
     CONF_USER,
     CONF_WINDOW_END,
     CONF_WINDOW_START,
+    LOCAL_FORMAT,
     person_errors,
+    revoked,
 )
 from .logic.proximity import CONF_PHONE, CONF_PHONE_ENTITY
 from .runtime.charger_access import people_of
-from .runtime.place import loaded_place_entry
+from .runtime.place import chargers_of_devices, loaded_place_entry
 from .runtime.rights import async_caller_person
-from .session_services import ATTR_CONFIG_ENTRY, async_get_sessions
+from .session_services import (
+    ATTR_CONFIG_ENTRY,
+    ATTR_END,
+    ATTR_PERSON,
+    ATTR_START,
+    async_get_sessions,
+)
 
-ATTR_PERSON: Final = "person"
-ATTR_START: Final = "start"
-ATTR_END: Final = "end"
 ATTR_NOTIFY: Final = "notify"
 ATTR_LANGUAGE: Final = "language"
-# How HA's date-time selector stores a local time (the person form's).
-_LOCAL: Final = "%Y-%m-%d %H:%M:%S"
 
 INVITE_SCHEMA: Final = vol.Schema(
     {
@@ -95,24 +98,20 @@ def _charge_points(call: ServiceCall, entry: ConfigEntry) -> list[str] | None:
     """The place's chargers named by device, as charge point ids."""
     if ATTR_DEVICE_ID not in call.data:
         return None
-    registry = dr.async_get(call.hass)
-    ours = {
-        str(sub.data[CONF_CHARGE_POINT_ID])
-        for sub in entry.subentries.values()
-        if sub.subentry_type == SUBENTRY_CHARGER
-    }
     found: list[str] = []
-    for device_id in call.data[ATTR_DEVICE_ID]:
-        device = registry.async_get(device_id)
-        ids = [i for d, i in (device.identifiers if device else ()) if d == DOMAIN]
-        if not ids or ids[0] not in ours:
+    for device_id, charger in zip(
+        call.data[ATTR_DEVICE_ID],
+        chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID]),
+        strict=True,
+    ):
+        if charger.config_entry.entry_id != entry.entry_id:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="not_a_charger",
                 translation_placeholders={"device_id": device_id},
             )
-        found.append(ids[0])
-    return found
+        found.append(charger.config.charge_point_id)
+    return list(dict.fromkeys(found))
 
 
 def _local(moment: datetime | None) -> str | None:
@@ -123,7 +122,7 @@ def _local(moment: datetime | None) -> str | None:
         if moment.tzinfo
         else moment.replace(tzinfo=dt_util.get_default_time_zone())
     )
-    return dt_util.as_local(aware).strftime(_LOCAL)
+    return dt_util.as_local(aware).strftime(LOCAL_FORMAT)
 
 
 def _update(
@@ -149,19 +148,23 @@ def _update(
     call.hass.config_entries.async_update_subentry(entry, subentry, data=data)
 
 
-async def _async_send(
-    call: ServiceCall, key: str, placeholders: dict[str, str]
-) -> list[str]:
-    """Send a translated message to each notify target; the targets reached."""
+async def _async_strings(call: ServiceCall) -> dict[str, str]:
+    """The messages in the language asked for (English where it has none)."""
     hass = call.hass
     language = call.data.get(ATTR_LANGUAGE) or hass.config.language
     strings = await async_get_translations(hass, language, "notifications", [DOMAIN])
-    if not strings:
-        strings = await async_get_translations(hass, "en", "notifications", [DOMAIN])
-    prefix = f"component.{DOMAIN}.notifications.{key}"
-    title = strings[f"{prefix}.title"].format(**placeholders)
-    message = strings[f"{prefix}.message"].format(**placeholders)
-    sent: list[str] = []
+    return strings or await async_get_translations(
+        hass, "en", "notifications", [DOMAIN]
+    )
+
+
+def _targets(call: ServiceCall) -> list[tuple[str, str, bool]]:
+    """Each notify target as (target, service, is an entity).
+
+    All are checked before anything is sent or stored: a bad one changes nothing.
+    """
+    hass = call.hass
+    targets = []
     for target in call.data[ATTR_NOTIFY]:
         domain, _, name = target.partition(".")
         entity = domain == "notify" and hass.states.get(target) is not None
@@ -174,22 +177,38 @@ async def _async_send(
                 translation_placeholders={"target": target},
             )
         # A notify entity takes send_message; a legacy notifier is its own service.
-        await hass.services.async_call(
+        targets.append((target, "send_message" if entity else name, entity))
+    return targets
+
+
+async def _async_send(
+    call: ServiceCall,
+    strings: dict[str, str],
+    key: str,
+    placeholders: dict[str, str],
+) -> list[str]:
+    """Send a translated message to each notify target; the targets reached."""
+    targets = _targets(call)
+    prefix = f"component.{DOMAIN}.notifications.{key}"
+    title = strings[f"{prefix}.title"].format(**placeholders)
+    message = strings[f"{prefix}.message"].format(**placeholders)
+    for target, service, entity in targets:
+        await call.hass.services.async_call(
             "notify",
-            "send_message" if entity else name,
+            service,
             {"title": title, "message": message}
             | ({"entity_id": target} if entity else {}),
             blocking=True,
             context=call.context,
         )
-        sent.append(target)
-    return sent
+    return [target for target, _, _ in targets]
 
 
 async def async_invite_guest(call: ServiceCall) -> ServiceResponse:
     """Give a person chargers and a window, and tell him how to charge."""
     entry = loaded_place_entry(call.hass, call.data[ATTR_CONFIG_ENTRY])
     subentry = _person(entry, call.data[ATTR_PERSON])
+    _targets(call)  # a bad target changes nothing
     data = dict(subentry.data)
     if (chargers := _charge_points(call, entry)) is not None:
         data[CONF_CHARGERS] = chargers
@@ -212,12 +231,7 @@ async def async_invite_guest(call: ServiceCall) -> ServiceResponse:
         )
         if present
     ]
-    strings = await async_get_translations(
-        call.hass,
-        call.data.get(ATTR_LANGUAGE) or call.hass.config.language,
-        "notifications",
-        [DOMAIN],
-    )
+    strings = await _async_strings(call)
     prefix = f"component.{DOMAIN}.notifications"
     ways = [strings.get(f"{prefix}.way_{kind}.message", kind) for kind in how]
     forever = strings.get(f"{prefix}.forever.message", "-")
@@ -229,7 +243,7 @@ async def async_invite_guest(call: ServiceCall) -> ServiceResponse:
         "end": data.get(CONF_WINDOW_END) or forever,
         "how": " ".join(ways) or "-",
     }
-    sent = await _async_send(call, "invite", placeholders)
+    sent = await _async_send(call, strings, "invite", placeholders)
     return {
         "person": subentry.title,
         "chargers": list(data.get(CONF_CHARGERS, [])),
@@ -243,15 +257,15 @@ async def async_revoke_guest(call: ServiceCall) -> ServiceResponse:
     """End all of a person's access now (his history stays)."""
     entry = loaded_place_entry(call.hass, call.data[ATTR_CONFIG_ENTRY])
     subentry = _person(entry, call.data[ATTR_PERSON])
-    now = dt_util.now().replace(microsecond=0)
-    data = {**subentry.data, CONF_WINDOW_END: now.strftime(_LOCAL)}
-    start = data.get(CONF_WINDOW_START)
-    if start and start >= data[CONF_WINDOW_END]:
-        data[CONF_WINDOW_START] = None
+    _targets(call)
+    data = revoked(subentry.data, dt_util.now())
     # Stored as is: an ended window is what the form would refuse.
     call.hass.config_entries.async_update_subentry(entry, subentry, data=data)
     sent = await _async_send(
-        call, "revoke", {"person": subentry.title, "place": entry.title}
+        call,
+        await _async_strings(call),
+        "revoke",
+        {"person": subentry.title, "place": entry.title},
     )
     return {"person": subentry.title, "ended": data[CONF_WINDOW_END], "notified": sent}
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -17,7 +17,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util.json import JsonValueType
 
@@ -42,7 +42,7 @@ from .plan_services import (
 )
 from .runtime.charger import ChargerCoordinator
 from .runtime.charger_state import MAX_CIRCUIT_FUSE
-from .runtime.place import loaded_place_entry
+from .runtime.place import chargers_of_devices, loaded_place_entry
 from .runtime.rights import async_caller_person, async_guest
 from .session_services import (
     ATTR_CONFIG_ENTRY,
@@ -102,36 +102,6 @@ CHANGE_CONFIGURATION_SCHEMA = vol.Schema(
 )
 
 
-def _chargers(hass: HomeAssistant, device_ids: list[str]) -> list[ChargerCoordinator]:
-    """The loaded chargers (or connectors) behind device ids; else a clear error."""
-    registry = dr.async_get(hass)
-    by_id = {
-        charger.device_key: charger
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-        for charger in entry.runtime_data.chargers.values()
-    }
-    found = []
-    for device_id in device_ids:
-        device = registry.async_get(device_id)
-        charger = next(
-            (
-                by_id[identifier]
-                for domain, identifier in (device.identifiers if device else ())
-                if domain == DOMAIN and identifier in by_id
-            ),
-            None,
-        )
-        if charger is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_a_charger",
-                translation_placeholders={"device_id": device_id},
-            )
-        found.append(charger)
-    return found
-
-
 async def _guest(
     call: ServiceCall, chargers: list[ChargerCoordinator], right: Right
 ) -> Person | None:
@@ -168,7 +138,7 @@ async def _async_restart(call: ServiceCall) -> ServiceResponse:
     restarted: list[JsonValueType] = []
     offline: list[JsonValueType] = []
     refused: list[JsonValueType] = []
-    for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID]):
+    for charger in chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID]):
         name = charger.display_name
         if charger.session is None:
             offline.append(name)
@@ -183,13 +153,13 @@ async def _async_restart(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_start(call: ServiceCall) -> None:
-    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    chargers = chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID])
     person = await _guest(call, chargers, Right.CHARGE)
     await _each(chargers, lambda charger: charger.async_start_charging(person))
 
 
 async def _async_stop(call: ServiceCall) -> None:
-    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    chargers = chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID])
     await _guest(call, chargers, Right.CHARGE)
     await _each(chargers, ChargerCoordinator.async_stop_charging)
 
@@ -204,7 +174,7 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
             translation_placeholders={"minimum": f"{IEC_MIN_AMPS:g}"},
         )
     duration: timedelta | None = call.data.get(ATTR_DURATION)
-    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    chargers = chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID])
     await _guest(call, chargers, Right.SETTINGS)
     for charger in chargers:
         charger.set_limit(LimitSource.ACTION, amps)
@@ -215,7 +185,7 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
 async def _async_unlock(call: ServiceCall) -> None:
     """A connector's device unlocks itself; a charger's, the connector named."""
     connector: int | None = call.data.get(ATTR_CONNECTOR)
-    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    chargers = chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID])
     await _guest(call, chargers, Right.SETTINGS)
     await _each(
         chargers,
@@ -236,7 +206,7 @@ async def _reached[T](charger: ChargerCoordinator, command: Awaitable[T]) -> T:
 
 
 async def _async_get_configuration(call: ServiceCall) -> ServiceResponse:
-    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    (charger,) = chargers_of_devices(call.hass, [call.data[ATTR_DEVICE_ID]])
     await _guest(call, [charger], Right.SETTINGS)
     values = await _reached(
         charger, charger.async_get_configuration(call.data.get(ATTR_KEYS))
@@ -245,7 +215,7 @@ async def _async_get_configuration(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_change_configuration(call: ServiceCall) -> ServiceResponse:
-    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    (charger,) = chargers_of_devices(call.hass, [call.data[ATTR_DEVICE_ID]])
     status = await _reached(
         charger,
         charger.async_change_configuration(call.data[ATTR_KEY], call.data[ATTR_VALUE]),
@@ -254,7 +224,7 @@ async def _async_change_configuration(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_set_ready_by(call: ServiceCall) -> None:
-    chargers = _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+    chargers = chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID])
     await _guest(call, chargers, Right.SETTINGS)
     await async_set_ready_by(call, chargers)
 
@@ -265,7 +235,7 @@ def _charge_points(call: ServiceCall) -> frozenset[str] | None:
         return None
     return frozenset(
         charger.config.charge_point_id
-        for charger in _chargers(call.hass, call.data[ATTR_DEVICE_ID])
+        for charger in chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID])
     )
 
 
@@ -289,7 +259,7 @@ async def _async_export_sessions(call: ServiceCall) -> ServiceResponse:
 
 
 async def _async_update_session(call: ServiceCall) -> ServiceResponse:
-    (charger,) = _chargers(call.hass, [call.data[ATTR_DEVICE_ID]])
+    (charger,) = chargers_of_devices(call.hass, [call.data[ATTR_DEVICE_ID]])
     await _guest(call, [charger], Right.SETTINGS)
     sessions = charger.sessions
     if sessions is None:  # pragma: no cover - every loaded charger has one

@@ -97,6 +97,15 @@ DEFAULT_TARGET_SOC = 100
 DEFAULT_CIRCUIT_FUSE = 16
 
 _DEFAULT_THRESHOLDS = Thresholds()
+# Who keeps charging when there is not enough for every car (a charger's, a
+# person's while his session runs).
+PRIORITY_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=[priority.name.lower() for priority in Priority],
+        translation_key=CONF_PRIORITY,
+        mode=SelectSelectorMode.DROPDOWN,
+    )
+)
 
 
 def _metres_or_seconds(unit: str) -> NumberSelector:
@@ -156,13 +165,7 @@ CHARGER_FIELDS = vol.Schema(
         ),
         vol.Optional(
             CONF_PRIORITY, default=Priority.NORMAL.name.lower()
-        ): SelectSelector(
-            SelectSelectorConfig(
-                options=[priority.name.lower() for priority in Priority],
-                translation_key=CONF_PRIORITY,
-                mode=SelectSelectorMode.DROPDOWN,
-            )
-        ),
+        ): PRIORITY_SELECTOR,
         # Open to everyone, or only to the place's people (logic/access.py).
         vol.Optional(CONF_ACCESS_MODE, default=AccessMode.OPEN.value): SelectSelector(
             SelectSelectorConfig(

@@ -41,6 +41,7 @@ from ..logic.allocation import Priority
 from ..logic.proximity import CONF_PHONE, CONF_PHONE_ENTITY, PRESENCE_DOMAINS
 from ..logic.vehicles import parse_id_tags
 from ..runtime.charger_access import people_of
+from .charger import PRIORITY_SELECTOR
 from .named_subentry import NamedSubentryFlow
 
 
@@ -80,13 +81,7 @@ class PersonSubentryFlow(NamedSubentryFlow):
                 vol.Optional(CONF_CARD_EXPIRY): DateTimeSelector(),
                 vol.Optional(
                     CONF_PRIORITY, default=Priority.LOW.name.lower()
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=[priority.name.lower() for priority in Priority],
-                        translation_key=CONF_PRIORITY,
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                ),
+                ): PRIORITY_SELECTOR,
                 vol.Optional(CONF_PHONE): TextSelector(),
                 vol.Optional(CONF_PHONE_ENTITY): EntitySelector(
                     EntitySelectorConfig(domain=list(PRESENCE_DOMAINS))

@@ -24,7 +24,7 @@ from enum import StrEnum
 import re
 from typing import Any, Final
 
-from .allocation import Priority
+from .allocation import Priority, priority_of
 from .proximity import CONF_PHONE, CONF_PHONE_ENTITY, PhoneId, parse_phone
 from .vehicles import MAX_ID_TAG, parse_id_tags
 
@@ -39,6 +39,8 @@ CONF_MOBILE: Final = "mobile"
 CONF_EMAIL: Final = "email"
 CONF_USER: Final = "user"
 CONF_PRIORITY: Final = "priority"
+# How a local date and time is kept (as HA's date-time selector gives it).
+LOCAL_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 # Tags Home Assistant starts sessions with: "HC-" and a person's key's end
 # (20 characters, OCPP 1.6's limit), or the one for an admin's start.
 _PERSON_TAG_PREFIX: Final = "HC-"
@@ -245,16 +247,8 @@ def person_from(key: str, name: str, data: Mapping[str, Any], zone: tzinfo) -> P
         phone=parse_phone(data.get(CONF_PHONE)),
         phone_entity=data.get(CONF_PHONE_ENTITY) or None,
         user=data.get(CONF_USER) or None,
-        priority=_priority(data.get(CONF_PRIORITY)),
+        priority=priority_of(data.get(CONF_PRIORITY), Priority.LOW),
     )
-
-
-def _priority(value: object) -> Priority:
-    """A stored priority (low unless set, or not known)."""
-    try:
-        return Priority[str(value).upper()]
-    except KeyError:
-        return Priority.LOW
 
 
 def session_priority(
@@ -263,6 +257,21 @@ def session_priority(
     """Who yields first while a session runs: its person's priority, else the charger's."""
     found = next((p for p in people if p.name == person), None) if person else None
     return found.priority if found is not None else charger
+
+
+def revoked(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A person's data with all access ended at ``now`` (local, as the form keeps it).
+
+    A start still to come goes too: the window is over, not reversed.
+    """
+    end = now.replace(microsecond=0, tzinfo=None)
+    start = data.get(CONF_WINDOW_START)
+    keep_start = start and datetime.fromisoformat(str(start)).replace(tzinfo=None) < end
+    return {
+        **data,
+        CONF_WINDOW_START: start if keep_start else None,
+        CONF_WINDOW_END: end.strftime(LOCAL_FORMAT),
+    }
 
 
 def person_tag(key: str) -> str:

@@ -42,6 +42,14 @@ class Priority(IntEnum):
     HIGH = 2
 
 
+def priority_of(value: object, default: Priority) -> Priority:
+    """A stored priority ("low", "normal", "high"); the default if unset or unknown."""
+    try:
+        return Priority[str(value).upper()]
+    except KeyError:
+        return default
+
+
 class Bound(StrEnum):
     """What holds a charger's share where it is."""
 

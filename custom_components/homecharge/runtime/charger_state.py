@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 from ..central.profile import ChargerCapabilities
 from ..central.session import BootInfo
 from ..const import CONF_PHASE, CONF_PRIORITY, MAX_CONNECTORS
-from ..logic.allocation import Priority
+from ..logic.allocation import Priority, priority_of
 from ..logic.charger_status import charger_wide_status
 from ..logic.limits import LimitSource
 
@@ -73,7 +73,7 @@ class ChargerConfig:
             serial=data.get("serial"),
             opens=data.get("opens"),
             closes=data.get("closes"),
-            priority=Priority[str(data.get(CONF_PRIORITY, "normal")).upper()],
+            priority=priority_of(data.get(CONF_PRIORITY), Priority.NORMAL),
             phase=int(data.get(CONF_PHASE, 1)),
         )
 

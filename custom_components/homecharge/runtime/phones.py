@@ -88,6 +88,7 @@ class PlacePhones:
     def async_refresh(self) -> None:
         """Read the people and chargers again (a person or charger changed)."""
         self.async_stop()
+        before = {person.key: person.phone for person in self._people}
         self._people = [
             person
             for person in people_of(self._entry)
@@ -99,10 +100,16 @@ class PlacePhones:
             for key, presence in self._presence.items()
             if key[1] in watched
         }
+        # An address learned for a phone he no longer has is not his.
+        same_phone = {
+            person.key
+            for person in self._people
+            if person.key in before and before[person.key] == person.phone
+        }
         self._addresses = {
             address: owner
             for address, owner in self._addresses.items()
-            if owner[0] in watched
+            if owner[0] in same_phone
         }
         if not self._people or not any(
             access_mode(charger) is AccessMode.RESTRICTED for charger in self._stations
@@ -137,6 +144,8 @@ class PlacePhones:
                 self._entry.title,
             )
             return
+        # Imported only where phones are set: HA installs Bluetooth's
+        # requirements with its Bluetooth integration, not for everyone.
         from bluetooth_data_tools import get_cipher_for_irk  # noqa: PLC0415
 
         from homeassistant.components import bluetooth  # noqa: PLC0415

@@ -14,6 +14,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
@@ -211,3 +212,35 @@ async def async_update_place(
             },
         )
     hass.config_entries.async_update_entry(entry, data=data)
+
+
+def chargers_of_devices(
+    hass: HomeAssistant, device_ids: list[str]
+) -> list[ChargerCoordinator]:
+    """The loaded chargers (or connectors) behind device ids; else a clear error."""
+    registry = dr.async_get(hass)
+    by_id = {
+        charger.device_key: charger
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+        for charger in entry.runtime_data.chargers.values()
+    }
+    found = []
+    for device_id in device_ids:
+        device = registry.async_get(device_id)
+        charger = next(
+            (
+                by_id[identifier]
+                for domain, identifier in (device.identifiers if device else ())
+                if domain == DOMAIN and identifier in by_id
+            ),
+            None,
+        )
+        if charger is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_charger",
+                translation_placeholders={"device_id": device_id},
+            )
+        found.append(charger)
+    return found
