@@ -45,6 +45,7 @@ from custom_components.homecharge.logic.capacity_guard import (
     forecast_rest_kw,
     guard_kw,
     house_kw_ahead,
+    planned_later_kwh,
 )
 from custom_components.homecharge.logic.capacity_tariff import (
     DEFAULT_RULE,
@@ -64,6 +65,7 @@ from custom_components.homecharge.logic.grid import (
 )
 from custom_components.homecharge.logic.grid_tariff import step_options
 from custom_components.homecharge.logic.place import GridType
+from custom_components.homecharge.logic.plan_following import hour_plan_kw
 from custom_components.homecharge.logic.planner.model import SLOTS_PER_HOUR, Plan
 from custom_components.homecharge.logic.planner.problem import (
     SLOT,
@@ -205,6 +207,8 @@ class Execution:
         self.step = step
         self.day_step = day_step
         self.hourly = HourlyEnergy(tz=OSLO)
+        # The plan's charging power per slot of the clock hour now.
+        self.hour_plan: dict[datetime, float] = {}
         self.records: dict[datetime, HourRecord] = {}
         self.settings = BalancerSettings(main_fuse=place.fuse_a, margin=place.margin_a)
         self.tracks: dict[str, Track] = {}
@@ -233,6 +237,7 @@ class Execution:
     def idle_until(self, end: datetime) -> None:
         """No car: the house alone until ``end``."""
         self.tracks = {}
+        self.hour_plan = {}
         while self.now < end:
             dt = min(self.day_step, end - self.now)
             self._meter(self.now, self.house(self.now), 0.0, dt.total_seconds())
@@ -361,6 +366,14 @@ class Execution:
                     kwh = amps * given.kwh_per_amp
                     result.planned_kwh += kwh
                     result.planned_cost += kwh * prices[0].price
+                # As the runtime (PlaceScheduler._apply): the plan's power in
+                # this clock hour's slots, which the guard keeps for later.
+                self.hour_plan = hour_plan_kw(
+                    [slot.start for slot in prices],
+                    plan.currents,
+                    {given.key: given.kwh_per_amp * SLOTS_PER_HOUR for given in inputs},
+                    OSLO,
+                )
                 needs = any(given.need_kwh > 0.1 for given in inputs)
                 cap_kw = steps[plan.step].max_kw if needs else None
                 step = self.month_step(prices, steps[plan.step]) if needs else None
@@ -448,6 +461,8 @@ class Execution:
                     used_kwh=self.hourly.current_hour(local).kwh,
                     house_kw=house_kw_ahead(house_kw(grid, house), rest_kw),
                     now=local,
+                    later_kwh=planned_later_kwh(self.hour_plan, local),
+                    planned_kw=planned_kw,
                 )
             power, _by_plan = guard_kw(planned_kw, budget)
         decision = balance(self.tracks, measured, loads, self.now, self.settings, power)

@@ -24,7 +24,11 @@ from zoneinfo import ZoneInfo
 
 from custom_components.homecharge.logic.capacity_tariff import NO_TARIFF, StepOption
 from custom_components.homecharge.logic.planner.model import CarNeed, PlanProblem
-from custom_components.homecharge.logic.planner.problem import AMP_STEPS, MIN_A
+from custom_components.homecharge.logic.planner.problem import (
+    AMP_STEPS,
+    MIN_A,
+    slot_hours,
+)
 
 OSLO = ZoneInfo("Europe/Oslo")
 SLOT = timedelta(minutes=15)
@@ -301,12 +305,15 @@ def build_problem(
     seed: int = 0,
     ready_day: date | None = None,
     amp_steps: int = AMP_STEPS,
+    hourly: bool = True,
 ) -> PlanProblem:
     """The problem from ``start`` to ``end`` (UTC; both on the slot grid).
 
     A car's ready time is ``ready_hour`` local on ``ready_day`` (default: the
     day after ``start``), or the end of the horizon if that comes first.
     Currents in ``amp_steps`` to the ampere (tenths, as the integration plans).
+    ``hourly``: the capacity step caps each clock hour's average, as the grid
+    company measures it (else each slot's power).
     """
     rng = random.Random(seed)  # noqa: S311 - seeded test data
     moments = []
@@ -349,6 +356,7 @@ def build_problem(
         steps=steps_for(tariff, currency),
         price_cap=price_cap,
         amp_steps=amp_steps,
+        slot_hours=slot_hours(moments, OSLO) if hourly else (),
     )
 
 

@@ -232,21 +232,25 @@ class _Model:
         # Exactly one step.
         z0 = 2 * n
         row([(z0 + s, 1.0) for s in range(steps)], 1.0, 1.0)
-        # The chosen step's max_kw per slot: Σ power ≤ Σ_s z_s · room_s[t]. With
-        # one energy per amp, in whole amps (exact); else in kW.
+        # The chosen step's max_kw per clock hour (``power_rows``: a slot alone
+        # where the plan holds only part of its hour): Σ power ≤ Σ_s z_s ·
+        # room_s. With one energy per amp, in whole amps (exact); else in kW.
         self.grouped = one_group(problem)
-        for t, ks in by_slot.items():
-            house = problem.house_kw[t]
+        for hour in problem.power_rows():
+            ks = [k for t in hour for k in by_slot.get(t, ())]
+            if not ks:
+                continue
+            house = math.fsum(problem.house_kw[t] for t in hour)
             if self.grouped:
                 k_amp = cars[self.index[ks[0]][0]].kwh_per_amp
                 most = sum(self.upper[k] for k in ks)
                 terms = [(k, 1.0) for k in ks]
                 for s, step in enumerate(problem.steps):
-                    cap = problem.cap_kw(step, t)
+                    cap = problem.cap_kw(step, hour[0])
                     if cap is None:
                         room = most
                     else:
-                        room = min(most, _step_amps(cap, house, k_amp))
+                        room = min(most, _step_amps(cap * len(hour), house, k_amp))
                     terms.append((z0 + s, -float(room)))
             else:
                 most = sum(
@@ -257,13 +261,13 @@ class _Model:
                     (k, SLOTS_PER_HOUR * cars[self.index[k][0]].kwh_per_amp) for k in ks
                 ]
                 for s, step in enumerate(problem.steps):
-                    cap = problem.cap_kw(step, t)
+                    cap = problem.cap_kw(step, hour[0])
                     if cap is None:
                         room = most
-                    elif house > cap:
+                    elif house > cap * len(hour):
                         room = 0.0
                     else:
-                        room = min(most, cap - house + EPSILON)
+                        room = min(most, cap * len(hour) - house + EPSILON)
                     terms.append((z0 + s, -float(room)))
             row(terms, -np.inf, 0.0)
         self.rows, self.cols, self.vals = rows, cols, vals
@@ -719,19 +723,25 @@ def check_currents(
             for line, load in enumerate(line_load[t])
             if load > 0 and load > problem.headroom[t][line]
         )
-        max_kw = problem.cap_kw(option, t)
-        if max_kw is not None and power[t] > 0:
-            house = problem.house_kw[t]
-            if house > max_kw:
-                errors.append(
-                    f"slot {t}: charging {power[t]:.3f} kW while the house "
-                    f"{house:.3f} kW is above step {step}'s {max_kw} kW"
-                )
-            elif house + power[t] > max_kw + KW_TOLERANCE:
-                errors.append(
-                    f"slot {t}: house {house:.3f} + charging {power[t]:.3f} kW > "
-                    f"step {step}'s {max_kw} kW"
-                )
+    for hour in problem.power_rows():
+        max_kw = problem.cap_kw(option, hour[0])
+        charging = math.fsum(power[t] for t in hour)
+        if max_kw is None or charging <= 0:
+            continue
+        # The hour's average (a slot alone: its own power).
+        house = math.fsum(problem.house_kw[t] for t in hour) / len(hour)
+        average = charging / len(hour)
+        where = f"slot {hour[0]}" if len(hour) == 1 else f"hour of slots {hour}"
+        if house > max_kw:
+            errors.append(
+                f"{where}: charging {average:.3f} kW while the house "
+                f"{house:.3f} kW is above step {step}'s {max_kw} kW"
+            )
+        elif house + average > max_kw + KW_TOLERANCE:
+            errors.append(
+                f"{where}: house {house:.3f} + charging {average:.3f} kW > "
+                f"step {step}'s {max_kw} kW"
+            )
     return errors
 
 
@@ -801,13 +811,15 @@ class Baseline:
         return power
 
     def exceeds_step(self, problem: PlanProblem, step: int) -> bool:
-        """Whether some slot's house + average charging power is over the step."""
+        """Whether some hour's house + average charging power is over the step."""
         option = problem.steps[step]
+        power = self.slot_power(problem)
         return any(
-            power > 0
-            and (cap := problem.cap_kw(option, t)) is not None
-            and problem.house_kw[t] + power > cap + KW_TOLERANCE
-            for t, power in enumerate(self.slot_power(problem))
+            (charging := math.fsum(power[t] for t in hour)) > 0
+            and (cap := problem.cap_kw(option, hour[0])) is not None
+            and math.fsum(problem.house_kw[t] for t in hour) + charging
+            > (cap + KW_TOLERANCE) * len(hour)
+            for hour in problem.power_rows()
         )
 
 

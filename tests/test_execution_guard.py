@@ -124,8 +124,12 @@ def test_every_guarded_hour_stays_in_the_plans_step(seed: int) -> None:
 
 
 def test_without_the_guard_the_same_nights_leave_the_step() -> None:
-    """The control: the planned power alone lets the house's bursts through."""
-    assert over_cap(run(1, Mode.PLAN))
+    """The control: the planned power alone lets the house's bursts through.
+
+    (Seed 2: with hourly plans, seed 1's bursts happen to fall in hours the
+    plan leaves room in.)
+    """
+    assert over_cap(run(2, Mode.PLAN))
 
 
 def test_a_late_house_peak_the_forecast_knows_is_kept_in_the_hour() -> None:

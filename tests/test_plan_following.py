@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from custom_components.homecharge.logic.capacity_guard import guard_kw, house_kw_ahead
-from custom_components.homecharge.logic.plan_following import slot_limits
+from custom_components.homecharge.logic.plan_following import hour_plan_kw, slot_limits
 
 PLANNED = {"waiting": 0.0, "charging": 10.0, "full_now": None}
 KW_PER_AMP = {"waiting": 0.69, "charging": 0.69}
@@ -54,3 +57,22 @@ def test_the_house_ahead_is_the_higher_of_now_and_forecast() -> None:
     """A quiet moment before the usual peak counts as the peak."""
     assert house_kw_ahead(1.0, 4.3) == 4.3
     assert house_kw_ahead(6.0, 4.3) == 6.0
+
+
+def test_the_plans_power_in_the_slots_of_its_first_clock_hour() -> None:
+    """A plan from 22:30 (Oslo): 22:30 and 22:45, in kW, none of 23:00."""
+    oslo = ZoneInfo("Europe/Oslo")
+    starts = [
+        datetime(2026, 12, 7, 22, 30, tzinfo=oslo) + timedelta(minutes=15 * n)
+        for n in range(4)
+    ]
+    planned = hour_plan_kw(
+        starts,
+        {"a": (16.0, 0.0, 10.0, 10.0), "b": (6.0, 6.0, 0.0, 0.0), "c": (8.0,) * 4},
+        {"a": 0.69, "b": 0.23},
+        oslo,
+    )
+    assert list(planned) == starts[:2]
+    assert planned[starts[0]] == pytest.approx(16 * 0.69 + 6 * 0.23)
+    assert planned[starts[1]] == pytest.approx(6 * 0.23)
+    assert hour_plan_kw([], {}, {}, oslo) == {}

@@ -207,8 +207,9 @@ UNDER_A_BINDING_STEP = [
     (4, "gen09-calm-tn3+tn1+tn1-50A-plug22-steps5-cap"),
     (5, "gen09-calm-tn3+tn1+tn1-40A-plug20-steps5-cap"),
 ]
-# How far over the optimum such a plan may be.
-MIXED_GAP = 0.01
+# How far over the optimum such a plan may be (the optimum under hourly
+# caps: the planner plans a few shares of each hour's room, not every one).
+MIXED_GAP = 0.02
 
 
 @pytest.mark.parametrize(("seed", "name"), UNDER_A_BINDING_STEP)

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -63,7 +63,7 @@ import statistics
 import sys
 import time as timer
 
-from custom_components.homecharge.logic.planner.model import Plan
+from custom_components.homecharge.logic.planner.model import Plan, PlanProblem
 from custom_components.homecharge.logic.planner.solve import plan_charging
 
 from ..planner_days import (
@@ -88,6 +88,7 @@ from ..planner_reference import (
     plan_cost,
     solve_exact,
 )
+from .baseline_planner import load_baseline
 
 SHARED_PRICES = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "prices"
@@ -274,47 +275,22 @@ def relative(saved: float, base: float) -> float:
     return 100 * saved / max(abs(base), MIN_COST)
 
 
-def evaluate(scenario: Scenario, tally: Tally, milp_seconds: float) -> None:
+def evaluate(
+    scenario: Scenario,
+    tally: Tally,
+    milp_seconds: float,
+    baseline: Baseline | None = None,
+) -> None:
     """Plan, check, compare with the optimum and both baselines."""
     problem = scenario.problem
     plan = plan_charging(problem)
-    feasible(scenario, plan)
-    energy_cost, step_cost = plan_cost(problem, plan.currents, plan.step)
-    cost = energy_cost + step_cost
-    got = sum(delivered(problem, plan.currents).values())
-    place = "one_group" if scenario.grouped else "mixed"
-    tally.scenarios += 1
-    tally.one_group += place == "one_group"
-    tally.mixed += place == "mixed"
-    tally.planner_not_exact += not plan.exact
-    tariffed = any(not step.unlimited for step in problem.steps)
-    tally.tariffed += tariffed
-    if plan.lower_bound is None:
-        tally.uncertified[place] += 1
-    else:
-        tally.certified[place].append(relative(cost - plan.lower_bound, cost))
-
     best: Optimum = solve_exact(problem, time_limit=milp_seconds)
     tally.milp_unproven += not best.proven
-    if plan.lower_bound is not None and plan.lower_bound > best.cost + 1e-6:
-        tally.certificate_above_optimum += 1
-        progress(f"{scenario.name}: certificate above the optimum?!")
-    if got < best.delivered_total - ENERGY_TOLERANCE:
-        tally.short[place] += 1
-        progress(
-            f"{scenario.name}: planner delivers {got:.3f} of "
-            f"{best.delivered_total:.3f} kWh possible"
-        )
-    else:
-        gap = relative(cost - best.cost, best.cost)
-        if cost < best.cost_bound - 1e-6:
-            tally.below[place] += 1
-            progress(f"{scenario.name}: planner below the optimum's bound?!")
-        tally.gaps[place].append(gap)
-        key = (place, scenario.currency)
-        tally.worst_abs[key] = max(tally.worst_abs[key], cost - best.cost)
-        if gap > tally.worst.get(place, (0.0, ""))[0]:
-            tally.worst[place] = (gap, scenario.name)
+    cost, got = against_optimum(scenario, plan, best, tally)
+    if baseline is not None:
+        against_optimum(scenario, baseline.plan(problem), best, baseline.tally)
+    energy_cost = plan_cost(problem, plan.currents, plan.step)[0]
+    tariffed = any(not step.unlimited for step in problem.steps)
 
     immediate = charge_immediately(problem)
     if abs(immediate.delivered_total - got) <= ENERGY_TOLERANCE:
@@ -335,6 +311,73 @@ def evaluate(scenario: Scenario, tally: Tally, milp_seconds: float) -> None:
     tally.cheapest_raises_step += tariffed and cheapest.over_lowest_step
 
 
+def against_optimum(
+    scenario: Scenario, plan: Plan, best: Optimum, tally: Tally
+) -> tuple[float, float]:
+    """Tally a feasible plan's gap to the optimum; its cost and energy."""
+    problem = scenario.problem
+    feasible(scenario, plan)
+    energy_cost, step_cost = plan_cost(problem, plan.currents, plan.step)
+    cost = energy_cost + step_cost
+    got = sum(delivered(problem, plan.currents).values())
+    place = "one_group" if scenario.grouped else "mixed"
+    tally.scenarios += 1
+    tally.one_group += place == "one_group"
+    tally.mixed += place == "mixed"
+    tally.planner_not_exact += not plan.exact
+    tariffed = any(not step.unlimited for step in problem.steps)
+    tally.tariffed += tariffed
+    if plan.lower_bound is None:
+        tally.uncertified[place] += 1
+    else:
+        tally.certified[place].append(relative(cost - plan.lower_bound, cost))
+    if plan.lower_bound is not None and plan.lower_bound > best.cost + 1e-6:
+        tally.certificate_above_optimum += 1
+        progress(f"{scenario.name}: certificate above the optimum?!")
+    if got < best.delivered_total - ENERGY_TOLERANCE:
+        tally.short[place] += 1
+        progress(
+            f"{scenario.name}: planner delivers {got:.3f} of "
+            f"{best.delivered_total:.3f} kWh possible"
+        )
+    else:
+        gap = relative(cost - best.cost, best.cost)
+        if cost < best.cost_bound - 1e-6:
+            tally.below[place] += 1
+            progress(f"{scenario.name}: planner below the optimum's bound?!")
+        tally.gaps[place].append(gap)
+        key = (place, scenario.currency)
+        tally.worst_abs[key] = max(tally.worst_abs[key], cost - best.cost)
+        if gap > tally.worst.get(place, (0.0, ""))[0]:
+            tally.worst[place] = (gap, scenario.name)
+    return cost, got
+
+
+@dataclass
+class Baseline:
+    """Another revision's planner (``--baseline``) and its figures."""
+
+    plan: Callable[[PlanProblem], Plan]
+    tally: Tally = field(default_factory=lambda: Tally())
+
+
+def print_baseline(baseline: Baseline) -> None:
+    """The other revision's gaps, each figure prefixed ``baseline_``."""
+    tally = baseline.tally
+    print(f"baseline_planner_not_exact: {tally.planner_not_exact} count")
+    for place in ("one_group", "mixed"):
+        if gaps := tally.gaps[place]:
+            print(f"baseline_gap_{place}_max: {max(gaps):.4f} %")
+            print(f"baseline_gap_{place}_mean: {statistics.fmean(gaps):.4f} %")
+            print(f"baseline_gap_{place}_median: {statistics.median(gaps):.4f} %")
+            print(f"baseline_gap_{place}_nonzero: {sum(g > 1e-6 for g in gaps)} count")
+        short = tally.short[place]
+        print(f"baseline_gap_{place}_planner_delivers_less: {short} count")
+        if place in tally.worst:
+            gap, name = tally.worst[place]
+            progress(f"baseline: largest {place} gap {gap:.4f} %: {name}")
+
+
 def print_tally(tally: Tally) -> None:
     """The scenario figures."""
     print(f"scenarios: {tally.scenarios} count")
@@ -349,6 +392,7 @@ def print_tally(tally: Tally) -> None:
         if gaps:
             print(f"gap_{place}_max: {max(gaps):.4f} %")
             print(f"gap_{place}_mean: {statistics.fmean(gaps):.4f} %")
+            print(f"gap_{place}_median: {statistics.median(gaps):.4f} %")
             print(f"gap_{place}_nonzero: {sum(g > 1e-6 for g in gaps)} count")
         for (kind, currency), most in sorted(tally.worst_abs.items()):
             if kind == place:
@@ -437,39 +481,59 @@ def timing_problems(
     return problems
 
 
-def print_mixed_timing(problems: Sequence[Scenario]) -> None:
-    """Planner time on 2 three-phase + 2 one-phase cars × 48 h (no MILP)."""
-    times = []
+def timed(
+    problems: Sequence[Scenario], baseline: Baseline | None
+) -> tuple[list[float], list[float]]:
+    """Milliseconds per plan, and the baseline's, run alternately (same load)."""
+    times: list[float] = []
+    base_times: list[float] = []
     for scenario in problems:
         started = timer.perf_counter()
         plan = plan_charging(scenario.problem)
         times.append(1000 * (timer.perf_counter() - started))
         feasible(scenario, plan)
+        if baseline is not None:
+            started = timer.perf_counter()
+            plan = baseline.plan(scenario.problem)
+            base_times.append(1000 * (timer.perf_counter() - started))
+            feasible(scenario, plan)
+    return times, base_times
+
+
+def print_times(name: str, times: Sequence[float]) -> None:
+    """p50, p99 and max of ``times``."""
     if times:
-        print(f"planner_mixed_4_cars_48h_runs: {len(times)} count")
-        print(f"planner_mixed_4_cars_48h_p50: {statistics.median(times):.1f} ms")
-        print(f"planner_mixed_4_cars_48h_p99: {percentile(times, 0.99):.1f} ms")
-        print(f"planner_mixed_4_cars_48h_max: {max(times):.1f} ms")
+        print(f"{name}_runs: {len(times)} count")
+        print(f"{name}_p50: {statistics.median(times):.1f} ms")
+        print(f"{name}_p99: {percentile(times, 0.99):.1f} ms")
+        print(f"{name}_max: {max(times):.1f} ms")
+
+
+def print_mixed_timing(
+    problems: Sequence[Scenario], baseline: Baseline | None = None
+) -> None:
+    """Planner time on 2 three-phase + 2 one-phase cars × 48 h (no MILP)."""
+    times, base_times = timed(problems, baseline)
+    print_times("planner_mixed_4_cars_48h", times)
+    print_times("baseline_planner_mixed_4_cars_48h", base_times)
 
 
 def print_timing(
-    problems: Sequence[Scenario], milp_runs: int, milp_seconds: float
+    problems: Sequence[Scenario],
+    milp_runs: int,
+    milp_seconds: float,
+    baseline: Baseline | None = None,
 ) -> None:
     """Planner and MILP time on 4 cars × 48 h."""
     if not problems:
         print("planner_4_cars_48h_runs: 0 count")
         return
     plan_charging(problems[0].problem)  # warm up
-    times = []
-    for scenario in problems:
-        started = timer.perf_counter()
-        plan = plan_charging(scenario.problem)
-        times.append(1000 * (timer.perf_counter() - started))
-        feasible(scenario, plan)
-    print(f"planner_4_cars_48h_runs: {len(times)} count")
-    print(f"planner_4_cars_48h_p50: {statistics.median(times):.1f} ms")
-    print(f"planner_4_cars_48h_p99: {percentile(times, 0.99):.1f} ms")
-    print(f"planner_4_cars_48h_max: {max(times):.1f} ms")
+    if baseline is not None:
+        baseline.plan(problems[0].problem)
+    times, base_times = timed(problems, baseline)
+    print_times("planner_4_cars_48h", times)
+    print_times("baseline_planner_4_cars_48h", base_times)
     milp_times = []
     unproven = 0
     gaps = []
@@ -504,6 +568,11 @@ def main() -> None:
         "--milp-seconds", type=float, default=10.0, help="limit per MILP solve"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="an older custom_components/homecharge to compare with (same run)",
+    )
     args = parser.parse_args()
     per_horizon, runs, milp_runs = args.per_horizon, max(args.runs, 1), args.milp_runs
     if args.quick:
@@ -522,18 +591,24 @@ def main() -> None:
     print(f"horizons: {len(found)} count")
 
     tally = Tally()
+    baseline = None
+    if args.baseline is not None:
+        baseline = Baseline(load_baseline(args.baseline))
+        print(f"baseline: {args.baseline}")
     started = timer.perf_counter()
     for index, horizon in enumerate(found):
         for number in range(per_horizon):
             scenario = scenario_for(horizon, index, number)
-            evaluate(scenario, tally, args.milp_seconds)
+            evaluate(scenario, tally, args.milp_seconds, baseline)
         progress(
             f"{index + 1}/{len(found)} horizons, {tally.scenarios} scenarios, "
             f"{timer.perf_counter() - started:.0f} s"
         )
     print_tally(tally)
-    print_timing(timing_problems(days, runs), milp_runs, args.milp_seconds)
-    print_mixed_timing(timing_problems(days, runs, ("tn3", "tn1")))
+    if baseline is not None:
+        print_baseline(baseline)
+    print_timing(timing_problems(days, runs), milp_runs, args.milp_seconds, baseline)
+    print_mixed_timing(timing_problems(days, runs, ("tn3", "tn1")), baseline)
 
 
 if __name__ == "__main__":

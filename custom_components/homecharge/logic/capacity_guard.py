@@ -12,7 +12,7 @@ forecast, back up to the plan when it runs below.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -29,6 +29,8 @@ def charging_budget_kw(
     used_kwh: float,
     house_kw: float,
     now: datetime,
+    later_kwh: float | None = None,
+    planned_kw: float | None = None,
 ) -> float:
     """
     The power (kW) the guarded chargers may draw together for now.
@@ -37,10 +39,47 @@ def charging_budget_kw(
     the meter counted since the hour began, ``house_kw`` what everything but
     the guarded chargers will draw on average until the hour ends (the
     runtime takes the higher of its draw now and its forecast).
+    ``later_kwh``: what the plan charges in the hour's slots after this one
+    (``planned_later_kwh``), and ``planned_kw`` what it charges now: a plan
+    may put the hour's room in its cheapest slot, so what is left of the
+    hour is shared as the plan shares it. Where it holds the plan, the slot
+    now gets all the later slots leave (a house below its forecast lets the
+    cars catch up); where not, every slot's planned energy is cut alike.
+    Without them, what is left is spread evenly over the rest of the hour.
     Never negative: an hour already over its cap gets nothing more.
     """
     rest = max(rest_of_hour(now), _SHORTEST_REST / HOUR)
-    return max((cap_kw - used_kwh) / rest - house_kw, 0.0)
+    if later_kwh is None or planned_kw is None:
+        return max((cap_kw - used_kwh) / rest - house_kw, 0.0)
+    slot_rest = max(_rest_of_slot(now), _SHORTEST_REST / HOUR)
+    left = max(cap_kw - used_kwh - house_kw * rest, 0.0)
+    planned_kwh = planned_kw * slot_rest + later_kwh
+    if left >= planned_kwh:
+        return (left - later_kwh) / slot_rest
+    return planned_kw * left / planned_kwh
+
+
+def planned_later_kwh(planned_kw: Mapping[datetime, float], now: datetime) -> float:
+    """The plan's charging energy in the slots of this hour after the one now.
+
+    ``planned_kw``: the plan's charging power by slot start, for the hour's
+    slots (a slot that has begun is no longer later).
+    """
+    start = now.replace(minute=0, second=0, microsecond=0)
+    hour_end = start + HOUR
+    current = start + (now - start) // SLOT * SLOT
+    return sum(
+        kw * (SLOT / HOUR)
+        for slot, kw in planned_kw.items()
+        if current < slot < hour_end
+    )
+
+
+def _rest_of_slot(now: datetime) -> float:
+    """What is left of the quarter-hour slot holding ``now``, in hours."""
+    start = now.replace(minute=0, second=0, microsecond=0)
+    current = start + (now - start) // SLOT * SLOT
+    return (current + SLOT - now) / HOUR
 
 
 def rest_of_hour(now: datetime) -> float:

@@ -11,8 +11,10 @@ the plan does not hold (no car, charging full now) has no planner limit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+import math
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,3 +48,29 @@ def slot_limits(
     return SlotLimits(
         amps=amps, planned_kw=planned_kw if metered and kw_per_amp else None
     )
+
+
+def hour_plan_kw(
+    starts: Sequence[datetime],
+    currents: Mapping[str, Sequence[float]],
+    kw_per_amp: Mapping[str, float],
+    zone: tzinfo,
+) -> dict[datetime, float]:
+    """The plan's charging power per slot of the clock hour it begins in.
+
+    ``starts``: the plan's slot starts; the guard keeps what the plan gives
+    the hour's later slots (``capacity_guard.planned_later_kwh``).
+    """
+    if not starts:
+        return {}
+    local = starts[0].astimezone(zone)
+    hour_end = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return {
+        start: math.fsum(
+            row[slot] * kw_per_amp[key]
+            for key, row in currents.items()
+            if key in kw_per_amp and slot < len(row)
+        )
+        for slot, start in enumerate(starts)
+        if start < hour_end
+    }

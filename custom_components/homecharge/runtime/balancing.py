@@ -41,6 +41,7 @@ from ..logic.capacity_guard import (
     forecast_rest_kw,
     guard_kw,
     house_kw_ahead,
+    planned_later_kwh,
     rest_of_hour,
 )
 from ..logic.capacity_tariff import (
@@ -137,6 +138,7 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         # power the plan gives the cars in the slot now.
         self._step_cap_kw: float | None = None
         self._planned_kw: float | None = None
+        self._hour_plan_kw: dict[datetime, float] = {}
         self._overload = OverloadWatch(hass, f"overload_{entry.entry_id}")
 
     @property
@@ -307,9 +309,20 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
         )
 
     @callback
-    def hold_plan(self, *, planned_kw: float | None, step_cap_kw: float | None) -> None:
-        """The plan's power for the slot now and its step: the guard's limits."""
+    def hold_plan(
+        self,
+        *,
+        planned_kw: float | None,
+        step_cap_kw: float | None,
+        hour_plan_kw: Mapping[datetime, float] | None = None,
+    ) -> None:
+        """The plan's power for the slot now and its step: the guard's limits.
+
+        ``hour_plan_kw``: the plan's power in the slots of this clock hour,
+        which the guard keeps for the slots after this one.
+        """
         self._planned_kw, self._step_cap_kw = planned_kw, step_cap_kw
+        self._hour_plan_kw = dict(hour_plan_kw or {})
         if self.active and self.data.online and self._state.currents_at:
             self._decide(dt_util.utcnow(), self._loads())
 
@@ -355,11 +368,14 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
             for load in loads
             if not load.kw_per_amp
         )
+        local = dt_util.as_local(now)
         return charging_budget_kw(
             cap_kw=cap_kw,
-            used_kwh=self.hourly.current_hour(dt_util.as_local(now)).kwh,
+            used_kwh=self.hourly.current_hour(local).kwh,
             house_kw=others,
-            now=dt_util.as_local(now),
+            now=local,
+            later_kwh=planned_later_kwh(self._hour_plan_kw, local),
+            planned_kw=self._planned_kw,
         )
 
     def _decide(self, now: datetime, loads: list[ChargerLoad]) -> None:

@@ -42,7 +42,7 @@ from ..logic.grid import fuse_kw
 from ..logic.grid_tariff import step_options
 from ..logic.limits import LimitSource
 from ..logic.place import CostBasis, PlaceSettings
-from ..logic.plan_following import slot_limits
+from ..logic.plan_following import hour_plan_kw, slot_limits
 from ..logic.plan_settings import (
     CONF_BATTERY,
     CONF_READY_BY,
@@ -332,8 +332,16 @@ class PlaceScheduler(DataUpdateCoordinator[Schedule]):
             amps = limits.amps[key]
             if charger.data.limits.get(LimitSource.PLANNER) != amps:
                 charger.set_limit(LimitSource.PLANNER, amps)
+        whole = schedule.plan
         self.balancer.hold_plan(
-            planned_kw=limits.planned_kw, step_cap_kw=_step_cap_kw(schedule)
+            planned_kw=limits.planned_kw,
+            step_cap_kw=_step_cap_kw(schedule),
+            hour_plan_kw=hour_plan_kw(
+                [slot.start for slot in schedule.prices],
+                whole.currents if whole else {},
+                {car.key: car.kwh_per_amp * SLOTS_PER_HOUR for car in schedule.cars},
+                dt_util.get_default_time_zone(),
+            ),
         )
 
     def _cars(self, now: datetime) -> list[CarInput]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import math
 
 from ..capacity_tariff import StepOption
+from .hours import share_hours
 from .model import ROUNDING_NOISE, SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
 from .relax import GroupProblem
 
@@ -76,18 +77,32 @@ def to_current(problem: PlanProblem, slot: int, steps: int) -> int:
     return math.floor(steps / share + ROUNDING_NOISE)
 
 
-def power_under_step(problem: PlanProblem, option: StepOption) -> list[float] | None:
-    """Per slot, the power under the step's cap (none where the house is over it)."""
+def power_under_step(
+    problem: PlanProblem, option: StepOption, *, relaxed: bool = False
+) -> list[float] | None:
+    """
+    Per slot, the power under the step's cap (none where the house is over it).
+
+    Each slot under the cap; ``relaxed``, for bounds: each slot of a clock
+    hour may take all of the hour's room (``hours.py``).
+    """
+    slack = step_slack_kw(problem, option)
+    if slack is None:
+        return None
+    if relaxed:
+        return share_hours(problem, slack, relaxed=True)
+    return [max(kw, 0.0) for kw in slack]
+
+
+def step_slack_kw(problem: PlanProblem, option: StepOption) -> list[float] | None:
+    """Per slot, the step's cap less the house (inf: no cap; None: no step)."""
     if option.unlimited:
         return None
-    room = []
+    slack = []
     for slot, house in enumerate(problem.house_kw):
         cap = problem.cap_kw(option, slot)
-        if cap is None:
-            room.append(math.inf)
-        else:
-            room.append(cap - house if house <= cap else 0.0)
-    return room
+        slack.append(math.inf if cap is None else cap - house)
+    return slack
 
 
 def group_problem(

@@ -22,10 +22,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 import math
 
+from ..capacity_tariff import StepOption
 from .descent import solve_within
 from .exact import GroupSolver, SearchBudget
-from .groups import Group, deduct_group_use, group_capacity, group_problem
-from .model import SLOTS_PER_HOUR, PlanProblem
+from .groups import (
+    Group,
+    deduct_group_use,
+    group_capacity,
+    group_problem,
+    power_under_step,
+    step_slack_kw,
+)
+from .model import SLOTS_PER_HOUR, Plan, PlanProblem
 from .relax import Bounds, GroupProblem, fill_relaxation
 
 # Subgradient steps per step option at most, and without a better bound.
@@ -34,6 +42,8 @@ _PATIENCE = 6
 # The first step's share of the distance to the best plan (Polyak), halved
 # whenever the bound stalls for ``_PATIENCE`` rounds.
 _FIRST_SCALE = 1.0
+# µWh by which two sums of the same energy may differ (float rounding).
+_ENERGY_NOISE = 10
 # Relative distance below which the bound is as good as the plan.
 _CLOSE = 1e-7
 
@@ -63,12 +73,17 @@ class JointRelaxation:
         self,
         problem: PlanProblem,
         groups: Sequence[Group],
-        spare_kw: Sequence[float] | None,
+        option: StepOption,
     ) -> None:
-        """Each group alone in the whole room, and what the groups share."""
+        """Each group alone in the whole room, and what the groups share.
+
+        The power under the step is shared per clock hour (``power_rows``):
+        alone, a group may take all of its hour's room in any one slot.
+        """
         self._problem = problem
         slots = len(problem.prices)
         headroom = [list(row) for row in problem.headroom]
+        spare_kw = power_under_step(problem, option, relaxed=True)
         self._alone: list[_Alone] = []
         alone_cost, full = 0.0, 0.0
         for group in groups:
@@ -92,10 +107,15 @@ class JointRelaxation:
             for line in group.lines:
                 counts[line] = counts.get(line, 0) + 1
         self._shared = sorted(line for line, count in counts.items() if count > 1)
-        self._power = [
-            math.inf if spare_kw is None else max(spare_kw[slot], 0.0)
-            for slot in range(slots)
+        # The power under the step per hour (its slots), priced per hour.
+        self._rows = [
+            row for row in problem.power_rows() if all(slot >= first for slot in row)
         ]
+        self._power = [math.inf] * len(self._rows)
+        if (slack := step_slack_kw(problem, option)) is not None:
+            self._power = [
+                max(math.fsum(slack[slot] for slot in row), 0.0) for row in self._rows
+            ]
         self.prices = Prices(
             [0.0] * slots, {line: [0.0] * slots for line in self._shared}
         )
@@ -152,9 +172,10 @@ class JointRelaxation:
                 if total
             )
             totals.append(column)
+        for row, room in zip(self._rows, self._power, strict=True):
+            if (price := prices.power[row[0]]) and not math.isinf(room):
+                value -= price * room
         for slot in self._coupled:
-            if prices.power[slot] and not math.isinf(self._power[slot]):
-                value -= prices.power[slot] * self._power[slot]
             for line in self._shared:
                 if price := prices.lines[line][slot]:
                     value -= price * max(self._problem.headroom[slot][line], 0)
@@ -174,9 +195,29 @@ class JointRelaxation:
         """Each group's slot totals averaged over the relaxed plans seen."""
         return [[total / self._count for total in row] for row in self._summed]
 
+    @property
+    def plans_seen(self) -> int:
+        """Relaxed plans averaged so far."""
+        return self._count
+
+    def forget_plans(self) -> None:
+        """Average only the relaxed plans from now on."""
+        self._summed, self._count = [], 0
+
+    def average_kw(self) -> list[float]:
+        """The relaxed plans' average charging power per slot (kW)."""
+        power = [0.0] * len(self._problem.prices)
+        if not self._count:
+            return power
+        for alone, row in zip(self._alone, self._summed, strict=True):
+            kw = alone.group.kwh_per_amp * SLOTS_PER_HOUR / self._count
+            for slot, total in enumerate(row):
+                power[slot] += total * kw
+        return power
+
     def _overuse(self, totals: Sequence[Sequence[int]]) -> Prices:
         """How much the groups overuse each shared thing (a subgradient)."""
-        slots = len(self._power)
+        slots = len(self._problem.prices)
         power = [0.0] * slots
         lines = {line: [0.0] * slots for line in self._shared}
         first = self._coupled.start
@@ -190,12 +231,14 @@ class JointRelaxation:
                     row = lines[line]
                     for slot in range(first, slots):
                         row[slot] += column[slot]
+        used = power
+        power = [0.0] * slots
+        for hour, room in zip(self._rows, self._power, strict=True):
+            if not math.isinf(room):
+                over = math.fsum(used[slot] for slot in hour) - room
+                for slot in hour:
+                    power[slot] = over
         for slot in self._coupled:
-            power[slot] = (
-                0.0
-                if math.isinf(self._power[slot])
-                else power[slot] - self._power[slot]
-            )
             for line in self._shared:
                 lines[line][slot] -= max(self._problem.headroom[slot][line], 0)
         return Prices(power, lines)
@@ -320,3 +363,27 @@ def plan_in_shares(
             currents[car.key] = row
         deduct_group_use(problem, group, amps, headroom, spare)
     return currents
+
+
+def joint_lower_bound(
+    problem: PlanProblem, relaxations: Sequence[JointRelaxation], plan: Plan
+) -> float | None:
+    """
+    A certified lower bound on the cost of any plan delivering as much.
+
+    Under each step, the groups' joint relaxation (``joint.py``): no plan
+    under that step delivers more than every group alone at its most, nor
+    that much for less than the relaxation's bound. Steps that cannot
+    deliver as much as the plan are ruled out; one that could deliver more
+    leaves nothing proven (None).
+    """
+    delivered = round(math.fsum(plan.delivered_kwh.values()) * 1e6)
+    lowest: float | None = None
+    for option, relaxation in zip(problem.steps, relaxations, strict=True):
+        energy = relaxation.full_uwh
+        cost = relaxation.bound + option.extra_cost
+        if energy > delivered + _ENERGY_NOISE:
+            return None
+        if energy >= delivered - _ENERGY_NOISE and (lowest is None or cost < lowest):
+            lowest = cost
+    return lowest

@@ -247,6 +247,7 @@ def build_problem(
         + circuit_amps
         for amps in house_a
     ]
+    first_share = _share_left(prices[0].start, now) if prices and now else 1.0
     return PlanProblem(
         prices=[slot.price for slot in prices],
         headroom=headroom,
@@ -256,13 +257,42 @@ def build_problem(
         price_cap=price_cap,
         continuous=continuous,
         amp_steps=AMP_STEPS,
-        first_slot_share=_share_left(prices[0].start, now)
-        if prices and now is not None
-        else 1.0,
+        first_slot_share=first_share,
         slot_days=[slot.start.astimezone(zone).date() for slot in prices]
         if zone is not None
         else (),
+        slot_hours=slot_hours([slot.start for slot in prices], zone, first_share),
     )
+
+
+def slot_hours(
+    starts: Sequence[datetime], zone: tzinfo | None, first_share: float = 1.0
+) -> list[int]:
+    """
+    Each slot's clock hour, as ``PlanProblem.slot_hours`` numbers them.
+
+    The slots of a clock hour the plan holds whole share its first slot's
+    index; a slot of an hour it holds only part of (begun before the plan,
+    or past its end) has its own: the step judges that hour's average with
+    energy the plan does not know.
+    """
+    keys = []
+    for start in starts:
+        local = start.astimezone(zone) if zone is not None else start
+        keys.append(start.astimezone(UTC) - timedelta(minutes=local.minute))
+    numbers = list(range(len(starts)))
+    first: dict[datetime, int] = {}
+    counts: dict[datetime, int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+        counts[key] = counts.get(key, 0) + 1
+    for index, key in enumerate(keys):
+        whole = counts[key] == SLOTS_PER_HOUR and not (
+            first_share < 1 and first[key] == 0
+        )
+        if whole:
+            numbers[index] = first[key]
+    return numbers
 
 
 def _share_left(slot: datetime, now: datetime) -> float:

@@ -31,6 +31,7 @@ from itertools import islice, permutations
 import math
 
 from ..capacity_tariff import StepOption
+from .by_hours import hourly, plan_by_hours
 from .descent import (
     MAX_GROUP_ORDERS,
     best_in_turn,
@@ -50,6 +51,7 @@ from .groups import (
 )
 from .joint import (
     JointRelaxation,
+    joint_lower_bound,
     plan_in_shares,
     plan_in_turn_at,
 )
@@ -84,6 +86,19 @@ def plan_charging(problem: PlanProblem) -> Plan:
     """The least-cost plan that delivers as much as the place allows."""
     if not problem.steps:
         raise ValueError("a plan needs at least one capacity step option")
+    if hourly(problem):
+        return plan_by_hours(problem, _plan_by_slots, _plan_share)
+    return _plan_by_slots(problem)
+
+
+def _plan_share(problem: PlanProblem, budget: SearchBudget) -> Plan:
+    """A plan of one group in one share of the hours' room, in ``budget``."""
+    (group,) = group_cars(problem.cars)
+    return _plan_single_group(problem, group, budget, SearchBudget(0))
+
+
+def _plan_by_slots(problem: PlanProblem) -> Plan:
+    """The least-cost plan with every slot under the step's cap."""
     groups = group_cars(problem.cars)
     if not groups:
         cheapest = min(
@@ -92,11 +107,13 @@ def plan_charging(problem: PlanProblem) -> Plan:
         )
         return assemble_plan(problem, {}, cheapest, exact=True)
     if len(groups) == 1 and not problem.continuous:
-        return _plan_single_group(problem, groups[0])
-    relaxations = [
-        JointRelaxation(problem, groups, power_under_step(problem, option))
-        for option in problem.steps
-    ]
+        return _plan_single_group(
+            problem,
+            groups[0],
+            SearchBudget(_SEARCH_WORK),
+            SearchBudget(_RESCUE_WORK),
+        )
+    relaxations = [JointRelaxation(problem, groups, option) for option in problem.steps]
     if problem.continuous:
         budget = SearchBudget(_SEARCH_WORK)
         plans = [
@@ -109,7 +126,7 @@ def plan_charging(problem: PlanProblem) -> Plan:
     for plan in plans[1:]:
         if better(whole_plan_value(plan), whole_plan_value(best)):
             best = plan
-    return replace(best, lower_bound=_groups_lower_bound(problem, relaxations, best))
+    return replace(best, lower_bound=joint_lower_bound(problem, relaxations, best))
 
 
 def _plan_several_groups(
@@ -231,31 +248,9 @@ def _best_found(
     return assemble_plan(problem, best, step_index, exact=False)
 
 
-def _groups_lower_bound(
-    problem: PlanProblem, relaxations: Sequence[JointRelaxation], plan: Plan
-) -> float | None:
-    """
-    A certified lower bound on the cost of any plan delivering as much.
-
-    Under each step, the groups' joint relaxation (``joint.py``): no plan
-    under that step delivers more than every group alone at its most, nor
-    that much for less than the relaxation's bound. Steps that cannot
-    deliver as much as the plan are ruled out; one that could deliver more
-    leaves nothing proven (None).
-    """
-    delivered = round(math.fsum(plan.delivered_kwh.values()) * 1e6)
-    lowest: float | None = None
-    for option, relaxation in zip(problem.steps, relaxations, strict=True):
-        energy = relaxation.full_uwh
-        cost = relaxation.bound + option.extra_cost
-        if energy > delivered + _ENERGY_NOISE:
-            return None
-        if energy >= delivered - _ENERGY_NOISE and (lowest is None or cost < lowest):
-            lowest = cost
-    return lowest
-
-
-def _plan_single_group(problem: PlanProblem, group: Group) -> Plan:
+def _plan_single_group(
+    problem: PlanProblem, group: Group, budget: SearchBudget, rescue: SearchBudget
+) -> Plan:
     """
     One group, exactly: the step options in the order of their bounds.
 
@@ -272,7 +267,6 @@ def _plan_single_group(problem: PlanProblem, group: Group) -> Plan:
         bound = _with_step_cost(solver.bound, group, option)
         candidates.append((bound, step_index, solver))
     candidates.sort(key=lambda candidate: (candidate[0], candidate[1]))
-    budget, rescue = SearchBudget(_SEARCH_WORK), SearchBudget(_RESCUE_WORK)
     best: tuple[int, float] | None = None
     chosen, plan = 0, [[0] * len(problem.prices) for _ in group.cars]
     open_bounds: list[tuple[int, float]] = []
