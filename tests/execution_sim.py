@@ -331,6 +331,7 @@ class Execution:
             steps=steps,
             price_cap=None,
             continuous=False,
+            zone=OSLO,
         )
         return plan_charging(problem), prices, steps, inputs
 
@@ -375,7 +376,9 @@ class Execution:
                     OSLO,
                 )
                 needs = any(given.need_kwh > 0.1 for given in inputs)
-                cap_kw = steps[plan.step].max_kw if needs else None
+                # Today's cap (a day may have its own share of the step).
+                today = prices[0].start.astimezone(OSLO).date()
+                cap_kw = steps[plan.step].cap_kw(today) if needs else None
                 step = self.month_step(prices, steps[plan.step]) if needs else None
                 if step is not None and (
                     result.plan_step is None

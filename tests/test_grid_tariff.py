@@ -5,7 +5,8 @@ Times are Europe/Oslo; 20 October 2025 is a Monday.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -224,11 +225,12 @@ def test_options_from_the_base_step_up() -> None:
     house = {MONDAY: 3.0, TUESDAY: 3.0}
 
     options = step_options(KNOWN, [MONDAY, TUESDAY], house, NOW, 22.0)
+    even = [option for option in options if not option.day_max_kw]
 
     # Base: (3 + 3 + 2.7) / 3 = 2.9 kW, the 2–5 step (250 kr); X keeps
     # (2X + 2.7) / 3 under 5, 10 and 15 kW; 22 kW reaches 15–20 (755 kr).
-    assert [option.extra_cost for option in options] == [0.0, 170.0, 335.0, 505.0]
-    limits = [option.max_kw for option in options]
+    assert [option.extra_cost for option in even] == [0.0, 170.0, 335.0, 505.0]
+    limits = [option.max_kw for option in even]
     assert limits[:3] == pytest.approx([6.15, 13.65, 21.15], abs=2 * STEP_MARGIN_KW)
     assert limits[-1] is None
 
@@ -346,7 +348,12 @@ def test_a_plan_within_one_month_has_its_options_alone() -> None:
     """Days of the next month only split the options when the plan has them."""
     options = step_options(KNOWN, [MONDAY, TUESDAY], {MONDAY: 3.0}, NOW, 22.0)
 
-    assert all(option.day_max_kw == () for option in options)
+    # Only the two days' uneven shares of a step name days.
+    assert {day for option in options for day, _ in option.day_max_kw} == {
+        MONDAY,
+        TUESDAY,
+    }
+    assert all(len(option.day_max_kw) in (0, 2) for option in options)
     assert month_starts([MONDAY, TUESDAY], NOW) == [NOW]
     assert month_starts([date(2025, 11, 2), date(2025, 10, 31)], NOW) == [
         NOW,
@@ -401,3 +408,41 @@ def test_norwegian_steps_are_the_default_rule() -> None:
         NORWEGIAN_STEPS[1].threshold_kw, abs=2 * STEP_MARGIN_KW
     )
     assert options[1] == StepOption(extra_cost=250.0 - 150.0, max_kw=None)
+
+
+def test_two_days_share_a_steps_room_unevenly() -> None:
+    """
+    An overnight plan may keep one day low so that the other goes higher.
+
+    Three days count and two are the plan's: with 2.7 kW recorded, the 2–5
+    step holds (a + b + 2.7) / 3 < 5: evenly 6.15 kW each, or Monday at its
+    house peak (3 kW) and Tuesday up to 9.3 kW, or halfway. Each uneven
+    share keeps the step, and a little more on either day leaves it.
+    """
+    house = {MONDAY: 3.0, TUESDAY: 3.0}
+    days = [MONDAY, TUESDAY]
+    base = step_cost([*KNOWN, *planned(days, 0.0, house)])
+    options = step_options(KNOWN, days, house, NOW, 22.0)
+    splits = [option for option in options if option.day_max_kw]
+    # Two per day and step, up to the top step (no cap to share).
+    assert len(splits) == 4 * 3
+    tuesday_most = max(dict(option.day_max_kw)[TUESDAY] for option in splits[:4])
+    assert tuesday_most == pytest.approx(3 * 5 - 2.7 - 3.0, abs=1e-5)
+    for option in splits:
+        caps = dict(option.day_max_kw)
+        hours = [
+            HourEnergy(start=datetime.combine(day, time(19), tzinfo=OSLO), kwh=kw)
+            for day, kw in caps.items()
+        ]
+        assert step_cost([*KNOWN, *hours]) - base == option.extra_cost
+        for day in days:
+            more = [
+                replace(hour, kwh=hour.kwh + 0.01) if hour.start.date() == day else hour
+                for hour in hours
+            ]
+            assert step_cost([*KNOWN, *more]) - base > option.extra_cost
+    # One day of a plan has nothing to share with.
+    assert all(
+        not option.day_max_kw
+        for option in step_options(KNOWN, [MONDAY], house, NOW, 22.0)
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import math
+import os
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -253,7 +254,7 @@ def hourly_problems(draw: st.DrawFn) -> PlanProblem:
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("HOMECHARGE_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     database=None,
@@ -262,13 +263,16 @@ def hourly_problems(draw: st.DrawFn) -> PlanProblem:
 def test_hourly_plans_hold_the_hour_and_beat_the_slots(problem: PlanProblem) -> None:
     """
     Every plan keeps each hour's average under its step, is never worse than
-    the per-slot model's plan, and its certificate never claims more than the
-    exact optimum of the hourly model.
+    the per-slot model's plan where that keeps the hours too, and its
+    certificate never claims more than the exact optimum of the hourly model.
     """
     plan = plan_charging(problem)
     assert check_plan(problem, plan) == []
     per_slot = plan_charging(replace(problem, slot_hours=()))
-    assert not better(whole_plan_value(per_slot), whole_plan_value(plan))
+    if not check_plan(problem, per_slot):
+        # (Where a house peak in one slot leaves its hour less room, a plan
+        # of the per-slot model may break the hour: no comparison.)
+        assert not better(whole_plan_value(per_slot), whole_plan_value(plan))
     best = solve_exact(problem, time_limit=20.0)
     assert math.fsum(plan.delivered_kwh.values()) <= best.delivered_total + 1e-6
     if plan.lower_bound is not None and best.proven:

@@ -13,11 +13,15 @@ import pytest
 
 from custom_components.homecharge.logic.capacity_tariff import (
     NO_TARIFF,
+    HourEnergy,
     StepOption,
+    capacity_state,
     per_month,
 )
 from custom_components.homecharge.logic.grid import house_kw
+from custom_components.homecharge.logic.grid_tariff import step_options
 from custom_components.homecharge.logic.place import GridType
+from custom_components.homecharge.logic.planner.hours import plan_power_kw
 from custom_components.homecharge.logic.planner.model import Plan, PlanProblem
 from custom_components.homecharge.logic.planner.problem import (
     CHARGE_EFFICIENCY,
@@ -891,3 +895,46 @@ def test_unplanned_status() -> None:
         unplanned_status(plugged_in=True, smart_charging=False) is PlanStatus.CHARGE_NOW
     )
     assert unplanned_status(plugged_in=True, smart_charging=True) is PlanStatus.DONE
+
+
+def test_an_overnight_plan_keeps_the_dear_evening_low_for_the_night() -> None:
+    """
+    The two days of a night share the step's room unevenly when that pays.
+
+    Three days count; two are already at 4 kW this month. The evening (dear)
+    and the night (cheap) are two days: evenly each may peak at 5.5 kW and
+    stay under 5 kW on average, but the evening kept at the house's own peak
+    lets the night take up to 10.3 kW. The plan does, pays less than with
+    the even share, and the month's step is the one it chose.
+    """
+    start = datetime(2025, 6, 2, 21, 0, tzinfo=OSLO)
+    # 21:00–24:00 dear, 00:00–04:00 cheap: 4 h at the even share's 4.8 kW is
+    # not quite the car's 20 kWh.
+    prices = price_slots([0.9] * 12 + [0.1] * 16, start=start.astimezone(UTC))
+    today, tomorrow = start.date(), start.date() + timedelta(days=1)
+    known = [
+        HourEnergy(start=datetime(2025, 6, 1, 18, tzinfo=OSLO), kwh=4.0),
+        HourEnergy(start=datetime(2025, 6, 2, 8, tzinfo=OSLO), kwh=4.0),
+    ]
+    house = house_kw(GridType.THREE_PHASE_400_TN, (1.0, 1.0, 1.0))
+    peaks = {today: house, tomorrow: house}
+    options = step_options(known, [today, tomorrow], peaks, start, 43.0)
+    even = tuple(option for option in options if not option.day_max_kw)
+
+    problem, plan = overnight_plan(prices, options)
+    _, even_plan = overnight_plan(prices, even)
+    assert check_plan(problem, plan) == []
+    assert plan.step_cost == even_plan.step_cost == 0.0
+    assert plan.cost < even_plan.cost
+    assert dict(problem.steps[plan.step].day_max_kw)[tomorrow] > (even[0].max_kw or 0.0)
+    # The month's step from the plan's hours, as the grid company counts.
+    power = plan_power_kw(problem, plan)
+    hours = [
+        HourEnergy(
+            start=prices[slot].start,
+            kwh=house + math.fsum(power[slot : slot + 4]) / 4,
+        )
+        for slot in range(0, len(prices), 4)
+    ]
+    month = capacity_state([*known, *hours], start)
+    assert month.step == capacity_state(known, start).step

@@ -42,6 +42,8 @@ STEP_MARGIN_KW: Final = 1e-6
 # Bisection halves the interval: 60 halvings of any power a home can draw
 # leave far less than the margin.
 _BISECTIONS: Final = 60
+# kW a day must gain over the even share for an uneven one to be an option.
+_SPLIT_GAIN_KW: Final = 0.1
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -225,16 +227,19 @@ def _month_options(
     every = capacity_state(known, month_of, replace(rule, peaks=sys.maxsize))
     recorded = every.peaks if rule.one_per_day else every.peaks[: rule.peaks]
 
-    def step_index(kw: float) -> int:
+    def index_of(kw_by_day: Mapping[date, float]) -> int:
         planned = [
             HourEnergy(
                 start=datetime.combine(day, _PLANNED_HOUR, tzinfo=zone),
                 kwh=max(kw, house_peak_kw.get(day, 0.0)),
             )
-            for day in days
+            for day, kw in kw_by_day.items()
         ]
         step = capacity_state([*recorded, *planned], month_of, rule).step
         return rule.steps.index(step)
+
+    def step_index(kw: float) -> int:
+        return index_of(dict.fromkeys(days, kw))
 
     base, top = step_index(0.0), step_index(max_kw_possible)
     base_cost = rule.steps[base].monthly_cost
@@ -246,9 +251,61 @@ def _month_options(
             continue
         cost = rule.steps[index].monthly_cost - base_cost
         options.append(StepOption(extra_cost=cost, max_kw=limit))
+        if rule.one_per_day:
+            options.extend(_splits(index_of, days, index, limit, cost, max_kw_possible))
     cost = rule.steps[top].monthly_cost - base_cost
     options.append(StepOption(extra_cost=cost, max_kw=None))
     return tuple(options)
+
+
+def _splits(
+    index_of: Callable[[Mapping[date, float]], int],
+    days: Sequence[date],
+    index: int,
+    even: float,
+    cost: float,
+    high: float,
+) -> list[StepOption]:
+    """
+    The step's room shared unevenly between a plan's two days.
+
+    The month's step averages its highest days: an overnight plan may keep
+    the evening's day low so that the night's may go higher (and the other
+    way round). For each day favoured in turn, at its most (the other day at
+    its house peak) and halfway from the even share, the other day gets
+    what the step leaves it. Options of the same cost as the even one.
+    """
+    if len(days) != 2:
+        return []
+    splits = []
+    for favoured, other in (days, days[::-1]):
+        most = _largest_kw(_shared(index_of, other, 0.0, favoured), index, high)
+        if most <= even + _SPLIT_GAIN_KW:
+            continue  # favouring the day buys it nothing
+        for kw in (most, (most + even) / 2):
+            rest = _largest_kw(_shared(index_of, favoured, kw, other), index, high)
+            splits.append(
+                StepOption(
+                    extra_cost=cost,
+                    max_kw=even,
+                    day_max_kw=((favoured, kw), (other, max(rest, 0.0))),
+                )
+            )
+    return splits
+
+
+def _shared(
+    index_of: Callable[[Mapping[date, float]], int],
+    fixed: date,
+    kw: float,
+    day: date,
+) -> Callable[[float], int]:
+    """The step index as a function of ``day``'s power, ``fixed`` at ``kw``."""
+
+    def index(power: float) -> int:
+        return index_of({fixed: kw, day: power})
+
+    return index
 
 
 def _largest_kw(step_index: Callable[[float], int], index: int, high: float) -> float:

@@ -6,8 +6,9 @@ solvers cap each slot, so an hour's room is shared out among its slots first
 share is best depends on the cars, so several are planned and the cheapest
 kept:
 
-1. every slot under the cap (as a slot alone is): the plan of the per-slot
-   model, the one to beat;
+1. every slot under the cap, as a slot alone is, and scaled down where a
+   house peak in one slot leaves the hour less (``each_within_hour``): the
+   plan to beat;
 2. per step whose hourly bound could beat the best plan so far: the hour's
    room cheapest first, and the hour's room as the step's hourly relaxation
    (``joint.py``, the hour's power priced) uses it on average, early in its
@@ -50,6 +51,8 @@ _CLOSE_ENOUGH = 1e-3
 # Share of a plan's cost its certificate may fall short by and prove it
 # (float rounding of sums in another order).
 _PROOF_SLACK = 1e-9
+# µWh by which two sums of the same energy may differ (float rounding).
+_ENERGY_NOISE = 10
 # Costs are compared relative to at least this much currency.
 _LEAST_COST = 0.01
 
@@ -72,7 +75,7 @@ def plan_by_hours(
     it, no more shares are tried).
     """
     groups = group_cars(problem.cars)
-    best = plan_by_slots(replace(problem, slot_hours=()))
+    best = plan_by_slots(problem)
     relaxations = [JointRelaxation(problem, groups, option) for option in problem.steps]
     budget, shares = SearchBudget(_WORK), SearchBudget(_SHARES_WORK)
     order = sorted(
@@ -94,24 +97,11 @@ def plan_by_hours(
         base = best if best.step == step_index else step.plan(None)
         if base.exact and not _held_back(problem, base, slack):
             continue
-        found = step.best_of(
-            base,
-            share_hours(problem, slack, level=True),
-            share_hours(problem, slack),
-            share_hours(problem, slack, used_kw=relaxation.average_kw()),
-        )
-        if not _close(found, relaxation, option):
-            relaxation.forget_plans()
-            relaxation.improve(found.cost - option.extra_cost, budget, _LATER_ROUNDS)
-            found = step.best_of(
-                found, share_hours(problem, slack, used_kw=relaxation.average_kw())
-            )
-        for _ in range(_AROUND_ROUNDS):
-            used = plan_power_kw(problem, found)
-            around = step.best_of(found, share_hours(problem, slack, used_kw=used))
-            if around is found:
-                break
-            found = around
+        found = _plan_step(step, relaxation, base, slack, budget)
+        if len(groups) > 1 and _short(found, relaxation):
+            # Several groups short of the energy the step allows: the joint
+            # search in the hours' even share and around it (some 0.1 s each).
+            found = _around(step, slack, plan_by_slots, found)
         if better(whole_plan_value(found), whole_plan_value(best)):
             best = found
     lower = joint_lower_bound(problem, relaxations, best)
@@ -119,6 +109,56 @@ def plan_by_hours(
         return replace(best, exact=False, lower_bound=None)
     exact = lower >= best.cost - _PROOF_SLACK * max(abs(best.cost), _LEAST_COST)
     return replace(best, exact=exact, lower_bound=min(lower, best.cost))
+
+
+def _plan_step(
+    step: _Step,
+    relaxation: JointRelaxation,
+    base: Plan,
+    slack: Sequence[float],
+    budget: SearchBudget,
+) -> Plan:
+    """The best plan of one step's shares of the hours, from ``base`` on."""
+    problem, option = step.problem, step.option
+    found = step.best_of(
+        base,
+        share_hours(problem, slack, level=True),
+        share_hours(problem, slack),
+        share_hours(problem, slack, used_kw=relaxation.average_kw()),
+    )
+    if not _close(found, relaxation, option):
+        relaxation.forget_plans()
+        relaxation.improve(found.cost - option.extra_cost, budget, _LATER_ROUNDS)
+        found = step.best_of(
+            found, share_hours(problem, slack, used_kw=relaxation.average_kw())
+        )
+    for _ in range(_AROUND_ROUNDS):
+        used = plan_power_kw(problem, found)
+        around = step.best_of(found, share_hours(problem, slack, used_kw=used))
+        if around is found:
+            break
+        found = around
+    return found
+
+
+def _around(
+    step: _Step, slack: Sequence[float], plan_by_slots: PlanBySlots, found: Plan
+) -> Plan:
+    """The full planner in the hours' even share, then around its plan."""
+    problem = step.problem
+    rooms = share_hours(problem, slack, level=True)
+    for _ in range(_AROUND_ROUNDS + 1):
+        single = per_slot_problem(problem, step.option, rooms)
+        plan = replace(plan_by_slots(single), step=step.index)
+        if better(whole_plan_value(plan), whole_plan_value(found)):
+            found = plan
+        rooms = share_hours(problem, slack, used_kw=plan_power_kw(problem, plan))
+    return found
+
+
+def _short(plan: Plan, relaxation: JointRelaxation) -> bool:
+    """Whether ``plan`` delivers less than the step's relaxation could."""
+    return -whole_plan_value(plan)[0] < relaxation.full_uwh - _ENERGY_NOISE
 
 
 class _Step:
@@ -131,8 +171,9 @@ class _Step:
         plan_share: PlanShare,
         budget: SearchBudget,
     ) -> None:
-        self._problem = problem
-        self._index = step_index
+        self.problem = problem
+        self.index = step_index
+        self.option = problem.steps[step_index]
         self._plan_share = plan_share
         self._budget = budget
 
@@ -143,9 +184,9 @@ class _Step:
         Each takes at most ``_SHARE_WORK`` of the budget (no longer search
         for one share than the others get).
         """
-        problem, option = self._problem, self._problem.steps[self._index]
+        problem, option = self.problem, self.problem.steps[self.index]
         if room_kw is None:
-            single = replace(problem, steps=(option,), slot_hours=())
+            single = replace(problem, steps=(option,))
         else:
             single = per_slot_problem(problem, option, room_kw)
         groups = group_cars(single.cars)
@@ -157,7 +198,7 @@ class _Step:
             # (some 0.1 s a plan).
             plan = plan_groups_under_step(single, groups, 0, own)
         self._budget.work -= min(_SHARE_WORK, self._budget.work) - max(own.work, 0)
-        return replace(plan, step=self._index)
+        return replace(plan, step=self.index)
 
     def best_of(self, plan: Plan, *rooms: Sequence[float]) -> Plan:
         """``plan``, or a better one planned in one of ``rooms`` (budget left)."""

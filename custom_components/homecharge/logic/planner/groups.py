@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import math
 
 from ..capacity_tariff import StepOption
-from .hours import share_hours
+from .hours import each_within_hour, share_hours
 from .model import ROUNDING_NOISE, SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
 from .relax import GroupProblem
 
@@ -83,15 +83,16 @@ def power_under_step(
     """
     Per slot, the power under the step's cap (none where the house is over it).
 
-    Each slot under the cap; ``relaxed``, for bounds: each slot of a clock
-    hour may take all of the hour's room (``hours.py``).
+    Each slot under the cap and each clock hour under it on average;
+    ``relaxed``, for bounds: each slot of an hour may take all of the hour's
+    room (``hours.py``).
     """
     slack = step_slack_kw(problem, option)
     if slack is None:
         return None
     if relaxed:
         return share_hours(problem, slack, relaxed=True)
-    return [max(kw, 0.0) for kw in slack]
+    return each_within_hour(problem, slack)
 
 
 def step_slack_kw(problem: PlanProblem, option: StepOption) -> list[float] | None:

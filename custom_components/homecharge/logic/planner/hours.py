@@ -56,23 +56,43 @@ def share_hours(
             for slot in row:
                 room[slot] = min(total, most[slot])
             continue
-        if level:
-            for slot, kw in _levelled(row, total, most).items():
-                room[slot] = kw
-            continue
         kept = {slot: used_kw[slot] if used_kw else 0.0 for slot in row}
         if (over := math.fsum(kept.values())) > total:
             # More than the hour holds (a relaxation's shares): scaled down.
             kept = {slot: kw * total / over for slot, kw in kept.items()}
-        shares = _cheapest_first(
-            problem,
-            row,
-            max(total - math.fsum(kept.values()), 0.0),
-            {slot: most[slot] - kept[slot] for slot in row},
-            {slot: least[slot] if used_kw is None else 0.0 for slot in row},
-        )
+        rest = max(total - math.fsum(kept.values()), 0.0)
+        free = {slot: most[slot] - kept[slot] for slot in row}
+        if level:
+            shares = _levelled(row, rest, free)
+        else:
+            shares = _cheapest_first(
+                problem,
+                row,
+                rest,
+                free,
+                {slot: least[slot] if used_kw is None else 0.0 for slot in row},
+            )
         for slot in row:
             room[slot] = kept[slot] + shares[slot]
+    return room
+
+
+def each_within_hour(problem: PlanProblem, slack_kw: Sequence[float]) -> list[float]:
+    """
+    Each slot under the cap, and its hour under it on average.
+
+    Where the house is above the cap in one slot, the others may not all
+    charge up to it: they are scaled down to the hour's room.
+    """
+    room = [max(kw, 0.0) for kw in slack_kw]
+    for row in problem.hour_rows:
+        if any(math.isinf(slack_kw[slot]) for slot in row):
+            continue
+        total = max(math.fsum(slack_kw[slot] for slot in row), 0.0)
+        given = math.fsum(room[slot] for slot in row)
+        if given > total:
+            for slot in row:
+                room[slot] *= total / given
     return room
 
 
@@ -106,7 +126,7 @@ def plan_power_kw(problem: PlanProblem, plan: Plan) -> list[float]:
 
 
 def _levelled(
-    row: Sequence[int], total: float, most: Sequence[float]
+    row: Sequence[int], total: float, most: Mapping[int, float]
 ) -> dict[int, float]:
     """An hour's room given evenly, each slot up to its most (water filling)."""
     shares: dict[int, float] = {}
