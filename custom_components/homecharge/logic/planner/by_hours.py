@@ -44,6 +44,10 @@ _SHARE_WORK = 30_000
 _WORK = 40_000
 # Rounds after the first ones (``JointRelaxation.improve``'s), averaged apart.
 _LATER_ROUNDS = 20
+# Steps of a plan of several groups that get the joint search in shares, and
+# its plans there (the even share, then around it).
+_JOINT_STEPS = 1
+_JOINT_PLANS = 2
 # Plans around the step's best, while each is better.
 _AROUND_ROUNDS = 2
 # A plan this close to its step's bound (share of its cost) is kept.
@@ -78,6 +82,7 @@ def plan_by_hours(
     best = plan_by_slots(problem)
     relaxations = [JointRelaxation(problem, groups, option) for option in problem.steps]
     budget, shares = SearchBudget(_WORK), SearchBudget(_SHARES_WORK)
+    joint_left = _JOINT_STEPS
     order = sorted(
         range(len(problem.steps)),
         key=lambda index: (
@@ -98,10 +103,17 @@ def plan_by_hours(
         if base.exact and not _held_back(problem, base, slack):
             continue
         found = _plan_step(step, relaxation, base, slack, budget)
-        if len(groups) > 1 and _short(found, relaxation):
-            # Several groups short of the energy the step allows: the joint
-            # search in the hours' even share and around it (some 0.1 s each).
+        if (
+            len(groups) > 1
+            and joint_left
+            and option.extra_cost < problem.steps[best.step].extra_cost
+            and _short(found, relaxation)
+        ):
+            # Several groups short of the energy a cheaper step allows: the
+            # joint search in the hours' even share and around it (some
+            # 0.1 s each), for one step of the plan.
             found = _around(step, slack, plan_by_slots, found)
+            joint_left -= 1
         if better(whole_plan_value(found), whole_plan_value(best)):
             best = found
     lower = joint_lower_bound(problem, relaxations, best)
@@ -147,7 +159,7 @@ def _around(
     """The full planner in the hours' even share, then around its plan."""
     problem = step.problem
     rooms = share_hours(problem, slack, level=True)
-    for _ in range(_AROUND_ROUNDS + 1):
+    for _ in range(_JOINT_PLANS):
         single = per_slot_problem(problem, step.option, rooms)
         plan = replace(plan_by_slots(single), step=step.index)
         if better(whole_plan_value(plan), whole_plan_value(found)):
