@@ -21,6 +21,7 @@ from custom_components.homecharge.logic.grid import house_kw
 from custom_components.homecharge.logic.place import GridType
 from custom_components.homecharge.logic.planner.groups import whole_plan_value
 from custom_components.homecharge.logic.planner.hours import (
+    each_within_hour,
     per_slot_problem,
     plan_power_kw,
     share_hours,
@@ -131,6 +132,20 @@ def test_levelled_evenly_and_a_house_peak_made_up() -> None:
     # For a bound, any one slot may take the hour's whole room.
     relaxed = share_hours(problem, slack, relaxed=True)
     assert relaxed == pytest.approx([10.0] * 4)
+
+
+def test_each_slot_under_the_cap_and_its_hour_too() -> None:
+    """
+    The per-slot plan's rooms: a house peak in one slot cuts the others.
+
+    3.5 kW under the cap in three slots and 2.5 over it in the fourth leave
+    the hour 8 kW-slots, not 10.5: each of the three gets 8/3.
+    """
+    problem = one_car_problem([0.1] * 4, [0.5, 0.5, 0.5, 6.5])
+    room = each_within_hour(problem, [3.5, 3.5, 3.5, -2.5])
+    assert room == pytest.approx([8 / 3, 8 / 3, 8 / 3, 0.0])
+    # An hour with room to spare keeps each slot's own.
+    assert each_within_hour(problem, [3.5, 1.0, 3.5, 0.5]) == [3.5, 1.0, 3.5, 0.5]
 
 
 def test_around_a_plan_its_power_is_kept() -> None:

@@ -38,7 +38,7 @@ type PlanBySlots = Callable[[PlanProblem], Plan]
 type PlanShare = Callable[[PlanProblem, SearchBudget], Plan]
 
 # Search work of all plans in shares of the hours together, and of one.
-_SHARES_WORK = 150_000
+_SHARES_WORK = 200_000
 _SHARE_WORK = 30_000
 # Work for the hourly relaxations' subgradient rounds.
 _WORK = 40_000
@@ -135,6 +135,7 @@ def _plan_step(
     found = step.best_of(
         base,
         share_hours(problem, slack, level=True),
+        share_hours(problem, slack, chunks=True),
         share_hours(problem, slack),
         share_hours(problem, slack, used_kw=relaxation.average_kw()),
     )

@@ -31,6 +31,7 @@ def share_hours(
     *,
     relaxed: bool = False,
     level: bool = False,
+    chunks: bool = False,
     used_kw: Sequence[float] | None = None,
 ) -> list[float]:
     """
@@ -42,6 +43,9 @@ def share_hours(
     ``used_kw`` (a plan's power per slot) each slot keeps what it uses and
     only the rest goes cheapest first. ``level``: evenly instead, each
     slot up to its most (a house peak in one slot is made up by the others).
+    ``chunks``: in as many equal parts as the smallest car minimum allows,
+    to the cheapest slots (where each quarter alone is below a car's 6 A
+    minimum but the hour is not).
     """
     room = [max(kw, 0.0) for kw in slack_kw]
     rows = problem.hour_rows
@@ -64,6 +68,8 @@ def share_hours(
         free = {slot: most[slot] - kept[slot] for slot in row}
         if level:
             shares = _levelled(row, rest, free)
+        elif chunks:
+            shares = _in_chunks(problem, row, rest, free, least)
         else:
             shares = _cheapest_first(
                 problem,
@@ -141,6 +147,29 @@ def _levelled(
         shares[slot] = most[slot]
         left -= most[slot]
         open_slots.pop(0)
+    return shares
+
+
+def _in_chunks(
+    problem: PlanProblem,
+    row: Sequence[int],
+    total: float,
+    most: Mapping[int, float],
+    least: Sequence[float],
+) -> dict[int, float]:
+    """An hour's room in equal parts of at least a car's minimum, cheapest first."""
+    smallest = min((least[slot] for slot in row if least[slot] > 0), default=0.0)
+    parts = len(row) if smallest <= 0 else int(total / smallest)
+    parts = max(1, min(parts, len(row)))
+    order = sorted(row, key=lambda slot: (problem.prices[slot], slot))
+    shares = dict.fromkeys(row, 0.0)
+    left = total
+    for number, slot in enumerate(order):
+        if left <= 0:
+            break
+        share = min(most[slot], left / max(parts - number, 1))
+        shares[slot] = max(share, 0.0)
+        left -= shares[slot]
     return shares
 
 
