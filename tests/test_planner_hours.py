@@ -134,6 +134,19 @@ def test_levelled_evenly_and_a_house_peak_made_up() -> None:
     assert relaxed == pytest.approx([10.0] * 4)
 
 
+def test_in_parts_each_at_least_a_cars_minimum() -> None:
+    """
+    Each quarter alone under the 6 A minimum (4.14 kW), the hour not.
+
+    4 × 2.7 kW: two parts of 5.4 kW in the two cheapest quarters.
+    """
+    problem = one_car_problem([0.3, 0.1, 0.2, 0.4], [2.3] * 4)
+    room = share_hours(problem, [2.7] * 4, chunks=True)
+    assert room == pytest.approx([0.0, 5.4, 5.4, 0.0])
+    # Evenly, no quarter could charge at all.
+    assert max(share_hours(problem, [2.7] * 4, level=True)) < 6 * 3 * 0.23
+
+
 def test_each_slot_under_the_cap_and_its_hour_too() -> None:
     """
     The per-slot plan's rooms: a house peak in one slot cuts the others.
