@@ -56,6 +56,7 @@ from custom_components.homecharge.logic.capacity_tariff import (
     HourlyEnergy,
     StepOption,
     capacity_state,
+    with_day_caps,
 )
 from custom_components.homecharge.logic.grid import (
     IEC_MIN_AMPS,
@@ -267,7 +268,9 @@ class Execution:
         known = [*self.hourly.hours(), self.hourly.current_hour(local)]
         peaks = self._peaks(prices)
         most = fuse_kw(self.place.grid, self.place.fuse_a)
-        return step_options(known, sorted(peaks), peaks, local, most, rule)
+        options = step_options(known, sorted(peaks), peaks, local, most, rule)
+        # As the runtime: a day that already peaked higher keeps its peak.
+        return with_day_caps(options, known, local, peaks, rule)
 
     def _peaks(self, prices: Sequence[SlotPrice]) -> dict[date, float]:
         return house_peaks_by_day(

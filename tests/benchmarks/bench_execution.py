@@ -335,10 +335,25 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=30, help="nights a month")
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--place",
+        action="append",
+        choices=[config.name for config in CONFIGS],
+        help="only this place (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--house",
+        choices=("flat", "bursts"),
+        help="only the house as recorded, or with bursts (default: both)",
+    )
     args = parser.parse_args()
     nights = max(1, min(args.nights, 30))
     variants: tuple[bool, ...] = (False, True)
-    configs: Sequence[Config] = CONFIGS
+    if args.house:
+        variants = (args.house == "bursts",)
+    configs: Sequence[Config] = [
+        config for config in CONFIGS if not args.place or config.name in args.place
+    ]
     if args.quick:
         nights, variants = 3, (True,)
     trace = read_trace(SHARED / "load")
@@ -357,7 +372,9 @@ def main() -> None:
     print(f"nights: {nights} count")
     print(f"capacity_rule_peaks: {DEFAULT_RULE.peaks} count")
     started = timer.perf_counter()
-    for number, config in enumerate(configs):
+    for config in configs:
+        # Each place its own cars, whichever places run.
+        number = CONFIGS.index(config)
         cars = nights_cars(config, nights, args.seed + number)
         for bursts in variants:
             house = House(trace, config.grid, bursts)
