@@ -9,13 +9,17 @@ kept:
 1. every slot under the cap, as a slot alone is, and scaled down where a
    house peak in one slot leaves the hour less (``each_within_hour``): the
    plan to beat;
-2. per step whose hourly bound could beat the best plan so far: the hour's
-   room cheapest first, and the hour's room as the step's hourly relaxation
-   (``joint.py``, the hour's power priced) uses it on average, early in its
-   subgradient rounds and, unless a plan is already within 0.1 % of its
-   bound, late;
+2. per step whose hourly bound could beat the best plan so far (and whose
+   plan is not proven and free of its caps already): the hour's room
+   evenly, cheapest first, in parts of at least a car's minimum, and as the
+   step's hourly relaxation (``joint.py``, the hour's power priced) uses it
+   on average, early in its subgradient rounds and, unless a plan is
+   already within 0.1 % of its bound, late; one group planned exactly, or
+   several in turn with the descent, all in one search budget;
 3. around the best plan of the step: what each slot uses kept, the rest of
-   the hour cheapest first, while that improves the plan.
+   the hour cheapest first, while that improves the plan;
+4. a place of several groups short of the energy a cheaper step allows:
+   the full joint search in the even share and around it, for one step.
 
 The certificate is the hourly relaxation's bound, so a plan is proven
 optimal only where it reaches it.

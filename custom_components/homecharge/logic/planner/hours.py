@@ -4,13 +4,18 @@ The grid company measures each clock hour's average power, not each slot's:
 an hour under a cap of 5 kW may take 8 kW in its cheapest quarter and 4 kW
 in the others. The planner's groups are planned slot by slot, so an hour's
 room (the cap times its slots, less the house) is shared out among them
-before planning, in three ways ``solve.py`` tries: evenly (each slot under
-the cap, as a slot alone is), cheapest first (each slot up to what its cars
-could draw), and around a plan (what it uses, and the rest of the hour's
-room given cheapest first). Every share keeps each hour's average under the
-cap; which is best depends on the cars (a slow car needs many slots, a fast
-one the cheapest), so each is planned and the cheapest plan kept.
+before planning (``by_hours.py`` tries the shares and keeps the cheapest
+plan):
 
+- ``each_within_hour``: each slot under the cap, as a slot alone is, scaled
+  down where a house peak in one slot leaves the hour less;
+- ``share_hours``: evenly, cheapest first (each slot up to what its cars
+  could draw, the last topped up to a car's minimum), in parts of at least
+  a car's minimum, or around given shares (a plan's, a relaxation's: kept,
+  and the rest of the hour given out).
+
+Every share keeps each hour's average under the cap; which is best depends
+on the cars (a slow car needs many slots, a fast one the cheapest).
 ``share_hours(relaxed=True)``, for bounds: each slot may take the whole
 hour's room (up to what its cars could draw), which no plan can beat.
 """
