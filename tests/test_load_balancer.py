@@ -239,7 +239,9 @@ async def test_the_capacity_guard_holds_the_planned_cars_only(
     # (Waited for: under load the cars may be at 0 A from the fail-safe before
     # the meter's message is read, and the guard's word comes with it.)
     await _until(
-        hass, lambda: _state(hass, "sensor.garage_limited_by") == "capacity_step"
+        hass,
+        lambda: _state(hass, "sensor.garage_limited_by") == "capacity_step",
+        15,
     )
     # "Charge full now" is the user's choice: the guard lets that car go.
     await hass.services.async_call(
