@@ -171,3 +171,25 @@ def test_following_an_hourly_plan_under_the_guard_stays_in_the_cap(
         used += (draw + house) * step.total_seconds() / 3600
         moment += step
     assert used <= max(cap, house) + 1e-6
+
+
+def test_a_slot_planned_low_is_not_cut_under_the_even_share() -> None:
+    """
+    The plan: 4.2 kW now, 8 kW later in the hour; the house runs 3.45 kW
+    above its forecast. Cut alike, now would get 2.6 kW (a car's 6 A minimum
+    is 4.14): it gets the rest of the hour spread evenly, 4.55 kW.
+    """
+    at = HOUR + timedelta(minutes=20)
+    planned = {
+        HOUR + timedelta(minutes=15 * n): kw
+        for n, kw in enumerate((4.2, 4.2, 8.0, 8.0))
+    }
+    budget = charging_budget_kw(
+        cap_kw=8.0,
+        used_kwh=8.0 / 3,
+        house_kw=3.45,
+        now=at,
+        later_kwh=planned_later_kwh(planned, at),
+        planned_kw=4.2,
+    )
+    assert budget == pytest.approx(8.0 - 3.45)

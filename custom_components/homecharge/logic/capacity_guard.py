@@ -44,7 +44,8 @@ def charging_budget_kw(
     may put the hour's room in its cheapest slot, so what is left of the
     hour is shared as the plan shares it. Where it holds the plan, the slot
     now gets all the later slots leave (a house below its forecast lets the
-    cars catch up); where not, every slot's planned energy is cut alike.
+    cars catch up); where not, every slot's planned energy is cut alike, the
+    slot now to no less than what is left spread over the rest of the hour.
     Without them, what is left is spread evenly over the rest of the hour.
     Never negative: an hour already over its cap gets nothing more.
     """
@@ -56,7 +57,10 @@ def charging_budget_kw(
     planned_kwh = planned_kw * slot_rest + later_kwh
     if left >= planned_kwh:
         return (left - later_kwh) / slot_rest
-    return planned_kw * left / planned_kwh
+    # Never less than what is left spread evenly: a slot planned low beside
+    # dearer-planned later ones would be cut under a car's minimum and the
+    # hour's room lost (either way the hour keeps inside the cap).
+    return max(planned_kw * left / planned_kwh, left / rest)
 
 
 def planned_later_kwh(planned_kw: Mapping[datetime, float], now: datetime) -> float:
