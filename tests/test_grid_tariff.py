@@ -446,3 +446,11 @@ def test_two_days_share_a_steps_room_unevenly() -> None:
         not option.day_max_kw
         for option in step_options(KNOWN, [MONDAY], house, NOW, 22.0)
     )
+
+
+def test_no_uneven_share_before_the_month_fills_its_peaks() -> None:
+    """With two other days counted of three, days to come could count: even only."""
+    house = {MONDAY: 3.0, TUESDAY: 3.0}
+    few = recorded({1: 2.7, 2: 2.7})
+    options = step_options(few, [MONDAY, TUESDAY], house, NOW, 22.0)
+    assert all(not option.day_max_kw for option in options)

@@ -901,20 +901,20 @@ def test_an_overnight_plan_keeps_the_dear_evening_low_for_the_night() -> None:
     """
     The two days of a night share the step's room unevenly when that pays.
 
-    Three days count; two are already at 4 kW this month. The evening (dear)
-    and the night (cheap) are two days: evenly each may peak at 5.5 kW and
-    stay under 5 kW on average, but the evening kept at the house's own peak
-    lets the night take up to 10.3 kW. The plan does, pays less than with
-    the even share, and the month's step is the one it chose.
+    Three days count; three are already at 4 kW this month. The evening
+    (dear) and the night (cheap) are two days: evenly each may peak at 5.5
+    kW and stay under 5 kW on average, but the evening kept at the house's
+    own peak lets the night take up to 7 kW. The plan does, pays less than
+    with the even share, and the month's step is the one it chose.
     """
-    start = datetime(2025, 6, 2, 21, 0, tzinfo=OSLO)
+    start = datetime(2025, 6, 10, 21, 0, tzinfo=OSLO)
     # 21:00–24:00 dear, 00:00–04:00 cheap: 4 h at the even share's 4.8 kW is
     # not quite the car's 20 kWh.
     prices = price_slots([0.9] * 12 + [0.1] * 16, start=start.astimezone(UTC))
     today, tomorrow = start.date(), start.date() + timedelta(days=1)
     known = [
-        HourEnergy(start=datetime(2025, 6, 1, 18, tzinfo=OSLO), kwh=4.0),
-        HourEnergy(start=datetime(2025, 6, 2, 8, tzinfo=OSLO), kwh=4.0),
+        HourEnergy(start=datetime(2025, 6, day, 18, tzinfo=OSLO), kwh=4.0)
+        for day in (1, 2, 3)
     ]
     house = house_kw(GridType.THREE_PHASE_400_TN, (1.0, 1.0, 1.0))
     peaks = {today: house, tomorrow: house}

@@ -226,6 +226,12 @@ def _month_options(
     # day rule, the top hours): keep those, so each trial below is cheap.
     every = capacity_state(known, month_of, replace(rule, peaks=sys.maxsize))
     recorded = every.peaks if rule.one_per_day else every.peaks[: rule.peaks]
+    # Days of the month already counted, besides the plan's: an uneven share
+    # is offered only when they fill the month's peaks (else days still to
+    # come, unknown, would count beside a day raised high).
+    others = [
+        hour for hour in recorded if hour.start.astimezone(zone).date() not in days
+    ]
 
     def index_of(kw_by_day: Mapping[date, float]) -> int:
         planned = [
@@ -251,7 +257,7 @@ def _month_options(
             continue
         cost = rule.steps[index].monthly_cost - base_cost
         options.append(StepOption(extra_cost=cost, max_kw=limit))
-        if rule.one_per_day:
+        if rule.one_per_day and len(others) >= rule.peaks:
             options.extend(_splits(index_of, days, index, limit, cost, max_kw_possible))
     cost = rule.steps[top].monthly_cost - base_cost
     options.append(StepOption(extra_cost=cost, max_kw=None))
@@ -273,7 +279,8 @@ def _splits(
     the evening's day low so that the night's may go higher (and the other
     way round). For each day favoured in turn, at its most (the other day at
     its house peak) and halfway from the even share, the other day gets
-    what the step leaves it. Options of the same cost as the even one.
+    what the step leaves it. Options of the same cost as the even one,
+    offered once the month's other days fill its peaks.
     """
     if len(days) != 2:
         return []
