@@ -131,9 +131,9 @@ def session_cost(
     wh = session.energy_wh
     if tariff is None:
         return SessionCost(None, wh, None, wh)
-    if tariff.basis is TariffBasis.FIXED:
-        assert tariff.unit_rate is not None  # noqa: S101 (checked when made)
-        return SessionCost(tariff, wh, cents(Decimal(wh) / 1000 * tariff.unit_rate))
+    # A fixed tariff has its rate (checked when made), slot costs none.
+    if (rate := tariff.unit_rate) is not None:
+        return SessionCost(tariff, wh, cents(Decimal(wh) / 1000 * rate))
     total, missing = Decimal(0), 0
     for slot, energy in session.slots.items():
         price = session.costs.get(slot)
