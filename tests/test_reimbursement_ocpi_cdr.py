@@ -230,6 +230,10 @@ def test_a_session_without_a_cost_or_a_stop_is_no_cdr() -> None:
     running.stopped = None
     with pytest.raises(CdrError, match="ended"):
         _cdr(running)
+    backwards = _session()
+    backwards.stopped = STARTED - timedelta(seconds=1)
+    with pytest.raises(CdrError, match="before it starts"):
+        _cdr(backwards)
 
 
 def test_ids_too_long_or_not_ascii_become_digests() -> None:
@@ -431,3 +435,43 @@ def test_the_envelope_keeps_its_message_and_data() -> None:
     )
     assert response.message == "total_cost missing"
     assert response.data is None
+
+
+def test_a_session_without_energy_has_one_period_and_an_unpriced_empty_slot_no_tariff() -> (
+    None
+):
+    nothing = _session(())
+    nothing.stopped = STARTED + timedelta(minutes=2)
+    empty = _cdr(nothing)
+    assert cdr_problems(empty) == []
+    assert empty["total_time"] == pytest.approx(2 / 60, abs=1e-4)
+    assert empty["charging_periods"] == [
+        {
+            "start_date_time": "2026-01-05T17:07:30Z",
+            "dimensions": [{"type": "ENERGY", "volume": 0}],
+        }
+    ]
+    assert empty["total_cost"] == {"excl_vat": 0.0, "incl_vat": 0.0}
+    # The car was full in the last slot, whose price never came: no tariff there.
+    session = _session((1000, 0), (1.0, None))
+    del session.costs[max(session.costs)]
+    cdr = _cdr(session, tariffs=(SLOTS,))
+    assert cdr_problems(cdr) == []
+    assert "tariff_id" in cdr["charging_periods"][0]
+    assert "tariff_id" not in cdr["charging_periods"][1]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        ("remark", 42, "remark: not a string"),
+        ("cdr_location.coordinates", "59.9,10.7", "coordinates: not an object"),
+        ("tariffs", {"id": "T"}, "tariffs: not a list"),
+        ("charging_periods.0", "P", "charging_periods[0]: not an object"),
+    ],
+)
+def test_a_cdr_with_the_wrong_shapes_is_refused(
+    path: str, value: Any, problem: str
+) -> None:
+    problems = cdr_problems(_broken(path, value))
+    assert any(problem in text for text in problems), problems

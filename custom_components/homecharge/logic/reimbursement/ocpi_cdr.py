@@ -160,6 +160,8 @@ def build_cdr(
     """The session's CDR, JSON-ready; a CdrError if it cannot be one."""
     if session.stopped is None:
         raise CdrError("the session has not ended")
+    if session.stopped < session.started:
+        raise CdrError("the session ends before it starts")
     cost = session_cost(session, tariffs, zone)
     tariff = cost.tariff
     if tariff is None or cost.amount is None or cost.amount_excl_vat is None:
