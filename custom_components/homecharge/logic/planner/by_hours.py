@@ -19,7 +19,8 @@ kept:
 3. around the best plan of the step: what each slot uses kept, the rest of
    the hour cheapest first, while that improves the plan;
 4. a place of several groups short of the energy a cheaper step allows:
-   the full joint search in the even share and around it, for one step.
+   the full joint search in the even share and around it, for two steps
+   (the first may be one its relaxation promised too much).
 
 The certificate is the hourly relaxation's bound, so a plan is proven
 optimal only where it reaches it.
@@ -50,7 +51,7 @@ _WORK = 40_000
 _LATER_ROUNDS = 20
 # Steps of a plan of several groups that get the joint search in shares, and
 # its plans there (the even share, then around it).
-_JOINT_STEPS = 1
+_JOINT_STEPS = 2
 _JOINT_PLANS = 2
 # Plans around the step's best, while each is better.
 _AROUND_ROUNDS = 2
@@ -115,7 +116,7 @@ def plan_by_hours(
         ):
             # Several groups short of the energy a cheaper step allows: the
             # joint search in the hours' even share and around it (some
-            # 0.1 s each), for one step of the plan.
+            # 0.1 s each), for two steps of the plan.
             found = _around(step, slack, plan_by_slots, found)
             joint_left -= 1
         if better(whole_plan_value(found), whole_plan_value(best)):

@@ -9,7 +9,7 @@ and finishes with; continuous mode plans the groups in turn only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice, permutations
 import math
 
@@ -75,6 +75,8 @@ def best_in_turn(
         )
         if better(value, best_value):
             best, best_value = currents, value
+    if best and not problem.continuous:
+        best = trade_for_energy(problem, groups, step_index, best)
     return best
 
 
@@ -114,21 +116,82 @@ def improve_by_descent(
     rather than later) that re-planning one group at a time cannot make.
     """
     value = whole_plan_value(assemble_plan(problem, currents, step_index, exact=False))
+    currents, _ = _descend(
+        problem, groups, step_index, (currents, value), _moves(groups), _HOLDS, budget
+    )
+    return currents
+
+
+def trade_for_energy(
+    problem: PlanProblem,
+    groups: Sequence[Group],
+    step_index: int,
+    currents: dict[str, list[int]],
+) -> dict[str, list[int]]:
+    """
+    A plan whose group is short of energy, improved by trades of line room.
+
+    The descent's moves take room a group does not use; where a short group
+    could use more of a full shared line than the other gives up (a 3-phase
+    car beside a 1-phase one on an IT grid), or where the other could move,
+    the room is held for it (``_holds_trading_energy``), then the descent
+    goes on. Its own work, after the plan's: a plan short of energy is
+    worth the search, and the plans it was chosen from keep theirs.
+    """
+    value = whole_plan_value(assemble_plan(problem, currents, step_index, exact=False))
+    budget = SearchBudget(SOLVE_WORK)
+    moves = _moves(groups)
+    traded = _descend(
+        problem,
+        groups,
+        step_index,
+        (currents, value),
+        moves[len(groups) :],
+        _TRADES,
+        budget,
+        rounds=1,
+    )
+    if not better(traded[1], value):
+        return currents
+    budget.work = max(budget.work, SOLVE_WORK // 2)
+    currents, _ = _descend(problem, groups, step_index, traded, moves, _HOLDS, budget)
+    return currents
+
+
+def _moves(groups: Sequence[Group]) -> list[tuple[Group, ...]]:
+    """Each group alone, then each two on a common line (both ways)."""
     moves: list[tuple[Group, ...]] = [(group,) for group in groups]
     moves += [
         (first, second)
         for first, second in permutations(groups, 2)
         if first.lines & second.lines
     ]
-    for _ in range(_DESCENT_ROUNDS):
+    return moves
+
+
+def _descend(
+    problem: PlanProblem,
+    groups: Sequence[Group],
+    step_index: int,
+    start: tuple[dict[str, list[int]], tuple[int, float]],
+    moves: Sequence[tuple[Group, ...]],
+    find: Sequence[_FindHolds],
+    budget: SearchBudget,
+    rounds: int = _DESCENT_ROUNDS,
+) -> tuple[dict[str, list[int]], tuple[int, float]]:
+    """``moves`` (a group re-planned; two, ``find``'s holds first) while better."""
+    currents, value = start
+    for _ in range(rounds):
         if budget.work <= 0:
             break
         improved = False
         for move in moves:
-            for find_holds in (_holds_saving_cost, _holds_gaining_energy)[: len(move)]:
+            for find_holds in find if len(move) == 2 else find[:1]:
                 trial = dict(currents)
                 if len(move) == 2:
                     holds = find_holds(problem, groups, step_index, trial, *move)
+                    if find is _TRADES and not any(holds[1]):
+                        continue  # nothing to trade: the plan as it is
                     _replan_group(
                         problem, groups, step_index, trial, move[0], budget, holds
                     )
@@ -140,7 +203,7 @@ def improve_by_descent(
                     currents, value, improved = trial, trial_value, True
         if not improved:
             break
-    return currents
+    return currents, value
 
 
 def _solve_group(
@@ -264,6 +327,84 @@ def _holds_gaining_energy(
     for _, _, slot in sorted(losses)[: math.ceil(short / least)]:
         holds[slot] = least
     return taking.lines, holds
+
+
+def _holds_trading_energy(
+    problem: PlanProblem,
+    groups: Sequence[Group],
+    step_index: int,
+    currents: dict[str, list[int]],
+    yielding: Group,
+    taking: Group,
+    *,
+    moving: bool = False,
+) -> tuple[frozenset[int], list[int]]:
+    """
+    Room per slot ``yielding`` should hold free for a short ``taking``, beside it.
+
+    Where ``taking`` charges below its most and the shared line is full, it
+    gains more per amp of that line than ``yielding`` loses (a 3-phase car
+    beside a 1-phase one on an IT grid): the best trades first, as many as
+    it lacks. ``moving``: every such slot, the best first, for a
+    ``yielding`` that has room elsewhere (a car full already).
+    """
+    short = sum(car.need_amps for car in taking.cars)
+    taken = [0] * len(problem.prices)
+    given = [0] * len(problem.prices)
+    for group, row in ((taking, taken), (yielding, given)):
+        for car in group.cars:
+            for slot, amps in enumerate(currents[car.key]):
+                row[slot] += amps
+    short -= sum(taken)
+    holds = [0] * len(taken)
+    if short <= 0:
+        return taking.lines, holds
+    least = min(car.min_a for car in taking.cars)
+    headroom, _ = room_left_by(problem, groups, step_index, currents)
+    shared, own_lines = taking.lines & yielding.lines, taking.lines - yielding.lines
+    trades = []
+    for slot in range(min(max(car.ready for car in taking.cars), len(taken))):
+        most = sum(car.max_a for car in taking.cars if slot < car.ready)
+        shared_room = min(headroom[slot][line] for line in shared)
+        added = min(
+            most - taken[slot],
+            min((headroom[slot][line] for line in own_lines), default=most),
+            shared_room + given[slot],
+        )
+        if added <= 0 or (not taken[slot] and added < least):
+            continue
+        lacking = max(0, added - shared_room)
+        gained = added * taking.kwh_per_amp - lacking * yielding.kwh_per_amp
+        if lacking and (moving or gained > 0):
+            trades.append((-gained / lacking, problem.prices[slot], slot, added))
+    for _, _, slot, added in sorted(trades):
+        if short <= 0:
+            break
+        holds[slot] = min(added, max(short, least))
+        short -= holds[slot]
+    return taking.lines, holds
+
+
+def _holds_moving_energy(
+    problem: PlanProblem,
+    groups: Sequence[Group],
+    step_index: int,
+    currents: dict[str, list[int]],
+    yielding: Group,
+    taking: Group,
+) -> tuple[frozenset[int], list[int]]:
+    """``_holds_trading_energy`` for a ``yielding`` that may move (``moving``)."""
+    return _holds_trading_energy(
+        problem, groups, step_index, currents, yielding, taking, moving=True
+    )
+
+
+type _FindHolds = Callable[
+    [PlanProblem, Sequence[Group], int, dict[str, list[int]], Group, Group],
+    tuple[frozenset[int], list[int]],
+]
+_HOLDS: tuple[_FindHolds, ...] = (_holds_saving_cost, _holds_gaining_energy)
+_TRADES: tuple[_FindHolds, ...] = (_holds_trading_energy, _holds_moving_energy)
 
 
 def _slots(problem: PlanProblem) -> range:

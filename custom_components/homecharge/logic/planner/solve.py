@@ -38,6 +38,7 @@ from .descent import (
     improve_by_descent,
     plan_groups_in_turn,
     plan_groups_under_step,
+    trade_for_energy,
 )
 from .exact import GroupSolver, SearchBudget, better
 from .groups import (
@@ -221,6 +222,8 @@ def _plan_jointly(
     made.sort(key=lambda entry: (entry[0][0], entry[0][1]))
     for _, currents in made[:_DESCENDED]:
         consider(improve_by_descent(problem, groups, step_index, currents, budget))
+    # The best so far, its group short of energy: trades of line room.
+    consider(trade_for_energy(problem, groups, step_index, _best_entry(found)[1]))
     plan = _best_found(problem, step_index, found)
     if before is None and target() is not None:
         relaxation.improve(target(), budget)
@@ -241,11 +244,18 @@ def _best_found(
     found: Sequence[tuple[tuple[int, float], dict[str, list[int]]]],
 ) -> Plan:
     """The best of the plans found."""
-    best_value, best = found[0]
-    for value, currents in found[1:]:
-        if better(value, best_value):
-            best_value, best = value, currents
-    return assemble_plan(problem, best, step_index, exact=False)
+    return assemble_plan(problem, _best_entry(found)[1], step_index, exact=False)
+
+
+def _best_entry(
+    found: Sequence[tuple[tuple[int, float], dict[str, list[int]]]],
+) -> tuple[tuple[int, float], dict[str, list[int]]]:
+    """The entry of the best plan found (the first of equals)."""
+    best = found[0]
+    for entry in found[1:]:
+        if better(entry[0], best[0]):
+            best = entry
+    return best
 
 
 def _plan_single_group(
