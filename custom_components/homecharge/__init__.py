@@ -33,6 +33,7 @@ from .const import (
 from .logic.capacity_tariff import HourlyEnergy
 from .logic.house_profile import HouseProfile
 from .runtime.balancing import PlaceBalancer
+from .runtime.bills import async_prune_bills
 from .runtime.charger import ChargerCoordinator
 from .runtime.charger_access import people_of
 from .runtime.charger_state import ChargerConfig
@@ -183,6 +184,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     )
     chargers = build_chargers(hass, entry, central.moving, restored, save)
     _remove_stale_connectors(hass, entry, chargers)
+    # A removed reimbursement's bill goes with it (after any reload).
+    await async_prune_bills(hass)
     sessions = await PlaceSessions.async_load(hass, entry.entry_id)
     sessions.vehicles = vehicles_of(entry)
     sessions.people = people_of(entry)

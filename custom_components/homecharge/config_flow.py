@@ -34,6 +34,7 @@ from .const import (
     DOMAIN,
     SUBENTRY_CHARGER,
     SUBENTRY_PERSON,
+    SUBENTRY_REIMBURSEMENT,
     SUBENTRY_VEHICLE,
 )
 from .flows.charger import (
@@ -51,6 +52,7 @@ from .flows.options import PlaceOptionsFlow
 from .flows.person import PersonSubentryFlow
 from .flows.place import PLACE_SCHEMA, as_text, price_area_schema, price_schema
 from .flows.place_choice import PlaceChoice
+from .flows.reimbursement import ReimbursementSubentryFlow
 from .flows.vehicle import VehicleSubentryFlow
 from .logic.meter_formats import MeterFormat, detect_format
 from .logic.place import (
@@ -101,6 +103,7 @@ class HomeChargeConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_CHARGER: ChargerSubentryFlow,
             SUBENTRY_VEHICLE: VehicleSubentryFlow,
             SUBENTRY_PERSON: PersonSubentryFlow,
+            SUBENTRY_REIMBURSEMENT: ReimbursementSubentryFlow,
         }
 
     async def async_step_user(

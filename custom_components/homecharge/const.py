@@ -22,6 +22,8 @@ SUBENTRY_CHARGER: Final = "charger"
 SUBENTRY_VEHICLE: Final = "vehicle"
 # People who may charge at a restricted charger (logic/access.py).
 SUBENTRY_PERSON: Final = "person"
+# A driver's reimbursement of business sessions (logic/reimbursement/).
+SUBENTRY_REIMBURSEMENT: Final = "reimbursement"
 CONF_CHARGE_POINT_ID: Final = "charge_point_id"
 CONF_CIRCUIT_FUSE: Final = "circuit_fuse"
 CONF_PHASES: Final = "phases"

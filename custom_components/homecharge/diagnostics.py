@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from . import HomeChargeConfigEntry
 from .const import CONF_PASSWORD
+from .logic.reimbursement.settings import PRIVATE_KEYS
 from .logic.sessions.chain import broken_links
 from .runtime.place import PlaceRuntime
 
@@ -29,6 +30,8 @@ TO_REDACT = {
     "cards",
     "phone",
     "bluetooth_scanner",
+    # A reimbursement: the home, the bill, the bank and the receiver's token.
+    *PRIVATE_KEYS,
 }
 
 
