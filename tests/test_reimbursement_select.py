@@ -1,0 +1,128 @@
+"""Multi EV mode per session: the last session's select, on covered chargers.
+
+A real 1.6 charger's frames make the sessions; the select changes the
+ledger's classification (listed with who did it) and follows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.homecharge.central.server import CENTRAL
+from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
+from custom_components.homecharge.logic.sessions.model import Classification
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+
+from .simulators.raw import RawCharger
+from .test_central import PASSWORD
+from .test_sessions_runtime import GRID, _flat_prices, _sessions, _two_sessions
+from .test_smart_charging import set_prices, smart_place
+
+SELECT = "select.garage_last_session"
+
+
+async def _place(hass: HomeAssistant, *, covered: bool) -> MockConfigEntry:
+    set_prices(hass, _flat_prices())
+    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
+    entry.add_to_hass(hass)
+    if covered:
+        charger = next(
+            sub.subentry_id
+            for sub in entry.subentries.values()
+            if sub.subentry_type == "charger"
+        )
+        hass.config_entries.async_add_subentry(
+            entry,
+            ConfigSubentry(
+                data={"chargers": [charger], "tariffs": []},
+                subentry_type=SUBENTRY_REIMBURSEMENT,
+                title="Kari",
+                unique_id=None,
+            ),
+        )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture
+async def covered(hass: HomeAssistant) -> MockConfigEntry:
+    """A place whose charger CP-1 a reimbursement covers."""
+    return await _place(hass, covered=True)
+
+
+@pytest.fixture
+async def charger(
+    hass: HomeAssistant, covered: MockConfigEntry
+) -> AsyncIterator[RawCharger]:
+    """CP-1 connected and booted."""
+    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
+    await raw.connect()
+    await raw.boot()
+    yield raw
+    await raw.close()
+
+
+async def test_the_last_session_is_classified_from_its_select(
+    hass: HomeAssistant, covered: MockConfigEntry, charger: RawCharger
+) -> None:
+    """Personal by default; Work from the select, with who changed it."""
+    state = hass.states.get(SELECT)
+    assert state is not None
+    assert state.state == "unavailable"  # no session yet
+    _first, second, _today = await _two_sessions(charger)
+    await hass.async_block_till_done()
+    state = hass.states.get(SELECT)
+    assert state is not None
+    assert state.state == Classification.PERSONAL
+    assert state.attributes["options"] == ["personal", "business"]
+    user = await hass.auth.async_create_user("Kari")
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": SELECT, "option": "business"},
+        blocking=True,
+        context=Context(user_id=user.id),
+    )
+    await hass.async_block_till_done()
+    session = _sessions(covered).ledger.get(("CP-1", second))
+    assert session is not None
+    assert session.classification is Classification.BUSINESS
+    assert [(c.field, c.new, c.by) for c in session.changes] == [
+        ("classification", "business", user.id)
+    ]
+    state = hass.states.get(SELECT)
+    assert state is not None
+    assert state.state == Classification.BUSINESS
+
+
+async def test_no_session_yet_is_a_clear_error(
+    hass: HomeAssistant, covered: MockConfigEntry
+) -> None:
+    """Selecting before any session says so (translated)."""
+    entity = hass.data["entity_components"]["select"].get_entity(SELECT)
+    assert entity is not None
+    with pytest.raises(ServiceValidationError) as err:
+        await entity.async_select_option("business")
+    assert err.value.translation_key == "no_session"
+    assert err.value.translation_domain == DOMAIN
+
+
+async def test_uncovered_chargers_have_no_such_select(hass: HomeAssistant) -> None:
+    """Without a reimbursement, no session is paid back: no select."""
+    entry = await _place(hass, covered=False)
+    selects = [
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(
+            er.async_get(hass), entry.entry_id
+        )
+        if entity.domain == "select"
+    ]
+    assert selects == ["select.home_basis_for_electricity_costs"]
+    assert hass.states.get(SELECT) is None
