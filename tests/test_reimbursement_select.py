@@ -7,17 +7,22 @@ ledger's classification (listed with who did it) and follows it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
+from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.logic.sessions.model import Classification
+from custom_components.homecharge.runtime.sessions import PlaceSessions
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 
 from .simulators.raw import RawCharger
 from .test_central import PASSWORD
@@ -25,6 +30,12 @@ from .test_sessions_runtime import GRID, _flat_prices, _sessions, _two_sessions
 from .test_smart_charging import set_prices, smart_place
 
 SELECT = "select.garage_last_session"
+
+
+def _started(sessions: PlaceSessions, transaction: str) -> Any:
+    session = sessions.ledger.get(("CP-1", transaction))
+    assert session is not None
+    return session.started
 
 
 async def _place(hass: HomeAssistant, *, covered: bool) -> MockConfigEntry:
@@ -126,3 +137,66 @@ async def test_uncovered_chargers_have_no_such_select(hass: HomeAssistant) -> No
     ]
     assert selects == ["select.home_basis_for_electricity_costs"]
     assert hass.states.get(SELECT) is None
+
+
+async def test_a_months_sessions_are_classified_at_once(
+    hass: HomeAssistant, covered: MockConfigEntry, charger: RawCharger
+) -> None:
+    """classify_sessions: by month and card; the same twice changes nothing."""
+    first, second, _today = await _two_sessions(charger)
+    await hass.async_block_till_done()
+    sessions = _sessions(covered)
+    month = str(Month.of(dt_util.utcnow(), dt_util.get_default_time_zone()))
+
+    async def classify(**data: object) -> dict[str, object]:
+        response = await hass.services.async_call(
+            DOMAIN,
+            "classify_sessions",
+            {"config_entry_id": covered.entry_id, **data},
+            blocking=True,
+            return_response=True,
+        )
+        assert response is not None
+        return dict(response)
+
+    tagged = await classify(classification="business", id_tag=["tag-b"])
+    assert tagged["changed"] == [second]
+    everything = await classify(classification="business", month=month)
+    # Yesterday's may have been last month (the 1st): it is its own month.
+    zone = dt_util.get_default_time_zone()
+    first_month = str(Month.of(_started(sessions, first), zone))
+    expected = [first] if first_month == month else []
+    assert everything["changed"] == expected
+    assert (await classify(classification="business", month=month))["changed"] == []
+    personal = await classify(classification="personal", month=month)
+    assert sorted(personal["changed"]) == sorted([second, *expected])
+    for key in personal["changed"]:
+        session = sessions.ledger.get(("CP-1", str(key)))
+        assert session is not None
+        assert session.classification is Classification.PERSONAL
+    with pytest.raises(ServiceValidationError) as archived:
+        await classify(classification="business", month="2020-01")
+    assert archived.value.translation_key == "month_archived"
+    with pytest.raises(ServiceValidationError) as unknown:
+        await classify(classification="business", vehicle=["Tesla"])
+    assert unknown.value.translation_key == "unknown_vehicle"
+    with pytest.raises(vol.Invalid):
+        await classify(classification="business", month="November")
+
+
+async def test_classify_session_changes_one(
+    hass: HomeAssistant, covered: MockConfigEntry, charger: RawCharger
+) -> None:
+    """classify_session: one session by its charger and transaction."""
+    first, _second, _today = await _two_sessions(charger)
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-1")})
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN,
+        "classify_session",
+        {"device_id": device.id, "transaction_id": first, "classification": "business"},
+        blocking=True,
+    )
+    session = _sessions(covered).ledger.get(("CP-1", first))
+    assert session is not None
+    assert session.classification is Classification.BUSINESS

@@ -46,11 +46,14 @@ from .runtime.place import chargers_of_devices, loaded_place_entry
 from .runtime.rights import async_caller_person, async_guest
 from .session_services import (
     ATTR_CONFIG_ENTRY,
+    CLASSIFY_SESSION_SCHEMA,
+    CLASSIFY_SESSIONS_SCHEMA,
     EXPORT_SESSIONS_SCHEMA,
     GET_SESSIONS_SCHEMA,
     UPDATE_SESSION_SCHEMA,
     async_export_sessions,
     async_get_sessions,
+    classify_sessions,
     update_session,
 )
 
@@ -267,6 +270,13 @@ async def _async_update_session(call: ServiceCall) -> ServiceResponse:
     return update_session(call, sessions, charger.config.charge_point_id)
 
 
+async def _async_classify_sessions(call: ServiceCall) -> ServiceResponse:
+    # Every session of a place at once: the place's settings right.
+    entry = _entry(call)
+    await async_guest(call.hass, entry, call.context, Right.SETTINGS)
+    return classify_sessions(call, entry.runtime_data.sessions, _charge_points(call))
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for every place)."""
@@ -299,6 +309,21 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "update_session",
         _async_update_session,
         UPDATE_SESSION_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    # update_session narrowed to what multi EV mode's automations need.
+    hass.services.async_register(
+        DOMAIN,
+        "classify_session",
+        _async_update_session,
+        CLASSIFY_SESSION_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "classify_sessions",
+        _async_classify_sessions,
+        CLASSIFY_SESSIONS_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     for name, handler, schema in (

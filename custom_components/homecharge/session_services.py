@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util, slugify
 from homeassistant.util.json import JsonValueType
 
 from .const import DOMAIN
+from .logic.reimbursement.month import Month
 from .logic.sessions.model import Classification, Session
 from .logic.sessions.reports import (
     COLUMNS,
@@ -42,6 +43,8 @@ ATTR_INCLUDE_SESSIONS: Final = "include_sessions"
 ATTR_FORMAT: Final = "format"
 ATTR_TRANSACTION: Final = "transaction_id"
 ATTR_NOTE: Final = "note"
+ATTR_MONTH: Final = "month"
+ATTR_VEHICLE: Final = "vehicle"
 
 EXPORT_FOLDER: Final = ("homecharge", "exports")
 
@@ -83,6 +86,34 @@ UPDATE_SESSION_SCHEMA: Final = vol.Schema(
         vol.Required(ATTR_TRANSACTION): cv.string,
         vol.Optional(ATTR_CLASSIFICATION): vol.In([c.value for c in Classification]),
         vol.Optional(ATTR_NOTE): vol.All(cv.string, vol.Length(max=500)),
+    }
+)
+
+
+CLASSIFY_SESSION_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_TRANSACTION): cv.string,
+        vol.Required(ATTR_CLASSIFICATION): vol.In([c.value for c in Classification]),
+    }
+)
+
+
+def _month(value: Any) -> Month:
+    try:
+        return Month.parse(str(value))
+    except ValueError as err:
+        raise vol.Invalid(f"not a month (YYYY-MM): {value}") from err
+
+
+CLASSIFY_SESSIONS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY): cv.string,
+        vol.Required(ATTR_CLASSIFICATION): vol.In([c.value for c in Classification]),
+        vol.Optional(ATTR_MONTH): _month,
+        vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_VEHICLE): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_ID_TAG): vol.All(cv.ensure_list, [cv.string]),
     }
 )
 
@@ -225,3 +256,61 @@ def update_session(
     }
     session = sessions.amend(key, by=call.context.user_id, **fields)
     return row(session, dt_util.get_default_time_zone())
+
+
+def classify_sessions(
+    call: ServiceCall, sessions: PlaceSessions, chargers: frozenset[str] | None
+) -> ServiceResponse:
+    """
+    Classify a month's finished sessions at once (a charger's, a vehicle's).
+
+    The month is this one unless given; only this month's and last month's
+    sessions can change (older ones are archived, as a statement keeps them).
+    Vehicles are matched by their name. Sessions already classified so stay
+    as they are (their history is not padded with changes to the same).
+    """
+    zone = dt_util.get_default_time_zone()
+    now = Month.of(dt_util.utcnow(), zone)
+    month: Month = call.data.get(ATTR_MONTH, now)
+    if month not in (now, now.previous()):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="month_archived",
+            translation_placeholders={"month": str(month)},
+        )
+    wanted = Classification(call.data[ATTR_CLASSIFICATION])
+    vehicles = _vehicle_names(sessions, call.data.get(ATTR_VEHICLE))
+    tags = {tag.casefold() for tag in call.data.get(ATTR_ID_TAG, ())}
+    changed: list[JsonValueType] = []
+    for session in list(sessions.ledger):
+        if (
+            not session.finished
+            or session.classification is wanted
+            or not month.contains(session.started, zone)
+            or (chargers is not None and session.charger not in chargers)
+            or (
+                vehicles is not None
+                and (session.vehicle or "").casefold() not in vehicles
+            )
+            or (tags and (session.id_tag or "").casefold() not in tags)
+        ):
+            continue
+        sessions.amend(session.key, by=call.context.user_id, classification=wanted)
+        changed.append(session.transaction_id)
+    return {"month": str(month), "classification": wanted.value, "changed": changed}
+
+
+def _vehicle_names(
+    sessions: PlaceSessions, names: list[str] | None
+) -> frozenset[str] | None:
+    """The vehicles named, case-folded (a clear error for one not of the place)."""
+    if names is None:
+        return None
+    known = {vehicle.name.casefold() for vehicle in sessions.vehicles}
+    if unknown := [name for name in names if name.casefold() not in known]:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_vehicle",
+            translation_placeholders={"vehicle": ", ".join(unknown)},
+        )
+    return frozenset(name.casefold() for name in names)
