@@ -31,7 +31,7 @@ from custom_components.homecharge.logic.reimbursement.settings import (
 from custom_components.homecharge.logic.reimbursement.tariff import TariffBasis
 from custom_components.homecharge.runtime.bills import bills_path
 from homeassistant.config_entries import SOURCE_USER, ConfigSubentry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
 
 from .test_central import place_with_charger
@@ -470,3 +470,54 @@ async def test_a_removed_reimbursements_bill_is_deleted(
     await hass.async_block_till_done()
     assert not await hass.async_add_executor_job(kept.exists)
     assert await hass.async_add_executor_job(fresh.exists)
+
+
+async def test_the_drivers_phone_is_one_of_ha(hass: HomeAssistant) -> None:
+    """The phone to ask must be a notify service Home Assistant has."""
+
+    async def keep(call: ServiceCall) -> None:
+        """A Companion app's notify service."""
+
+    hass.services.async_register("notify", "mobile_app_karis_phone", keep)
+    entry = await _place(hass)
+    result = await _start(hass, entry)
+    result = await _step(hass, result, {"consent": True})
+    result = await _step(hass, result, {**DRIVER, "notify_service": "notify.nope"})
+    assert result["errors"] == {"notify_service": "notify_unknown"}
+    schema = result["data_schema"]
+    assert schema is not None
+    selector = schema.schema["notify_service"]
+    assert selector.config["options"] == ["notify.mobile_app_karis_phone"]
+    result = await _step(
+        hass, result, {**DRIVER, "notify_service": "notify.mobile_app_karis_phone"}
+    )
+    assert result["step_id"] == "vehicle"
+    result = await _step(
+        hass, result, {"vehicle": TYPED_VEHICLE, "vehicle_registration": "EV1"}
+    )
+    result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    result = await _step(hass, result, {**TARIFF, "basis": "slot_costs"})
+    result = await _step(hass, result, {"payout": "supplier"})
+    await _step(hass, result, {"receiver": "none"})
+    assert (
+        _reimbursement(entry).data["notify_service"] == "notify.mobile_app_karis_phone"
+    )
+
+
+async def test_covering_another_charger_reloads_the_place(
+    hass: HomeAssistant,
+) -> None:
+    """The Last session select follows what a reconfigure covers."""
+    entry = await _place(hass)
+    result = await _to_tariff(hass, entry)
+    result = await _step(hass, result, {**TARIFF, "basis": "slot_costs"})
+    result = await _step(hass, result, {"payout": "supplier"})
+    await _step(hass, result, {"receiver": "none"})
+    await hass.async_block_till_done()
+    assert hass.states.get("select.garage_last_session") is not None
+    saved = _reimbursement(entry)
+    hass.config_entries.async_update_subentry(
+        entry, saved, data={**saved.data, "chargers": []}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("select.garage_last_session") is None

@@ -49,6 +49,7 @@ from .runtime.place import (
     settings_of,
     vehicles_of,
 )
+from .runtime.reimbursement import async_ask_after_sessions, covered_chargers
 from .runtime.saving import ThrottledSave
 from .runtime.scheduling import PlaceScheduler
 from .runtime.session_check import RegisterCheck
@@ -227,6 +228,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         statistics=statistics,
         register_check=check,
         phones=phones,
+        covered=covered_chargers(entry),
     )
     entry.async_on_unload(sessions.follow(scheduler))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -246,6 +248,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         entry.async_on_unload(stop_statistics)
     entry.async_on_unload(check.async_start())
     entry.async_on_unload(phones.async_start())
+    entry.async_on_unload(async_ask_after_sessions(hass, entry, sessions))
     return True
 
 
@@ -275,7 +278,10 @@ async def _async_entry_updated(
 ) -> None:
     """Apply changed settings live; reload when subentries came or went."""
     runtime = entry.runtime_data
-    if frozenset(entry.subentries) != runtime.subentry_ids:
+    if (
+        frozenset(entry.subentries) != runtime.subentry_ids
+        or covered_chargers(entry) != runtime.covered
+    ):
         # A removed charger stops charging, loses our profiles and is refused
         # from now on (central/server.py async_forget).
         removed = [

@@ -15,15 +15,16 @@ from homeassistant.components.select import SelectEntity, SelectEntityDescriptio
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeChargeConfigEntry
-from .const import CONF_COST_BASIS, DOMAIN, SUBENTRY_REIMBURSEMENT
+from .const import CONF_COST_BASIS, DOMAIN
 from .entity import ChargerEntity, PlaceEntity
 from .logic.place import CostBasis, PlaceSettings
-from .logic.reimbursement.settings import CONF_COVERED_CHARGERS
 from .logic.sessions.model import Classification, Session
 from .runtime.charger import ChargerCoordinator
+from .runtime.reimbursement import covered_chargers
 from .runtime.sessions import PlaceSessions
 
 # Settings are written to the config entry; nothing here talks to a device.
@@ -56,19 +57,20 @@ async def async_setup_entry(
     """Add a place's select entities."""
     coordinator = entry.runtime_data.coordinator
     async_add_entities(PlaceSelect(coordinator, description) for description in SELECTS)
-    covered = {
-        charger
-        for sub in entry.subentries.values()
-        if sub.subentry_type == SUBENTRY_REIMBURSEMENT
-        for charger in sub.data.get(CONF_COVERED_CHARGERS, ())
-    }
+    covered = covered_chargers(entry)
     sessions = entry.runtime_data.sessions
+    registry = er.async_get(hass)
     for charger in entry.runtime_data.chargers.values():
         if charger.subentry_id in covered:
             async_add_entities(
                 [LastSessionSelect(charger, LAST_SESSION, sessions)],
                 config_subentry_id=charger.subentry_id,
             )
+        elif entity_id := registry.async_get_entity_id(
+            "select", DOMAIN, f"{charger.device_key}_{LAST_SESSION.key}"
+        ):
+            # No longer covered: its select goes (not left unavailable).
+            registry.async_remove(entity_id)
 
 
 class PlaceSelect(PlaceEntity, SelectEntity):

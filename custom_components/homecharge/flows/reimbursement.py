@@ -56,6 +56,7 @@ from ..logic.reimbursement.settings import (
     CONF_DRIVER_MOBILE,
     CONF_EFFECTIVE_FROM,
     CONF_IBAN,
+    CONF_NOTIFY,
     CONF_PAYMENT_METHOD,
     CONF_PAYOUT,
     CONF_POSTAL_CODE,
@@ -101,16 +102,27 @@ def _choice(options: list[str], key: str) -> SelectSelector:
     )
 
 
-DRIVER_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_NAME): TextSelector(),
-        vol.Required(CONF_STREET): TextSelector(),
-        vol.Required(CONF_POSTAL_CODE): TextSelector(),
-        vol.Required(CONF_CITY): TextSelector(),
-        vol.Required(CONF_ADDRESS_COUNTRY): CountrySelector(),
-        vol.Required(CONF_DRIVER_MOBILE): _TEL,
-    }
-)
+def driver_schema(phones: list[str]) -> vol.Schema:
+    """The driver's fields; ``phones``: the Companion apps' notify services."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME): TextSelector(),
+            vol.Required(CONF_STREET): TextSelector(),
+            vol.Required(CONF_POSTAL_CODE): TextSelector(),
+            vol.Required(CONF_CITY): TextSelector(),
+            vol.Required(CONF_ADDRESS_COUNTRY): CountrySelector(),
+            vol.Required(CONF_DRIVER_MOBILE): _TEL,
+            vol.Optional(CONF_NOTIFY): SelectSelector(
+                SelectSelectorConfig(
+                    options=phones,
+                    custom_value=True,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+        }
+    )
+
+
 TARIFF_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_BASIS, default=TariffBasis.FIXED.value): _choice(
@@ -196,7 +208,12 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
             errors = _checked(user_input, self._take_driver)
             if not errors:
                 return await self.async_step_vehicle()
-        return self._form("driver", DRIVER_SCHEMA, user_input, errors)
+        phones = sorted(
+            f"notify.{name}"
+            for name in self.hass.services.async_services_for_domain("notify")
+            if name.startswith("mobile_app_")
+        )
+        return self._form("driver", driver_schema(phones), user_input, errors)
 
     def _take_driver(self, values: dict[str, Any]) -> None:
         driver = {
@@ -209,9 +226,21 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
             CONF_DRIVER_MOBILE: normalise_mobile(
                 str(values.get(CONF_DRIVER_MOBILE) or "")
             ),
+            CONF_NOTIFY: self._notify(values.get(CONF_NOTIFY)),
         }
         self._title = text(values.get(CONF_NAME), "name_empty")
         self._data.update(driver)
+
+    def _notify(self, value: Any) -> str | None:
+        """A notify service of this Home Assistant, or none."""
+        service = str(value or "").strip()
+        if not service:
+            return None
+        if not self.hass.services.has_service(
+            "notify", service.removeprefix("notify.")
+        ):
+            raise InputError("notify_unknown")
+        return service
 
     async def async_step_vehicle(
         self, user_input: dict[str, Any] | None = None
@@ -428,6 +457,7 @@ _FIELDS = {
     "name_empty": CONF_NAME,
     "address_empty": CONF_STREET,
     "phone_format": CONF_DRIVER_MOBILE,
+    "notify_unknown": CONF_NOTIFY,
     "vehicle_text": CONF_VEHICLE_REGISTRATION,
     "tariff_rate": CONF_UNIT_RATE,
     "tariff_vat": CONF_TARIFF_VAT,

@@ -81,6 +81,8 @@ class PlaceRuntime:
     statistics: SessionStatistics
     register_check: RegisterCheck
     phones: PlacePhones
+    # Charger subentries a reimbursement covers (their Last session select).
+    covered: frozenset[str] = frozenset()
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""

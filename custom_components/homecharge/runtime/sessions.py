@@ -79,6 +79,8 @@ class PlaceSessions:
         self._scheduler: PlaceScheduler | None = None
         self._spot: dict[datetime, float] = {}
         self._listeners: list[CALLBACK_TYPE] = []
+        # Told of each session a charger's stop ended (reimbursement asks).
+        self.on_stopped: list[Callable[[Session], None]] = []
         # The place's vehicles (subentries), whose id tags name a session.
         self.vehicles: list[Vehicle] = []
         # The place's people: a session started with one's card is his.
@@ -212,6 +214,8 @@ class PlaceSessions:
                 session.key, start_km=None, stop_km=self._odometer(vehicle)
             )
         self._after()
+        for listener in list(self.on_stopped):
+            listener(session)
         return session
 
     def vehicle(self, session: Session | None) -> Vehicle | None:

@@ -26,6 +26,9 @@ CONF_POSTAL_CODE: Final = "postal_code"
 CONF_CITY: Final = "city"
 CONF_ADDRESS_COUNTRY: Final = "address_country"
 CONF_DRIVER_MOBILE: Final = "mobile"
+# The driver's phone (a Companion app notify service): asked after each
+# session, and sent the statement.
+CONF_NOTIFY: Final = "notify_service"
 CONF_VEHICLE: Final = "vehicle"
 CONF_VEHICLE_MAKE: Final = "vehicle_make"
 CONF_VEHICLE_MODEL: Final = "vehicle_model"

@@ -1,12 +1,15 @@
-"""Multi EV mode per session: the last session's select, on covered chargers.
+"""Multi EV mode per session: the select, the actions, and the phone's question.
 
-A real 1.6 charger's frames make the sessions; the select changes the
-ledger's classification (listed with who did it) and follows it.
+A real 1.6 charger's frames make the sessions; the select, the actions and
+the Companion app's answer change the ledger's classification (listed with
+who did it). The phone is the one part mocked: a notify service that keeps
+what it was sent, and the event the app fires when a button is tapped.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +20,10 @@ from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
 from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.logic.sessions.model import Classification
+from custom_components.homecharge.runtime.reimbursement import ACTION_EVENT
 from custom_components.homecharge.runtime.sessions import PlaceSessions
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -38,7 +42,9 @@ def _started(sessions: PlaceSessions, transaction: str) -> Any:
     return session.started
 
 
-async def _place(hass: HomeAssistant, *, covered: bool) -> MockConfigEntry:
+async def _place(
+    hass: HomeAssistant, *, covered: bool, notify: str | None = None
+) -> MockConfigEntry:
     set_prices(hass, _flat_prices())
     entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
     entry.add_to_hass(hass)
@@ -51,7 +57,7 @@ async def _place(hass: HomeAssistant, *, covered: bool) -> MockConfigEntry:
         hass.config_entries.async_add_subentry(
             entry,
             ConfigSubentry(
-                data={"chargers": [charger], "tariffs": []},
+                data={"chargers": [charger], "tariffs": [], "notify_service": notify},
                 subentry_type=SUBENTRY_REIMBURSEMENT,
                 title="Kari",
                 unique_id=None,
@@ -200,3 +206,88 @@ async def test_classify_session_changes_one(
     session = _sessions(covered).ledger.get(("CP-1", first))
     assert session is not None
     assert session.classification is Classification.BUSINESS
+
+
+PHONE = "mobile_app_karis_phone"
+
+
+@pytest.fixture
+def phone(hass: HomeAssistant) -> list[ServiceCall]:
+    """Kari's phone: what the Companion app's notify service was sent."""
+    sent: list[ServiceCall] = []
+
+    async def keep(call: ServiceCall) -> None:
+        sent.append(call)
+
+    hass.services.async_register("notify", PHONE, keep)
+    return sent
+
+
+async def test_the_phone_asks_and_the_answer_is_filed(
+    hass: HomeAssistant, phone: list[ServiceCall]
+) -> None:
+    """After a session: Personal/Work buttons; a tap on Work makes it business."""
+    entry = await _place(hass, covered=True, notify=f"notify.{PHONE}")
+    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
+    await raw.connect()
+    await raw.boot()
+    try:
+        first, second, _today = await _two_sessions(raw)
+        await hass.async_block_till_done()
+    finally:
+        await raw.close()
+    # Yesterday's (stopped at 12:30) is asked about only within a day of it.
+    sessions = _sessions(entry)
+    earlier = sessions.ledger.get(("CP-1", first))
+    assert earlier is not None
+    assert earlier.stopped is not None
+    recent = dt_util.utcnow() - earlier.stopped <= timedelta(hours=24)
+    assert len(phone) == 1 + recent
+    question = phone[-1].data
+    assert question["title"] == "Charged at Home"
+    assert question["message"] == "1.0 kWh on Garage. Personal or work?"
+    actions = {a["title"]: a["action"] for a in question["data"]["actions"]}
+    assert list(actions) == ["Personal", "Work"]
+    user = await hass.auth.async_create_user("Kari")
+    hass.bus.async_fire(
+        ACTION_EVENT, {"action": actions["Work"]}, context=Context(user_id=user.id)
+    )
+    # Not ours, another place's, a session the ledger does not hold: ignored.
+    for action in (
+        "OTHER_ACTION",
+        actions["Work"].replace(entry.entry_id, "another-place"),
+        actions["Work"].replace(f"|{second}", "|999"),
+        actions["Work"].replace("|business|", "|holiday|"),
+    ):
+        hass.bus.async_fire(ACTION_EVENT, {"action": action})
+    await hass.async_block_till_done()
+    session = sessions.ledger.get(("CP-1", second))
+    assert session is not None
+    assert session.classification is Classification.BUSINESS
+    assert [(c.field, c.by) for c in session.changes] == [("classification", user.id)]
+    assert earlier.classification is Classification.PERSONAL
+
+
+async def test_no_phone_no_question(
+    hass: HomeAssistant, phone: list[ServiceCall], charger: RawCharger
+) -> None:
+    """A reimbursement without a phone is not asked about (nothing is sent)."""
+    await _two_sessions(charger)
+    await hass.async_block_till_done()
+    assert phone == []
+
+
+async def test_a_phone_that_went_away_is_logged_not_raised(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A removed Companion app: the session is kept, the log says why."""
+    await _place(hass, covered=True, notify="notify.mobile_app_gone")
+    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
+    await raw.connect()
+    await raw.boot()
+    try:
+        await _two_sessions(raw)
+        await hass.async_block_till_done()
+    finally:
+        await raw.close()
+    assert "No notify service notify.mobile_app_gone" in caplog.text
