@@ -56,6 +56,7 @@ from .runtime.session_check import RegisterCheck
 from .runtime.session_statistics import SessionStatistics
 from .runtime.session_store import SessionArchive
 from .runtime.sessions import PlaceSessions
+from .runtime.statements import StatementBook
 from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
@@ -185,8 +186,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     )
     chargers = build_chargers(hass, entry, central.moving, restored, save)
     _remove_stale_connectors(hass, entry, chargers)
-    # A removed reimbursement's bill goes with it (after any reload).
-    await async_prune_bills(hass)
     sessions = await PlaceSessions.async_load(hass, entry.entry_id)
     sessions.vehicles = vehicles_of(entry)
     sessions.people = people_of(entry)
@@ -213,6 +212,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     )
     check = RegisterCheck.of_place(hass, entry.entry_id, sessions, balancer, chargers)
     phones = PlacePhones(hass, entry, chargers.values())
+    statements = await _async_reimbursements(hass, entry, sessions)
     for charger in chargers.values():
         charger.phones = phones
     entry.runtime_data = PlaceRuntime(
@@ -228,6 +228,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         statistics=statistics,
         register_check=check,
         phones=phones,
+        statements=statements,
         covered=covered_chargers(entry),
     )
     entry.async_on_unload(sessions.follow(scheduler))
@@ -248,8 +249,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         entry.async_on_unload(stop_statistics)
     entry.async_on_unload(check.async_start())
     entry.async_on_unload(phones.async_start())
-    entry.async_on_unload(async_ask_after_sessions(hass, entry, sessions))
     return True
+
+
+async def _async_reimbursements(
+    hass: HomeAssistant, entry: HomeChargeConfigEntry, sessions: PlaceSessions
+) -> StatementBook:
+    """The reimbursements' bills, questions and statements; the statements."""
+    # A removed reimbursement's bill goes with it (after any reload).
+    await async_prune_bills(hass)
+    statements = StatementBook(hass, entry, sessions)
+    await statements.async_load()
+    entry.async_on_unload(async_ask_after_sessions(hass, entry, sessions))
+    entry.async_on_unload(statements.async_start())
+    return statements
 
 
 def _remove_stale_connectors(
@@ -362,6 +375,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) 
     runtime.saver.cancel()
     await runtime.store.async_save(runtime.stored())
     await runtime.sessions.async_flush()
+    await runtime.statements.async_flush()
     await async_release(hass, entry.entry_id)
     return True
 

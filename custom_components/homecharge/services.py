@@ -50,10 +50,12 @@ from .session_services import (
     CLASSIFY_SESSIONS_SCHEMA,
     EXPORT_SESSIONS_SCHEMA,
     GET_SESSIONS_SCHEMA,
+    MAKE_STATEMENT_SCHEMA,
     UPDATE_SESSION_SCHEMA,
     async_export_sessions,
     async_get_sessions,
     classify_sessions,
+    make_statements,
     update_session,
 )
 
@@ -277,6 +279,13 @@ async def _async_classify_sessions(call: ServiceCall) -> ServiceResponse:
     return classify_sessions(call, entry.runtime_data.sessions, _charge_points(call))
 
 
+async def _async_make_statement(call: ServiceCall) -> ServiceResponse:
+    # Files in the config folder for the employer: not a guest's to make.
+    entry = _entry(call)
+    await async_guest(call.hass, entry, call.context, Right.SETTINGS)
+    return await make_statements(call, entry.runtime_data.statements)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for every place)."""
@@ -317,6 +326,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "classify_session",
         _async_update_session,
         CLASSIFY_SESSION_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "make_statement",
+        _async_make_statement,
+        MAKE_STATEMENT_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(

@@ -39,6 +39,7 @@ from .scheduling import PlaceScheduler
 from .session_check import RegisterCheck
 from .session_statistics import SessionStatistics
 from .sessions import PlaceSessions
+from .statements import StatementBook
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class PlaceRuntime:
     statistics: SessionStatistics
     register_check: RegisterCheck
     phones: PlacePhones
+    statements: StatementBook
     # Charger subentries a reimbursement covers (their Last session select).
     covered: frozenset[str] = frozenset()
 
