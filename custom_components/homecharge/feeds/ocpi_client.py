@@ -23,11 +23,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-import ipaddress
 import json
 import logging
 from typing import Any, Final
-from urllib.parse import urlsplit
 import uuid
 
 import aiohttp
@@ -35,6 +33,7 @@ import aiohttp
 from ..logic.reimbursement.errors import InputError
 from ..logic.reimbursement.ocpi_cdr import Party
 from ..logic.reimbursement.ocpi_spec import StatusClass, parse_response
+from ..logic.reimbursement.settings import receiver_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -136,26 +135,9 @@ class Answer:
 def check_receiver_url(url: str) -> None:
     """Refuse a URL that is not https (plain http only to a loopback host)."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError as err:
-        raise ReceiverError("receiver_not_https", f"{url!r}: {err}") from err
-    if not host:
-        raise ReceiverError("receiver_not_https", f"{url!r} has no host")
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and _loopback(host):
-        return
-    raise ReceiverError("receiver_not_https", f"{url!r} is not https")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        receiver_url(url)
+    except InputError as err:
+        raise ReceiverError(err.code, f"{url!r}: not https") from err
 
 
 def authorization(token: str) -> str:
