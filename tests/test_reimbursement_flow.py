@@ -55,9 +55,10 @@ TARIFF = {
     "payment_method": "AvtaleGiro",
     "effective_from": "2026-11-01",
 }
+# A webhook: an OCPI receiver is registered with at once (test_reimbursement_sync).
 RECEIVER = {
-    "receiver": "ocpi",
-    "receiver_url": "https://employer.example/ocpi/versions",
+    "receiver": "webhook",
+    "receiver_url": "https://employer.example/homecharge/sessions",
     "receiver_token": "token-a",
 }
 

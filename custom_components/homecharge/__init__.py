@@ -50,6 +50,11 @@ from .runtime.place import (
     vehicles_of,
 )
 from .runtime.reimbursement import async_ask_after_sessions, covered_chargers
+from .runtime.reimbursement_sync import (
+    ReimbursementSync,
+    async_start_syncs,
+    receivers_of,
+)
 from .runtime.saving import ThrottledSave
 from .runtime.scheduling import PlaceScheduler
 from .runtime.session_check import RegisterCheck
@@ -212,7 +217,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     )
     check = RegisterCheck.of_place(hass, entry.entry_id, sessions, balancer, chargers)
     phones = PlacePhones(hass, entry, chargers.values())
-    statements = await _async_reimbursements(hass, entry, sessions)
+    statements, syncs = await _async_reimbursements(hass, entry, sessions)
     for charger in chargers.values():
         charger.phones = phones
     entry.runtime_data = PlaceRuntime(
@@ -229,7 +234,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         register_check=check,
         phones=phones,
         statements=statements,
+        syncs=syncs,
         covered=covered_chargers(entry),
+        receivers=receivers_of(entry),
     )
     entry.async_on_unload(sessions.follow(scheduler))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -254,15 +261,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
 
 async def _async_reimbursements(
     hass: HomeAssistant, entry: HomeChargeConfigEntry, sessions: PlaceSessions
-) -> StatementBook:
-    """The reimbursements' bills, questions and statements; the statements."""
+) -> tuple[StatementBook, list[ReimbursementSync]]:
+    """The reimbursements' bills, questions, statements and receivers."""
     # A removed reimbursement's bill goes with it (after any reload).
     await async_prune_bills(hass)
     statements = StatementBook(hass, entry, sessions)
     await statements.async_load()
     entry.async_on_unload(async_ask_after_sessions(hass, entry, sessions))
     entry.async_on_unload(statements.async_start())
-    return statements
+    return statements, await async_start_syncs(hass, entry, sessions)
 
 
 def _remove_stale_connectors(
@@ -294,6 +301,7 @@ async def _async_entry_updated(
     if (
         frozenset(entry.subentries) != runtime.subentry_ids
         or covered_chargers(entry) != runtime.covered
+        or receivers_of(entry) != runtime.receivers
     ):
         # A removed charger stops charging, loses our profiles and is refused
         # from now on (central/server.py async_forget).

@@ -86,6 +86,7 @@ from ..logic.reimbursement.settings import (
 )
 from ..logic.reimbursement.tariff import TariffBasis
 from ..runtime.bills import async_forget_bill, async_keep_bill
+from ..runtime.reimbursement_sync import CONF_REGISTRATION
 
 _BILL_ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
 _TEL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
@@ -410,10 +411,14 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
-                self._data.update(receiver_from_form(user_input))
+                receiver = receiver_from_form(user_input)
             except InputError as err:
                 errors[_field_of(err.code)] = err.code
             else:
+                if any(receiver[key] != self._data.get(key) for key in receiver):
+                    # Another receiver (or token A): registered anew.
+                    self._data.pop(CONF_REGISTRATION, None)
+                self._data.update(receiver)
                 return self._finish()
         return self._form("receiver", RECEIVER_SCHEMA, user_input, errors)
 

@@ -7,7 +7,7 @@ the entry's data and options into the pure settings the logic takes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 from typing import Any
 
@@ -34,6 +34,7 @@ from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 from .charger_state import ChargerState
 from .phones import PlacePhones
+from .reimbursement_sync import ReimbursementSync
 from .saving import ThrottledSave
 from .scheduling import PlaceScheduler
 from .session_check import RegisterCheck
@@ -83,8 +84,12 @@ class PlaceRuntime:
     register_check: RegisterCheck
     phones: PlacePhones
     statements: StatementBook
+    # One per reimbursement with an OCPI receiver.
+    syncs: list[ReimbursementSync] = field(default_factory=list)
     # Charger subentries a reimbursement covers (their Last session select).
     covered: frozenset[str] = frozenset()
+    # Who receives each reimbursement's sessions, and how (another: reload).
+    receivers: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def stored(self) -> dict[str, object]:
         """What the place keeps across restarts."""

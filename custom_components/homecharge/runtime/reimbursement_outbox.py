@@ -131,12 +131,26 @@ class CdrOutbox:
             self._task = None
         await self._saver.async_flush()
 
+    def knows(self, cdr_id: str) -> bool:
+        """Whether a CDR was queued already (and is waiting, set aside or sent)."""
+        return self._outbox.knows(cdr_id)
+
     async def async_queue(self, cdr_id: str, payload: dict[str, Any]) -> bool:
         """Queue a CDR, on disk when this returns; False if known already."""
         if not self._outbox.add(cdr_id, payload, dt_util.utcnow()):
             return False
         self._saver.cancel()
         await self._store.async_save(self._data())
+        self._changed()
+        return True
+
+    @callback
+    def queue_soon(self, cdr_id: str, payload: dict[str, Any]) -> bool:
+        """Queue a CDR now (known at once), on disk in a task; False if known."""
+        if not self._outbox.add(cdr_id, payload, dt_util.utcnow()):
+            return False
+        self._saver.cancel()
+        self._hass.async_create_task(self._store.async_save(self._data()))
         self._changed()
         return True
 

@@ -126,10 +126,15 @@ class Outbox:
     # Why sending stopped until the user re-authenticates (None: it goes).
     paused: str | None = None
 
+    def knows(self, cdr_id: str) -> bool:
+        """Whether a CDR is queued, set aside or delivered already."""
+        return cdr_id in self.delivered or any(
+            entry.cdr_id == cdr_id for entry in (*self.queue, *self.rejected)
+        )
+
     def add(self, cdr_id: str, payload: dict[str, Any], now: datetime) -> bool:
         """Queue a CDR; False if it is queued, set aside or delivered already."""
-        known = {entry.cdr_id for entry in (*self.queue, *self.rejected)}
-        if cdr_id in known or cdr_id in self.delivered:
+        if self.knows(cdr_id):
             return False
         self.queue.append(
             Entry(cdr_id=cdr_id, payload=payload, created=now, next_attempt=now)

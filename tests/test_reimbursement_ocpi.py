@@ -1,0 +1,207 @@
+"""A business session from a real charger to the employer's OCPI backend.
+
+The whole path: a 1.6 charger's frames → the ledger → classified business →
+a CDR in the durable outbox → POSTed to a real fake eMSP (``ocpi_receiver``,
+which validates each CDR against OCPI 2.2.1's field rules) after the
+credentials handshake, whose callback reaches our versions endpoint through
+Home Assistant's real HTTP server with token B. Withdrawn, it is credited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.homecharge.central.server import CENTRAL
+from custom_components.homecharge.const import SUBENTRY_REIMBURSEMENT
+from custom_components.homecharge.runtime.reimbursement_outbox import SyncState
+from custom_components.homecharge.runtime.reimbursement_sync import (
+    CONF_REGISTRATION,
+)
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+
+from .ocpi_receiver import FakeReceiver
+from .simulators.raw import RawCharger
+from .test_central import PASSWORD
+from .test_sessions_runtime import GRID, _flat_prices, _sessions, _two_sessions
+from .test_smart_charging import set_prices, smart_place
+
+
+@pytest.fixture
+async def receiver(aiohttp_server: Callable[..., Awaitable[object]]) -> FakeReceiver:
+    """The employer's backend, on 127.0.0.1."""
+    fake = FakeReceiver()
+    server = await aiohttp_server(fake.app())
+    fake.base = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
+    return fake
+
+
+async def _until(hass: HomeAssistant, check: Callable[[], bool]) -> None:
+    for _ in range(300):
+        await hass.async_block_till_done()
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+async def place(
+    hass: HomeAssistant,
+    hass_client_no_auth: Callable[[], Awaitable[TestClient]],
+    receiver: FakeReceiver,
+) -> MockConfigEntry:
+    """CP-1 covered by a reimbursement whose receiver is the fake eMSP."""
+    assert await async_setup_component(hass, "http", {})
+    client = await hass_client_no_auth()
+    await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
+    set_prices(hass, _flat_prices())
+    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
+    entry.add_to_hass(hass)
+    charger = next(
+        sub.subentry_id
+        for sub in entry.subentries.values()
+        if sub.subentry_type == "charger"
+    )
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data={
+                "chargers": [charger],
+                "street": "Storgata 1",
+                "postal_code": "0155",
+                "city": "Oslo",
+                "address_country": "NO",
+                "tariffs": [
+                    {
+                        "effective_from": "2020-01-01",
+                        "basis": "fixed",
+                        "tariff_name": "Fastpris",
+                        "currency": "NOK",
+                        "unit_rate": "2.50",
+                        "vat_percent": "25",
+                    }
+                ],
+                "receiver": "ocpi",
+                "receiver_url": receiver.versions_url,
+                "receiver_token": receiver.token_a,
+            },
+            subentry_type=SUBENTRY_REIMBURSEMENT,
+            title="Kari Nordmann",
+            unique_id=None,
+        ),
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture
+async def charger(
+    hass: HomeAssistant, place: MockConfigEntry
+) -> AsyncIterator[RawCharger]:
+    """CP-1 connected and booted."""
+    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
+    await raw.connect()
+    await raw.boot()
+    yield raw
+    await raw.close()
+
+
+def _reimbursement(place: MockConfigEntry) -> ConfigSubentry:
+    return next(
+        sub
+        for sub in place.subentries.values()
+        if sub.subentry_type == SUBENTRY_REIMBURSEMENT
+    )
+
+
+async def test_a_business_session_reaches_the_employer_and_a_withdrawal_credits_it(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    charger: RawCharger,
+    receiver: FakeReceiver,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Handshake, one CDR per business session (valid 2.2.1), a credit after."""
+    await _until(hass, lambda: CONF_REGISTRATION in _reimbursement(place).data)
+    # The receiver called our versions endpoint back with token B.
+    assert receiver.callback_status == 200
+    assert receiver.registered is not None
+    (sync,) = place.runtime_data.syncs
+    assert sync.status.state is SyncState.UP_TO_DATE
+
+    _first, second, _today = await _two_sessions(charger)
+    sessions = _sessions(place)
+    assert receiver.cdrs == {}  # personal: nothing leaves the house
+    sessions.amend(("CP-1", second), by=None, classification="business")
+    await _until(hass, lambda: len(receiver.cdrs) == 1)
+    (cdr,) = receiver.cdrs.values()
+    assert all(not problems for problems in receiver.problems)
+    assert cdr["home_charging_compensation"] is True
+    assert cdr["total_energy"] == 1.0
+    assert cdr["total_cost"]["incl_vat"] == 2.5
+    assert cdr["cdr_location"]["country"] == "NOR"
+    headers = receiver.posts[-1][1]
+    assert headers["OCPI-from-country-code"] == "NO"
+
+    # A change that is no change sends nothing more; another session's does.
+    sessions.amend(("CP-1", second), by=None, note="client visit")
+    await hass.async_block_till_done()
+    assert len(receiver.cdrs) == 1
+
+    sessions.amend(("CP-1", second), by=None, classification="personal")
+    await _until(hass, lambda: len(receiver.cdrs) == 2)
+    credit = receiver.cdrs[receiver.order[-1]]
+    assert credit["credit"] is True
+    assert credit["credit_reference_id"] == cdr["id"]
+    assert credit["total_cost"]["incl_vat"] == -2.5
+
+    # Business again: a new revision, a new id (CDRs are immutable).
+    sessions.amend(("CP-1", second), by=None, classification="business")
+    await _until(hass, lambda: len(receiver.cdrs) == 3)
+    assert receiver.order[-1] not in (cdr["id"], credit["id"])
+    assert all(not problems for problems in receiver.problems)
+
+
+async def test_a_receiver_that_refuses_token_a_is_shown_failing(
+    hass: HomeAssistant,
+    hass_client_no_auth: Callable[[], Awaitable[TestClient]],
+    receiver: FakeReceiver,
+) -> None:
+    """A wrong token A: no registration, the status says why (kept, not lost)."""
+    receiver.token_a = "another-token"  # noqa: S105 - a test token
+    assert await async_setup_component(hass, "http", {})
+    client = await hass_client_no_auth()
+    await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
+    set_prices(hass, _flat_prices())
+    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data={
+                "chargers": [],
+                "tariffs": [],
+                "receiver": "ocpi",
+                "receiver_url": receiver.versions_url,
+                "receiver_token": "token-a",
+            },
+            subentry_type=SUBENTRY_REIMBURSEMENT,
+            title="Kari Nordmann",
+            unique_id=None,
+        ),
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    (sync,) = entry.runtime_data.syncs
+    await _until(hass, lambda: sync.registration_error is not None)
+    assert sync.status.state is SyncState.FAILING
+    assert sync.status.last_error == "receiver_unauthorized"
+    assert CONF_REGISTRATION not in _reimbursement(entry).data
