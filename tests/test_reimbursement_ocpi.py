@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import SUBENTRY_REIMBURSEMENT
+from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.runtime.reimbursement_outbox import SyncState
 from custom_components.homecharge.runtime.reimbursement_sync import (
     CONF_REGISTRATION,
@@ -26,6 +27,7 @@ from custom_components.homecharge.runtime.reimbursement_sync import (
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 
 from .ocpi_receiver import FakeReceiver
 from .simulators.raw import RawCharger
@@ -205,3 +207,50 @@ async def test_a_receiver_that_refuses_token_a_is_shown_failing(
     assert sync.status.state is SyncState.FAILING
     assert sync.status.last_error == "receiver_unauthorized"
     assert CONF_REGISTRATION not in _reimbursement(entry).data
+
+
+async def test_the_drivers_sensors_follow_sessions_statements_and_sync(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    charger: RawCharger,
+    receiver: FakeReceiver,
+) -> None:
+    """Business kWh and amount this month, the last statement, the sync."""
+    await _until(hass, lambda: CONF_REGISTRATION in _reimbursement(place).data)
+    _first, second, _today = await _two_sessions(charger)
+    energy = "sensor.kari_nordmann_business_energy_this_month"
+    amount = "sensor.kari_nordmann_business_amount_this_month"
+    sync = "sensor.kari_nordmann_sync"
+    assert hass.states.get(energy).state == "0.0"  # type: ignore[union-attr]
+    assert hass.states.get(sync).state == "up_to_date"  # type: ignore[union-attr]
+    receiver.down = True  # the next CDR cannot go
+    receiver.fault = "500"
+    _sessions(place).amend(("CP-1", second), by=None, classification="business")
+    await _until(
+        hass,
+        lambda: hass.states.get(sync).state == "failing",  # type: ignore[union-attr]
+    )
+    state = hass.states.get(sync)
+    assert state is not None
+    assert state.attributes["waiting"] == 1
+    assert hass.states.get(energy).state == "1.0"  # type: ignore[union-attr]
+    assert float(hass.states.get(amount).state) == 2.5  # type: ignore[union-attr]
+    session = _sessions(place).ledger.get(("CP-1", second))
+    assert session is not None
+    started = session.started
+    last = "sensor.kari_nordmann_last_statement"
+    assert hass.states.get(last).state == "unknown"  # type: ignore[union-attr]
+    await hass.services.async_call(
+        "homecharge",
+        "make_statement",
+        {
+            "config_entry_id": place.entry_id,
+            "month": str(Month.of(started, dt_util.get_default_time_zone())),
+        },
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert float(hass.states.get(last).state) == 2.5  # type: ignore[union-attr]
+    state_of_last = hass.states.get("sensor.kari_nordmann_last_statement_state")
+    assert state_of_last is not None
+    assert state_of_last.state == "made"  # no phone to tell

@@ -40,6 +40,7 @@ from .logic.charger_status import ChargerStatus
 from .logic.limited_by import LimitedBy
 from .logic.planner.problem import ChargerPlan, PlanStatus
 from .person_sensors import add_person_sensors
+from .reimbursement_sensors import add_reimbursement_sensors
 from .runtime.balancing import LoadState, PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.scheduling import PlaceScheduler, Schedule
@@ -381,6 +382,7 @@ async def async_setup_entry(
         lambda charger, description: LimitedBySensor(charger, description, balancer),
     )
     add_person_sensors(entry, async_add_entities)
+    add_reimbursement_sensors(entry, async_add_entities)
 
 
 class ChargerSensor(ChargerEntity, SensorEntity):

@@ -71,6 +71,13 @@ class StatementBook:
         )
         # Per reimbursement subentry: its statements, by month.
         self.history: dict[str, dict[str, dict[str, Any]]] = {}
+        self._listeners: list[CALLBACK_TYPE] = []
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``listener`` when a statement is made or changes state."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     async def async_load(self) -> None:
         """Read the history."""
@@ -293,6 +300,8 @@ class StatementBook:
 
     def _save(self) -> None:
         self._store.async_delay_save(lambda: {"history": self.history}, 1)
+        for listener in list(self._listeners):
+            listener()
 
     async def async_flush(self) -> None:
         """Save now (unload)."""
