@@ -17,7 +17,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import SUBENTRY_REIMBURSEMENT
 from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.runtime.reimbursement_outbox import SyncState
@@ -30,10 +29,9 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from .ocpi_receiver import FakeReceiver
+from .reimbursement_places import booted_charger, covered_place
 from .simulators.raw import RawCharger
-from .test_central import PASSWORD
-from .test_sessions_runtime import GRID, _flat_prices, _sessions, _two_sessions
-from .test_smart_charging import set_prices, smart_place
+from .test_sessions_runtime import _sessions, _two_sessions
 
 
 @pytest.fixture
@@ -64,45 +62,28 @@ async def place(
     assert await async_setup_component(hass, "http", {})
     client = await hass_client_no_auth()
     await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
-    set_prices(hass, _flat_prices())
-    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
-    entry.add_to_hass(hass)
-    charger = next(
-        sub.subentry_id
-        for sub in entry.subentries.values()
-        if sub.subentry_type == "charger"
+    return await covered_place(
+        hass,
+        {
+            "street": "Storgata 1",
+            "postal_code": "0155",
+            "city": "Oslo",
+            "address_country": "NO",
+            "tariffs": [
+                {
+                    "effective_from": "2020-01-01",
+                    "basis": "fixed",
+                    "tariff_name": "Fastpris",
+                    "currency": "NOK",
+                    "unit_rate": "2.50",
+                    "vat_percent": "25",
+                }
+            ],
+            "receiver": "ocpi",
+            "receiver_url": receiver.versions_url,
+            "receiver_token": receiver.token_a,
+        },
     )
-    hass.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data={
-                "chargers": [charger],
-                "street": "Storgata 1",
-                "postal_code": "0155",
-                "city": "Oslo",
-                "address_country": "NO",
-                "tariffs": [
-                    {
-                        "effective_from": "2020-01-01",
-                        "basis": "fixed",
-                        "tariff_name": "Fastpris",
-                        "currency": "NOK",
-                        "unit_rate": "2.50",
-                        "vat_percent": "25",
-                    }
-                ],
-                "receiver": "ocpi",
-                "receiver_url": receiver.versions_url,
-                "receiver_token": receiver.token_a,
-            },
-            subentry_type=SUBENTRY_REIMBURSEMENT,
-            title="Kari Nordmann",
-            unique_id=None,
-        ),
-    )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 @pytest.fixture
@@ -110,11 +91,8 @@ async def charger(
     hass: HomeAssistant, place: MockConfigEntry
 ) -> AsyncIterator[RawCharger]:
     """CP-1 connected and booted."""
-    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
-    await raw.connect()
-    await raw.boot()
-    yield raw
-    await raw.close()
+    async with booted_charger(hass) as raw:
+        yield raw
 
 
 def _reimbursement(place: MockConfigEntry) -> ConfigSubentry:
@@ -183,25 +161,16 @@ async def test_a_receiver_that_refuses_token_a_is_shown_failing(
     assert await async_setup_component(hass, "http", {})
     client = await hass_client_no_auth()
     await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
-    set_prices(hass, _flat_prices())
-    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
-    entry.add_to_hass(hass)
-    hass.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data={
-                "chargers": [],
-                "tariffs": [],
-                "receiver": "ocpi",
-                "receiver_url": receiver.versions_url,
-                "receiver_token": "token-a",
-            },
-            subentry_type=SUBENTRY_REIMBURSEMENT,
-            title="Kari Nordmann",
-            unique_id=None,
-        ),
+    entry = await covered_place(
+        hass,
+        {
+            "tariffs": [],
+            "receiver": "ocpi",
+            "receiver_url": receiver.versions_url,
+            "receiver_token": "token-a",
+        },
+        charged=False,
     )
-    assert await hass.config_entries.async_setup(entry.entry_id)
     (sync,) = entry.runtime_data.syncs
     await _until(hass, lambda: sync.registration_error is not None)
     assert sync.status.state is SyncState.FAILING

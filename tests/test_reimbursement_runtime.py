@@ -16,22 +16,19 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
-from custom_components.homecharge.central.server import CENTRAL
-from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
+from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.logic.sessions.model import Classification
 from custom_components.homecharge.runtime.reimbursement import ACTION_EVENT
 from custom_components.homecharge.runtime.sessions import PlaceSessions
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 
+from .reimbursement_places import booted_charger, covered_place
 from .simulators.raw import RawCharger
-from .test_central import PASSWORD
-from .test_sessions_runtime import GRID, _flat_prices, _sessions, _two_sessions
-from .test_smart_charging import set_prices, smart_place
+from .test_sessions_runtime import _sessions, _two_sessions
 
 SELECT = "select.garage_last_session"
 
@@ -45,27 +42,8 @@ def _started(sessions: PlaceSessions, transaction: str) -> Any:
 async def _place(
     hass: HomeAssistant, *, covered: bool, notify: str | None = None
 ) -> MockConfigEntry:
-    set_prices(hass, _flat_prices())
-    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
-    entry.add_to_hass(hass)
-    if covered:
-        charger = next(
-            sub.subentry_id
-            for sub in entry.subentries.values()
-            if sub.subentry_type == "charger"
-        )
-        hass.config_entries.async_add_subentry(
-            entry,
-            ConfigSubentry(
-                data={"chargers": [charger], "tariffs": [], "notify_service": notify},
-                subentry_type=SUBENTRY_REIMBURSEMENT,
-                title="Kari",
-                unique_id=None,
-            ),
-        )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    data = {"tariffs": [], "notify_service": notify}
+    return await covered_place(hass, data if covered else None, title="Kari")
 
 
 @pytest.fixture
@@ -79,11 +57,8 @@ async def charger(
     hass: HomeAssistant, covered: MockConfigEntry
 ) -> AsyncIterator[RawCharger]:
     """CP-1 connected and booted."""
-    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
-    await raw.connect()
-    await raw.boot()
-    yield raw
-    await raw.close()
+    async with booted_charger(hass) as raw:
+        yield raw
 
 
 async def test_the_last_session_is_classified_from_its_select(
@@ -228,14 +203,9 @@ async def test_the_phone_asks_and_the_answer_is_filed(
 ) -> None:
     """After a session: Personal/Work buttons; a tap on Work makes it business."""
     entry = await _place(hass, covered=True, notify=f"notify.{PHONE}")
-    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
-    await raw.connect()
-    await raw.boot()
-    try:
+    async with booted_charger(hass) as raw:
         first, second, _today = await _two_sessions(raw)
         await hass.async_block_till_done()
-    finally:
-        await raw.close()
     # Yesterday's (stopped at 12:30) is asked about only within a day of it.
     sessions = _sessions(entry)
     earlier = sessions.ledger.get(("CP-1", first))
@@ -282,12 +252,7 @@ async def test_a_phone_that_went_away_is_logged_not_raised(
 ) -> None:
     """A removed Companion app: the session is kept, the log says why."""
     await _place(hass, covered=True, notify="notify.mobile_app_gone")
-    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
-    await raw.connect()
-    await raw.boot()
-    try:
+    async with booted_charger(hass) as raw:
         await _two_sessions(raw)
         await hass.async_block_till_done()
-    finally:
-        await raw.close()
     assert "No notify service notify.mobile_app_gone" in caplog.text

@@ -24,8 +24,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.homecharge.central.server import CENTRAL
-from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
+from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.logic.reimbursement.statement import (
     build_statement,
@@ -34,15 +33,13 @@ from custom_components.homecharge.logic.reimbursement.statement_pdf import (
     Labels,
     statement_pdf,
 )
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
+from .reimbursement_places import booted_charger, covered_place
 from .simulators.raw import RawCharger
-from .test_central import PASSWORD
-from .test_sessions_runtime import GRID, _flat_prices, _sessions, _two_sessions
-from .test_smart_charging import set_prices, smart_place
+from .test_sessions_runtime import _sessions, _two_sessions
 
 PHONE = "mobile_app_karis_phone"
 RATE = Decimal("2.50")
@@ -63,14 +60,6 @@ def phone(hass: HomeAssistant) -> list[ServiceCall]:
 @pytest.fixture
 async def place(hass: HomeAssistant, phone: list[ServiceCall]) -> MockConfigEntry:
     """CP-1 covered by Kari's reimbursement at a fixed 2.50 per kWh."""
-    set_prices(hass, _flat_prices())
-    entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
-    entry.add_to_hass(hass)
-    charger = next(
-        sub.subentry_id
-        for sub in entry.subentries.values()
-        if sub.subentry_type == "charger"
-    )
     tariff = {
         "effective_from": "2020-01-01",
         "basis": "fixed",
@@ -79,22 +68,9 @@ async def place(hass: HomeAssistant, phone: list[ServiceCall]) -> MockConfigEntr
         "unit_rate": str(RATE),
         "vat_percent": "25",
     }
-    hass.config_entries.async_add_subentry(
-        entry,
-        ConfigSubentry(
-            data={
-                "chargers": [charger],
-                "tariffs": [tariff],
-                "notify_service": f"notify.{PHONE}",
-            },
-            subentry_type=SUBENTRY_REIMBURSEMENT,
-            title="Kari Nordmann",
-            unique_id=None,
-        ),
+    return await covered_place(
+        hass, {"tariffs": [tariff], "notify_service": f"notify.{PHONE}"}
     )
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 @pytest.fixture
@@ -102,11 +78,8 @@ async def charger(
     hass: HomeAssistant, place: MockConfigEntry
 ) -> AsyncIterator[RawCharger]:
     """CP-1 connected and booted."""
-    raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
-    await raw.connect()
-    await raw.boot()
-    yield raw
-    await raw.close()
+    async with booted_charger(hass) as raw:
+        yield raw
 
 
 async def _make(hass: HomeAssistant, place: MockConfigEntry, **data: Any) -> Any:
