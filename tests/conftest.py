@@ -9,6 +9,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.homecharge.const import DOMAIN
+from homeassistant.core import HomeAssistant, ServiceCall
 from tests.mosquitto import mosquitto_broker  # noqa: F401 - a fixture for other modules
 
 # Loaded once this module is (it reads PLACE_DATA below, through test_central).
@@ -53,3 +54,15 @@ def ocpp_server_on_free_port(
 def place_entry() -> MockConfigEntry:
     """A place as the config flow would create it."""
     return MockConfigEntry(domain=DOMAIN, title="Home", data=dict(PLACE_DATA))
+
+
+@pytest.fixture
+def phone(hass: HomeAssistant) -> list[ServiceCall]:
+    """A driver's phone (a Companion app's notify service): what it was sent."""
+    sent: list[ServiceCall] = []
+
+    async def keep(call: ServiceCall) -> None:
+        sent.append(call)
+
+    hass.services.async_register("notify", "mobile_app_karis_phone", keep)
+    return sent

@@ -1,7 +1,8 @@
 """A spot-priced place whose charger CP-1 a reimbursement covers, and CP-1 itself.
 
 Shared by the reimbursement's runtime tests (select and phone, statements,
-OCPI sync): each gives the reimbursement's own data.
+OCPI sync): each gives the reimbursement's own data. The driver's phone is
+``conftest.py``'s ``phone`` fixture (``PHONE`` its notify service).
 """
 
 from __future__ import annotations
@@ -68,3 +69,6 @@ async def booted_charger(hass: HomeAssistant) -> AsyncIterator[RawCharger]:
         yield raw
     finally:
         await raw.close()
+
+
+PHONE = "mobile_app_karis_phone"

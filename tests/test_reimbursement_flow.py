@@ -136,6 +136,16 @@ async def _to_tariff(
     return result
 
 
+async def _with_bill(
+    hass: HomeAssistant, entry: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> FlowResult[Any, Any]:
+    """A new reimbursement up to its payout: the fixed tariff and its PDF bill."""
+    result = await _step(hass, await _to_tariff(hass, entry), TARIFF)
+    return await _step(
+        hass, result, {"bill": await _upload(hass_client, "bill.pdf", PDF)}
+    )
+
+
 async def test_onboarding_keeps_everything_checked(
     hass: HomeAssistant, hass_client: ClientSessionGenerator
 ) -> None:
@@ -294,11 +304,7 @@ async def test_a_move_adds_a_tariff_and_keeps_the_bill(
 ) -> None:
     """Reconfigure: a new start date adds a tariff; earlier sessions keep theirs."""
     entry = await _place(hass)
-    result = await _to_tariff(hass, entry)
-    result = await _step(hass, result, TARIFF)
-    result = await _step(
-        hass, result, {"bill": await _upload(hass_client, "bill.pdf", PDF)}
-    )
+    result = await _with_bill(hass, entry, hass_client)
     result = await _step(hass, result, {"payout": "supplier"})
     result = await _step(hass, result, {"receiver": "none"})
     first = _reimbursement(entry)
@@ -332,11 +338,7 @@ async def test_a_new_bill_replaces_the_old_file(
 ) -> None:
     """The replaced bill's file is deleted; the same date replaces the tariff."""
     entry = await _place(hass)
-    result = await _to_tariff(hass, entry)
-    result = await _step(hass, result, TARIFF)
-    result = await _step(
-        hass, result, {"bill": await _upload(hass_client, "bill.pdf", PDF)}
-    )
+    result = await _with_bill(hass, entry, hass_client)
     result = await _step(hass, result, {"payout": "supplier"})
     await _step(hass, result, {"receiver": "none"})
     first = _reimbursement(entry)
@@ -412,11 +414,7 @@ async def test_diagnostics_show_nothing_private(
 ) -> None:
     """Address, mobile, bill, IBAN, account and token never reach diagnostics."""
     entry = await _place(hass)
-    result = await _to_tariff(hass, entry)
-    result = await _step(hass, result, TARIFF)
-    result = await _step(
-        hass, result, {"bill": await _upload(hass_client, "bill.pdf", PDF)}
-    )
+    result = await _with_bill(hass, entry, hass_client)
     result = await _step(
         hass,
         result,
@@ -445,11 +443,7 @@ async def test_a_removed_reimbursements_bill_is_deleted(
 ) -> None:
     """At the next setup, a bill no reimbursement names goes (a day old)."""
     entry = await _place(hass)
-    result = await _to_tariff(hass, entry)
-    result = await _step(hass, result, TARIFF)
-    result = await _step(
-        hass, result, {"bill": await _upload(hass_client, "bill.pdf", PDF)}
-    )
+    result = await _with_bill(hass, entry, hass_client)
     result = await _step(hass, result, {"payout": "supplier"})
     await _step(hass, result, {"receiver": "none"})
     await hass.async_block_till_done()

@@ -26,7 +26,11 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 
-from .reimbursement_places import booted_charger, covered_place
+from .reimbursement_places import (
+    PHONE,
+    booted_charger,
+    covered_place,
+)
 from .simulators.raw import RawCharger
 from .test_sessions_runtime import _sessions, _two_sessions
 
@@ -181,21 +185,6 @@ async def test_classify_session_changes_one(
     session = _sessions(covered).ledger.get(("CP-1", first))
     assert session is not None
     assert session.classification is Classification.BUSINESS
-
-
-PHONE = "mobile_app_karis_phone"
-
-
-@pytest.fixture
-def phone(hass: HomeAssistant) -> list[ServiceCall]:
-    """Kari's phone: what the Companion app's notify service was sent."""
-    sent: list[ServiceCall] = []
-
-    async def keep(call: ServiceCall) -> None:
-        sent.append(call)
-
-    hass.services.async_register("notify", PHONE, keep)
-    return sent
 
 
 async def test_the_phone_asks_and_the_answer_is_filed(

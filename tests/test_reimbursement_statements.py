@@ -37,24 +37,15 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
-from .reimbursement_places import booted_charger, covered_place
+from .reimbursement_places import (
+    PHONE,
+    booted_charger,
+    covered_place,
+)
 from .simulators.raw import RawCharger
 from .test_sessions_runtime import _sessions, _two_sessions
 
-PHONE = "mobile_app_karis_phone"
 RATE = Decimal("2.50")
-
-
-@pytest.fixture
-def phone(hass: HomeAssistant) -> list[ServiceCall]:
-    """Kari's phone (the Companion app's notify service): what it was sent."""
-    sent: list[ServiceCall] = []
-
-    async def keep(call: ServiceCall) -> None:
-        sent.append(call)
-
-    hass.services.async_register("notify", PHONE, keep)
-    return sent
 
 
 @pytest.fixture

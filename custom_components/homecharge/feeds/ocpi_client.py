@@ -336,16 +336,11 @@ async def async_register(
         payload=ours.credentials(token_b),
         request_timeout=request_timeout,
     )
-    token_c, their_url, party, name = _their_credentials(data)
-    _LOGGER.debug("Registered with %s (%s)", name, their_url)
-    return Registration(
-        versions_url=their_url,
-        token_c=token_c,
-        credentials_url=endpoints.credentials,
-        cdrs_url=endpoints.cdrs,
-        receiver=party,
-        receiver_name=name,
+    registration = _registration(data, endpoints)
+    _LOGGER.debug(
+        "Registered with %s (%s)", registration.receiver_name, registration.versions_url
     )
+    return registration
 
 
 async def async_updated(
@@ -358,11 +353,17 @@ async def async_updated(
 
     credentials.asciidoc: the server fetches the client's endpoints again.
     """
-    token_c, their_url, party, name = _their_credentials(credentials)
+    token_c, their_url, _party, _name = _their_credentials(credentials)
     check_receiver_url(their_url)
     endpoints = await async_endpoints(
         session, their_url, token_c, request_timeout=request_timeout
     )
+    return _registration(credentials, endpoints)
+
+
+def _registration(credentials: Any, endpoints: Endpoints) -> Registration:
+    """A registration from the receiver's credentials and its endpoints."""
+    token_c, their_url, party, name = _their_credentials(credentials)
     return Registration(
         versions_url=their_url,
         token_c=token_c,
