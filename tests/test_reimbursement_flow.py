@@ -157,6 +157,11 @@ async def test_onboarding_keeps_everything_checked(
     assert result["errors"] == {"consent": "consent_required"}
     result = await _step(hass, result, {"consent": True})
     assert result["step_id"] == "driver"
+    schema = result["data_schema"]
+    assert schema is not None
+    country = next(key for key in schema.schema if key == "address_country")
+    # The place's country, not the list's first (Afghanistan).
+    assert country.description == {"suggested_value": "NO"}
     result = await _step(hass, result, {**DRIVER, "mobile": "912"})
     assert result["errors"] == {"mobile": "phone_format"}
     result = await _step(hass, result, {**DRIVER, "street": "  "})

@@ -36,6 +36,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 
 from ..const import (
+    CONF_COUNTRY,
     CONF_MANUFACTURER,
     CONF_MODEL,
     CONF_SERIAL,
@@ -440,7 +441,13 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str],
     ) -> SubentryFlowResult:
         """A step's form, filled with what was typed or saved."""
-        suggested = user_input or {CONF_NAME: self._title, **self._data}
+        # A new driver's home is in the place's country (not the list's first).
+        country = self._get_entry().data.get(CONF_COUNTRY) or self.hass.config.country
+        suggested = user_input or {
+            CONF_ADDRESS_COUNTRY: country,
+            CONF_NAME: self._title,
+            **self._data,
+        }
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
