@@ -35,6 +35,14 @@ MAX_GROUP_ORDERS = 6
 _DESCENT_ROUNDS = 4
 # Search work one group's plan may take within a plan of several groups.
 SOLVE_WORK = 10_000
+# Proven group plans remembered (``_solve_group``), all forgotten when full:
+# a plan of several groups solves some hundred.
+_PROVEN_KEPT = 512
+
+# A group's proven plans by what they depend on (the group, its room per
+# slot, the prices, the share of slot 0 left), with the work each took.
+type _Solved = tuple[tuple[tuple[int, ...], ...], int]
+_PROVEN: dict[tuple[Group, tuple[int, ...], tuple[float, ...], float], _Solved] = {}
 
 
 def plan_groups_under_step(
@@ -209,9 +217,27 @@ def _descend(
 def _solve_group(
     problem: PlanProblem, group: Group, capacity: Sequence[int], budget: SearchBudget
 ) -> list[list[int]]:
-    """One group's best plan in ``capacity``; its relaxation counted in ``budget``."""
+    """
+    One group's best plan in ``capacity``; its relaxation counted in ``budget``.
+
+    The descent plans a group again and again in the same room (two thirds
+    of its solves): a plan proven optimal is remembered with the work it
+    took, and the same room again gets it back (a search again would find
+    one as good) and is charged the same work, so that the descent takes
+    the same path as before, only sooner.
+    """
+    key = (group, tuple(capacity), tuple(problem.prices), problem.first_slot_share)
+    if (known := _PROVEN.get(key)) is not None:
+        rows, work = known
+        budget.work -= work
+        return [list(row) for row in rows]
+    before = budget.work
     budget.work -= _RELAXATION_WORK_PER_CELL * len(capacity) * len(group.cars)
-    amps, _ = GroupSolver(group_problem(problem, group, capacity)).solve(budget)
+    amps, proven = GroupSolver(group_problem(problem, group, capacity)).solve(budget)
+    if proven:
+        if len(_PROVEN) >= _PROVEN_KEPT:
+            _PROVEN.clear()
+        _PROVEN[key] = (tuple(map(tuple, amps)), before - budget.work)
     return amps
 
 
