@@ -35,6 +35,7 @@ from .by_hours import hourly, plan_by_hours
 from .descent import (
     MAX_GROUP_ORDERS,
     best_in_turn,
+    finish_by_trades,
     improve_by_descent,
     plan_groups_in_turn,
     plan_groups_under_step,
@@ -160,7 +161,12 @@ def _plan_several_groups(
         if plans and not better(bound, best):
             break
         plan = _plan_jointly(
-            problem, groups, step_index, relaxations[step_index], best, search, joint
+            problem,
+            groups,
+            step_index,
+            relaxations[step_index],
+            best,
+            (search, joint),
         )
         plans.append(plan)
         if better(value := whole_plan_value(plan), best):
@@ -174,8 +180,7 @@ def _plan_jointly(
     step_index: int,
     relaxation: JointRelaxation,
     best_so_far: tuple[int, float] | None,
-    search: SearchBudget,
-    budget: SearchBudget,
+    budgets: tuple[SearchBudget, SearchBudget],
 ) -> Plan:
     """
     Several groups under one step option: in turn, then from their joint relaxation.
@@ -184,8 +189,9 @@ def _plan_jointly(
     then the joint relaxation's bound raised towards that plan, and, unless
     the plan is already that close or the bound rules the step out, plans
     made from the relaxation (``joint.py``), the best improved by the
-    descent too (``budget``).
+    descent too (``budget``); the best then by ``finish_by_trades``.
     """
+    search, budget = budgets
     option = problem.steps[step_index]
     spare_kw = power_under_step(problem, option)
     found: list[tuple[tuple[int, float], dict[str, list[int]]]] = []
@@ -224,6 +230,7 @@ def _plan_jointly(
         consider(improve_by_descent(problem, groups, step_index, currents, budget))
     # The best so far, its group short of energy: trades of line room.
     consider(trade_for_energy(problem, groups, step_index, _best_entry(found)[1]))
+    consider(finish_by_trades(problem, groups, step_index, _best_entry(found)[1]))
     plan = _best_found(problem, step_index, found)
     if before is None and target() is not None:
         relaxation.improve(target(), budget)
