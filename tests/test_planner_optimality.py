@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.homecharge.logic.planner import descent, solve as planner
+from custom_components.homecharge.logic.planner import solve as planner, trades
 from custom_components.homecharge.logic.planner.groups import (
     assemble_plan,
     group_cars,
@@ -256,7 +256,7 @@ def test_trades_of_line_room_deliver_more(
     plan = plan_charging(problem)
     assert_feasible(problem, plan)
     got = sum(delivered(problem, plan.currents).values())
-    monkeypatch.setattr(descent, "_TRADES", ())
+    monkeypatch.setattr(trades, "_TRADES", ())
     # (``finish_by_trades`` finds some of it too: without it as well.)
     monkeypatch.setattr(
         planner, "finish_by_trades", lambda problem, groups, step, currents: currents

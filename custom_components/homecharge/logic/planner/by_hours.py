@@ -32,12 +32,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..capacity_tariff import StepOption
-from .descent import plan_groups_under_step
 from .exact import SearchBudget, better
 from .groups import group_cars, step_slack_kw, whole_plan_value
 from .hours import per_slot_problem, plan_power_kw, share_hours
 from .joint import JointRelaxation, joint_lower_bound
 from .model import Plan, PlanProblem
+from .trades import plan_groups_under_step
 
 type PlanBySlots = Callable[[PlanProblem], Plan]
 type PlanShare = Callable[[PlanProblem, SearchBudget], Plan]

@@ -32,15 +32,7 @@ import math
 
 from ..capacity_tariff import StepOption
 from .by_hours import hourly, plan_by_hours
-from .descent import (
-    MAX_GROUP_ORDERS,
-    best_in_turn,
-    finish_by_trades,
-    improve_by_descent,
-    plan_groups_in_turn,
-    plan_groups_under_step,
-    trade_for_energy,
-)
+from .descent import MAX_GROUP_ORDERS, improve_by_descent, plan_groups_in_turn
 from .exact import GroupSolver, SearchBudget, better
 from .groups import (
     Group,
@@ -58,6 +50,12 @@ from .joint import (
     plan_in_turn_at,
 )
 from .model import Plan, PlanProblem
+from .trades import (
+    best_in_turn,
+    finish_by_trades,
+    plan_groups_under_step,
+    trade_for_energy,
+)
 
 # The groups in turn, as tests compare with it.
 _plan_groups_in_turn = plan_groups_in_turn
