@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp.test_utils import TestClient
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.homecharge.const import SUBENTRY_REIMBURSEMENT
@@ -117,6 +120,11 @@ async def test_a_business_session_reaches_the_employer_and_a_withdrawal_credits_
     assert receiver.registered is not None
     (sync,) = place.runtime_data.syncs
     assert sync.status.state is SyncState.UP_TO_DATE
+    # Neither our token B nor the receiver's token C reaches diagnostics.
+    text = str(await get_diagnostics_for_config_entry(hass, hass_client, place))
+    assert receiver.token_c not in text
+    assert receiver.token_b is not None
+    assert receiver.token_b not in text
 
     _first, second, _today = await _two_sessions(charger)
     sessions = _sessions(place)

@@ -14,6 +14,7 @@ from .const import CONF_PASSWORD
 from .logic.reimbursement.settings import PRIVATE_KEYS
 from .logic.sessions.chain import broken_links
 from .runtime.place import PlaceRuntime
+from .runtime.reimbursement_sync import CONF_REGISTRATION, CONF_TOKEN_B
 
 # A place's name is often its street address; a charger's password is a secret.
 # Who and which car: a vehicle's number plate and its cards are personal.
@@ -30,8 +31,11 @@ TO_REDACT = {
     "cards",
     "phone",
     "bluetooth_scanner",
-    # A reimbursement: the home, the bill, the bank and the receiver's token.
+    # A reimbursement: the home, the bill, the bank and the receiver's token;
+    # our token B and the registration with the receiver's token C.
     *PRIVATE_KEYS,
+    CONF_TOKEN_B,
+    CONF_REGISTRATION,
 }
 
 
