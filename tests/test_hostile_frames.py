@@ -285,8 +285,10 @@ async def test_hostile_charger_does_not_disturb_the_other(
 
                 good.plug_in()
                 await good.start_transaction()
+                # After BAD's flood GOOD charges on (15 s: a CI run under
+                # coverage once took more than 5 to show it).
                 await _until(
-                    hass, lambda: _state(hass, "sensor.good_status") == "charging"
+                    hass, lambda: _state(hass, "sensor.good_status") == "charging", 15
                 )
 
                 await bad.send_str("x" * (MAX_FRAME_BYTES + 1))
