@@ -35,7 +35,11 @@ PASSWORD = "0123456789abcdef0123456789abcdef01234567"  # noqa: S105
 
 
 # A flat grid tariff and no capacity tariff: plans that charge at once.
-FLAT_TARIFF: dict[str, Any] = {"grid_day_price": 0.0, "capacity_tariff": False}
+FLAT_TARIFF: dict[str, Any] = {
+    "grid_day_price": 0.0,
+    "grid_night_price": 0.0,
+    "capacity_tariff": False,
+}
 
 
 def place_with_charger(

@@ -50,6 +50,7 @@ METER_OPTIONS: dict[str, Any] = {
     # Balancing alone: a flat price and no capacity tariff, so smart charging
     # lets every car charge now (with the tariff it may pause one for hours).
     "grid_day_price": 0.0,
+    "grid_night_price": 0.0,
     "capacity_tariff": False,
 }
 
