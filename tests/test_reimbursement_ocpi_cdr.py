@@ -18,6 +18,7 @@ from custom_components.homecharge.logic.reimbursement.ocpi_cdr import (
     CdrSite,
     Party,
     build_cdr,
+    cdr_due,
     cdr_id,
     credit_cdr,
 )
@@ -475,3 +476,22 @@ def test_a_cdr_with_the_wrong_shapes_is_refused(
 ) -> None:
     problems = cdr_problems(_broken(path, value))
     assert any(problem in text for text in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("business", "known", "due"),
+    [
+        (True, set(), (0, False)),  # business, nothing sent: its CDR
+        (False, set(), None),  # personal, nothing sent: nothing
+        (True, {"r0"}, None),  # business, CDR sent: nothing more
+        (False, {"r0"}, (0, True)),  # withdrawn: the credit
+        (False, {"r0", "r0-C"}, None),  # credited: nothing more
+        (True, {"r0", "r0-C"}, (1, False)),  # business again: a new revision
+        (False, {"r0", "r0-C", "r1"}, (1, True)),  # and withdrawn again
+    ],
+)
+def test_what_a_sessions_history_needs_sent(
+    business: bool, known: set[str], due: tuple[int, bool] | None
+) -> None:
+    """A CDR, its credit, or a new revision: each once."""
+    assert cdr_due(business, known.__contains__, lambda r: f"r{r}") == due

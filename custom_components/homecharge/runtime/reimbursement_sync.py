@@ -38,6 +38,7 @@ from ..logic.reimbursement.ocpi_cdr import (
     CdrSite,
     Party,
     build_cdr,
+    cdr_due,
     cdr_id,
     credit_cdr,
 )
@@ -296,15 +297,15 @@ class ReimbursementSync:
         zone: tzinfo,
     ) -> None:
         """A CDR, a credit, or nothing, as the session's history needs."""
-        revision = 0
-        while self.outbox.knows(ident := cdr_id(self.sender, site, session, revision)):
-            if not self.outbox.knows(f"{ident}-C"):
-                break
-            revision += 1
-        sent = self.outbox.knows(ident)
         business = session.classification is Classification.BUSINESS
-        if business == sent:
+        due = cdr_due(
+            business,
+            self.outbox.knows,
+            lambda revision: cdr_id(self.sender, site, session, revision),
+        )
+        if due is None:
             return
+        revision, credit = due
         try:
             cdr = build_cdr(
                 session,
@@ -316,7 +317,7 @@ class ReimbursementSync:
                 now=dt_util.utcnow(),
                 revision=revision,
             )
-            if not business:
+            if credit:
                 cdr = credit_cdr(cdr, now=dt_util.utcnow())
         except InputError as err:
             # A missing price: tried again at the next change of the ledger.

@@ -22,7 +22,7 @@ cost"). Every CDR is checked against the spec's rules before it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -266,3 +266,23 @@ def credit_cdr(original: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
 def _checked(cdr: dict[str, Any]) -> None:
     if problems := cdr_problems(cdr):
         raise CdrError("; ".join(problems))
+
+
+def cdr_due(
+    business: bool, known: Callable[[str], bool], id_of: Callable[[int], str]
+) -> tuple[int, bool] | None:
+    """
+    What a session's history needs sent: (revision, credit), or None.
+
+    ``id_of(revision)`` is the session's CDR id in a revision; ``known``
+    says whether an id was queued or sent. A revision whose CDR and credit
+    are both known is closed; in the open one a business session needs its
+    CDR, a personal one whose CDR went needs the credit.
+    """
+    revision = 0
+    while known(ident := id_of(revision)) and known(ident + CREDIT_SUFFIX):
+        revision += 1
+    sent = known(ident)
+    if business == sent:
+        return None
+    return revision, not business
