@@ -34,6 +34,7 @@ from ..feeds.ocpi_client import (
 )
 from ..logic.reimbursement.errors import InputError
 from ..logic.reimbursement.ocpi_cdr import (
+    ALPHA3,
     CdrDriver,
     CdrSite,
     Party,
@@ -66,14 +67,6 @@ CONF_REGISTRATION: Final = "ocpi_registration"
 # Our party id: a home is no registered operator; the receiver knows us by
 # token, the id only has to be three characters and stable.
 PARTY_ID: Final = "HCH"
-# ISO 3166 alpha-2 → alpha-3, for OCPI's CdrLocation.
-ALPHA3: Final = {
-    "AT": "AUT", "BE": "BEL", "CH": "CHE", "DE": "DEU", "DK": "DNK",
-    "EE": "EST", "ES": "ESP", "FI": "FIN", "FR": "FRA", "GB": "GBR",
-    "IE": "IRL", "IS": "ISL", "IT": "ITA", "LT": "LTU", "LU": "LUX",
-    "LV": "LVA", "NL": "NLD", "NO": "NOR", "PL": "POL", "PT": "PRT",
-    "SE": "SWE",
-}  # fmt: skip
 
 
 def receivers_of(entry: ConfigEntry) -> dict[str, tuple[Any, ...]]:

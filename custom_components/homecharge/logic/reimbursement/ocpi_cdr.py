@@ -36,6 +36,14 @@ from .ocpi_spec import cdr_problems
 from .tariff import Tariff, TariffBasis, session_cost
 
 CREDIT_SUFFIX: Final = "-C"
+# ISO 3166 alpha-2 → alpha-3, for OCPI's CdrLocation.
+ALPHA3: Final = {
+    "AT": "AUT", "BE": "BEL", "CH": "CHE", "DE": "DEU", "DK": "DNK",
+    "EE": "EST", "ES": "ESP", "FI": "FIN", "FR": "FRA", "GB": "GBR",
+    "IE": "IRL", "IS": "ISL", "IT": "ITA", "LT": "LTU", "LU": "LUX",
+    "LV": "LVA", "NL": "NLD", "NO": "NOR", "PL": "POL", "PT": "PRT",
+    "SE": "SWE",
+}  # fmt: skip
 # An ENERGY step is 1 Wh: every watt-hour is paid, none rounded up.
 ENERGY_STEP_WH: Final = 1
 _EMI3_OUTLET: Final = re.compile(r"[^A-Z0-9]")
