@@ -19,6 +19,8 @@ from custom_components.homecharge.logic.reimbursement.outbox import (
     Verdict,
     next_delay,
     outcome,
+    pack,
+    unpack,
 )
 
 T0 = datetime(2026, 2, 1, 6, tzinfo=UTC)
@@ -202,7 +204,7 @@ _moments = st.datetimes(
 _entries = st.builds(
     Entry,
     cdr_id=st.text(min_size=1, max_size=39),
-    payload=st.dictionaries(st.text(max_size=8), _json, max_size=4),
+    body=st.dictionaries(st.text(max_size=8), _json, max_size=4).map(pack),
     created=_moments,
     next_attempt=_moments,
     attempts=st.integers(0, 10_000),
@@ -221,6 +223,25 @@ def test_the_outbox_survives_a_restart_unchanged(
 ) -> None:
     outbox = Outbox(queue, rejected, delivered, paused)
     assert _stored(outbox) == outbox
+
+
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=6))
+def test_a_packed_cdr_unpacks_to_the_same(payload: dict[str, Any]) -> None:
+    assert unpack(pack(payload)) == payload
+
+
+def test_an_outbox_of_the_first_format_is_read_with_its_cdrs() -> None:
+    """Format 1 kept each CDR as an object: read, it is the same CDR."""
+    outbox = _outbox("A")
+    data = outbox.as_dict()
+    for entry in data["queue"]:
+        entry["payload"] = unpack(entry.pop("body"))
+    data["version"] = 1
+    read = Outbox.from_dict(json.loads(json.dumps(data)))
+    assert read == outbox
+    assert read.due(T0) is not None
+    assert read.queue[0].payload == outbox.queue[0].payload
+    assert read.knows("A")
 
 
 # A receiver down for days, flaky when up, and the outbox across restarts.

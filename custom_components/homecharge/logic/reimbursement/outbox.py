@@ -17,23 +17,31 @@ recognises. What each answer means:
 - 5xx, 408, 429, timeouts, dropped connections, an answer that is no OCPI
   envelope, OCPI 3xxx/4xxx: retried.
 
-Storage is the runtime's; the outbox is plain JSON-able dicts to it.
+Storage is the runtime's; the outbox is plain JSON-able dicts to it. Each
+entry's CDR is kept packed (compact JSON, deflated, base64): a week's
+outage of thousands of CDRs then loads as a few megabytes of strings, not
+tens of megabytes of nested objects, and is unpacked only when it is sent.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+import json
 import random
 from typing import Any, Final
+import zlib
 
 from .ocpi_spec import StatusClass, parse_response
 
 BASE_DELAY: Final = timedelta(seconds=10)
 MAX_DELAY: Final = timedelta(hours=1)
 STORE_VERSION: Final = 1
+# The stored data's own format: 1 kept each CDR as an object, 2 packs it.
+FORMAT: Final = 2
 _RETRY_4XX: Final = frozenset({408, 429})
 
 
@@ -81,22 +89,39 @@ def next_delay(attempts: int, rng: random.Random) -> timedelta:
     return ceiling * rng.random()
 
 
+def pack(payload: Mapping[str, Any]) -> str:
+    """A CDR as one compact string (see the module's docstring)."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return base64.b64encode(zlib.compress(text.encode())).decode("ascii")
+
+
+def unpack(body: str) -> dict[str, Any]:
+    """The CDR ``pack`` made."""
+    payload: dict[str, Any] = json.loads(zlib.decompress(base64.b64decode(body)))
+    return payload
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Entry:
-    """One CDR waiting to go out."""
+    """One CDR waiting to go out, packed."""
 
     cdr_id: str
-    payload: dict[str, Any]
+    body: str
     created: datetime
     next_attempt: datetime
     attempts: int = 0
     last_error: str | None = None
 
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The CDR to send."""
+        return unpack(self.body)
+
     def as_dict(self) -> dict[str, Any]:
         """As stored."""
         return {
             "cdr_id": self.cdr_id,
-            "payload": self.payload,
+            "body": self.body,
             "created": self.created.isoformat(),
             "next_attempt": self.next_attempt.isoformat(),
             "attempts": self.attempts,
@@ -106,9 +131,11 @@ class Entry:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Entry:
         """From what ``as_dict`` stored."""
+        # Format 1 kept the CDR itself.
+        body = data["body"] if "body" in data else pack(data["payload"])
         return cls(
             cdr_id=data["cdr_id"],
-            payload=data["payload"],
+            body=body,
             created=datetime.fromisoformat(data["created"]),
             next_attempt=datetime.fromisoformat(data["next_attempt"]),
             attempts=data["attempts"],
@@ -125,20 +152,29 @@ class Outbox:
     delivered: set[str] = field(default_factory=set)
     # Why sending stopped until the user re-authenticates (None: it goes).
     paused: str | None = None
+    # Every id queued, set aside or delivered: asked for each session at
+    # each change of the ledger, against thousands of entries.
+    _known: set[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Index what was given."""
+        self._known = {
+            *self.delivered,
+            *(entry.cdr_id for entry in (*self.queue, *self.rejected)),
+        }
 
     def knows(self, cdr_id: str) -> bool:
         """Whether a CDR is queued, set aside or delivered already."""
-        return cdr_id in self.delivered or any(
-            entry.cdr_id == cdr_id for entry in (*self.queue, *self.rejected)
-        )
+        return cdr_id in self._known
 
     def add(self, cdr_id: str, payload: dict[str, Any], now: datetime) -> bool:
         """Queue a CDR; False if it is queued, set aside or delivered already."""
         if self.knows(cdr_id):
             return False
         self.queue.append(
-            Entry(cdr_id=cdr_id, payload=payload, created=now, next_attempt=now)
+            Entry(cdr_id=cdr_id, body=pack(payload), created=now, next_attempt=now)
         )
+        self._known.add(cdr_id)
         return True
 
     def due(self, now: datetime) -> Entry | None:
@@ -197,7 +233,7 @@ class Outbox:
     def as_dict(self) -> dict[str, Any]:
         """As stored (plain JSON types)."""
         return {
-            "version": STORE_VERSION,
+            "version": FORMAT,
             "queue": [entry.as_dict() for entry in self.queue],
             "rejected": [entry.as_dict() for entry in self.rejected],
             "delivered": sorted(self.delivered),
@@ -206,8 +242,8 @@ class Outbox:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Outbox:
-        """From what ``as_dict`` stored; a ValueError for another version."""
-        if data.get("version") != STORE_VERSION:
+        """From what ``as_dict`` stored; a ValueError for an unknown format."""
+        if data.get("version") not in (1, FORMAT):
             raise ValueError(f"outbox version {data.get('version')!r}")
         return cls(
             queue=[Entry.from_dict(entry) for entry in data["queue"]],
