@@ -20,14 +20,17 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.homecharge.const import SUBENTRY_REIMBURSEMENT
+from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
 from custom_components.homecharge.logic.reimbursement.month import Month
+from custom_components.homecharge.repairs import async_create_fix_flow
 from custom_components.homecharge.runtime.reimbursement_outbox import SyncState
 from custom_components.homecharge.runtime.reimbursement_sync import (
     CONF_REGISTRATION,
+    reauth_issue_id,
 )
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
@@ -184,6 +187,26 @@ async def test_a_receiver_that_refuses_token_a_is_shown_failing(
     assert sync.status.state is SyncState.FAILING
     assert sync.status.last_error == "receiver_unauthorized"
     assert CONF_REGISTRATION not in _reimbursement(entry).data
+    # A wrong token A is the same repair as a refused token C.
+    issue_id = reauth_issue_id(_reimbursement(entry).subentry_id)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.data == {
+        "entry_id": entry.entry_id,
+        "subentry_id": _reimbursement(entry).subentry_id,
+    }
+    # Not loaded, its form has nothing to register with.
+    flow = await async_create_fix_flow(hass, issue_id, issue.data)
+    flow.hass = hass
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    result = await flow.async_step_init()
+    assert result["type"] == "abort"
+    assert result["reason"] == "not_loaded"
+    # Stopped, the issue goes (a removed reimbursement leaves none behind).
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    with pytest.raises(ValueError, match="no fix flow"):
+        await async_create_fix_flow(hass, "meter_offline", None)
 
 
 async def test_the_drivers_sensors_follow_sessions_statements_and_sync(
@@ -231,3 +254,68 @@ async def test_the_drivers_sensors_follow_sessions_statements_and_sync(
     state_of_last = hass.states.get("sensor.kari_nordmann_last_statement_state")
     assert state_of_last is not None
     assert state_of_last.state == "made"  # no phone to tell
+
+
+async def test_a_refused_token_is_a_repair_whose_new_token_a_sends_what_waited(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    charger: RawCharger,
+    receiver: FakeReceiver,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """401 on a CDR: a fixable repair; its form registers anew, the CDR goes once."""
+    assert await async_setup_component(hass, "repairs", {})
+    await _until(hass, lambda: CONF_REGISTRATION in _reimbursement(place).data)
+    (sync,) = place.runtime_data.syncs
+    # The employer rotated its side: our token C is refused, a new token A given.
+    receiver.token_c = "token-c-2"  # noqa: S105 - a test token
+    receiver.token_a = "token-a-2"  # noqa: S105 - a test token
+    _first, second, _today = await _two_sessions(charger)
+    _sessions(place).amend(("CP-1", second), by=None, classification="business")
+    issues = ir.async_get(hass)
+    issue_id = reauth_issue_id(_reimbursement(place).subentry_id)
+    await _until(hass, lambda: issues.async_get_issue(DOMAIN, issue_id) is not None)
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_placeholders == {"reimbursement": "Kari Nordmann"}
+    assert sync.status.state is SyncState.REAUTH
+    assert sync.status.waiting == 1
+    assert receiver.cdrs == {}
+
+    client = await hass_client()
+    answer = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    )
+    form = await answer.json()
+    assert form["step_id"] == "confirm"
+    assert form["description_placeholders"] == {"reimbursement": "Kari Nordmann"}
+    url = f"/api/repairs/issues/fix/{form['flow_id']}"
+    # The old token A: refused, said in the form, nothing changed.
+    answer = await client.post(
+        url,
+        json={"receiver_url": receiver.versions_url, "receiver_token": "token-a"},
+    )
+    form = await answer.json()
+    assert form["errors"] == {"base": "receiver_unauthorized"}
+    assert sync.status.state is SyncState.REAUTH
+    # Plain http to another host is refused before anything is sent.
+    answer = await client.post(
+        url,
+        json={"receiver_url": "http://example.com/ocpi", "receiver_token": "x"},
+    )
+    assert (await answer.json())["errors"] == {"receiver_url": "receiver_not_https"}
+    answer = await client.post(
+        url,
+        json={"receiver_url": receiver.versions_url, "receiver_token": "token-a-2"},
+    )
+    assert (await answer.json())["type"] == "create_entry"
+    await _until(hass, lambda: sync.status.state is SyncState.UP_TO_DATE)
+    assert len(receiver.cdrs) == 1
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert _reimbursement(place).data["receiver_token"] == receiver.token_a
+    # Registered in place, not by a reload: the same sync sent it.
+    assert place.runtime_data.syncs == [sync]
+    await hass.async_block_till_done()
+    assert len(receiver.order) == 1
+    assert all(not problems for problems in receiver.problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 import logging
+from typing import Any
 
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY, ConfigEntry
 from homeassistant.const import Platform
@@ -217,7 +218,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     )
     check = RegisterCheck.of_place(hass, entry.entry_id, sessions, balancer, chargers)
     phones = PlacePhones(hass, entry, chargers.values())
-    statements, syncs = await _async_reimbursements(hass, entry, sessions)
+    receivers = receivers_of(entry)
+    statements, syncs = await _async_reimbursements(hass, entry, sessions, receivers)
     for charger in chargers.values():
         charger.phones = phones
     entry.runtime_data = PlaceRuntime(
@@ -236,7 +238,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
         statements=statements,
         syncs=syncs,
         covered=covered_chargers(entry),
-        receivers=receivers_of(entry),
+        receivers=receivers,
     )
     entry.async_on_unload(sessions.follow(scheduler))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
@@ -260,7 +262,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
 
 
 async def _async_reimbursements(
-    hass: HomeAssistant, entry: HomeChargeConfigEntry, sessions: PlaceSessions
+    hass: HomeAssistant,
+    entry: HomeChargeConfigEntry,
+    sessions: PlaceSessions,
+    receivers: dict[str, tuple[Any, ...]],
 ) -> tuple[StatementBook, list[ReimbursementSync]]:
     """The reimbursements' bills, questions, statements and receivers."""
     # A removed reimbursement's bill goes with it (after any reload).
@@ -269,7 +274,7 @@ async def _async_reimbursements(
     await statements.async_load()
     entry.async_on_unload(async_ask_after_sessions(hass, entry, sessions))
     entry.async_on_unload(statements.async_start())
-    return statements, await async_start_syncs(hass, entry, sessions)
+    return statements, await async_start_syncs(hass, entry, sessions, receivers)
 
 
 def _remove_stale_connectors(

@@ -91,8 +91,8 @@ from ..runtime.reimbursement_sync import CONF_REGISTRATION
 
 _BILL_ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
 _TEL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
-_SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
 
 def _choice(options: list[str], key: str) -> SelectSelector:
@@ -158,8 +158,8 @@ RECEIVER_SCHEMA = vol.Schema(
         vol.Required(CONF_RECEIVER, default=ReceiverKind.NONE.value): _choice(
             [kind.value for kind in ReceiverKind], "reimbursement_receiver"
         ),
-        vol.Optional(CONF_RECEIVER_URL): _URL,
-        vol.Optional(CONF_RECEIVER_TOKEN): _SECRET,
+        vol.Optional(CONF_RECEIVER_URL): URL,
+        vol.Optional(CONF_RECEIVER_TOKEN): SECRET,
     }
 )
 
@@ -351,7 +351,7 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
             try:
                 tariff = tariff_from_form(user_input, self.hass.config.currency)
             except InputError as err:
-                errors[_field_of(err.code)] = err.code
+                errors[field_of(err.code)] = err.code
             else:
                 self._data[CONF_TARIFFS] = add_tariff(self._data, tariff)
                 if tariff.basis is TariffBasis.FIXED:
@@ -400,7 +400,7 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
             try:
                 self._data.update(payout_from_form(user_input))
             except InputError as err:
-                errors[_field_of(err.code)] = err.code
+                errors[field_of(err.code)] = err.code
             else:
                 return await self.async_step_receiver()
         return self._form("payout", PAYOUT_SCHEMA, user_input, errors)
@@ -414,7 +414,7 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
             try:
                 receiver = receiver_from_form(user_input)
             except InputError as err:
-                errors[_field_of(err.code)] = err.code
+                errors[field_of(err.code)] = err.code
             else:
                 if any(receiver[key] != self._data.get(key) for key in receiver):
                     # Another receiver (or token A): registered anew.
@@ -460,7 +460,7 @@ def _checked(values: dict[str, Any], take: Any) -> dict[str, str]:
     try:
         take(values)
     except InputError as err:
-        return {_field_of(err.code): err.code}
+        return {field_of(err.code): err.code}
     return {}
 
 
@@ -483,7 +483,7 @@ _FIELDS = {
 }
 
 
-def _field_of(code: str) -> str:
+def field_of(code: str) -> str:
     """The field an error code is shown at."""
     if code.startswith("iban_"):
         return CONF_IBAN

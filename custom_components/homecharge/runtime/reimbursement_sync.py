@@ -13,17 +13,19 @@ CDR ids are deterministic, so nothing is sent twice.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import tzinfo
 import logging
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
 
-from ..const import CONF_CHARGE_POINT_ID, CONF_COUNTRY
+from ..const import CONF_CHARGE_POINT_ID, CONF_COUNTRY, DOMAIN
 from ..feeds.ocpi_client import (
     Answer,
     OurSide,
@@ -67,16 +69,28 @@ CONF_REGISTRATION: Final = "ocpi_registration"
 # Our party id: a home is no registered operator; the receiver knows us by
 # token, the id only has to be three characters and stable.
 PARTY_ID: Final = "HCH"
+# The repair issue of a receiver that refuses our token (its fix flow asks
+# for a new token A: ``repairs.py``).
+REAUTH_ISSUE: Final = "receiver_reauth"
+
+
+def reauth_issue_id(subentry_id: str) -> str:
+    """The repair issue of one reimbursement's receiver."""
+    return f"{REAUTH_ISSUE}_{subentry_id}"
+
+
+def _receiver_of(data: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        data.get(CONF_RECEIVER),
+        data.get(CONF_RECEIVER_URL),
+        data.get(CONF_RECEIVER_TOKEN),
+    )
 
 
 def receivers_of(entry: ConfigEntry) -> dict[str, tuple[Any, ...]]:
     """Per reimbursement, who receives and how: another one needs a reload."""
     return {
-        sub.subentry_id: (
-            sub.data.get(CONF_RECEIVER),
-            sub.data.get(CONF_RECEIVER_URL),
-            sub.data.get(CONF_RECEIVER_TOKEN),
-        )
+        sub.subentry_id: _receiver_of(sub.data)
         for sub in entry.subentries.values()
         if sub.data.get(CONF_RECEIVER) is not None
     }
@@ -100,9 +114,17 @@ class ReimbursementSync:
         entry: ConfigEntry,
         subentry: ConfigSubentry,
         sessions: PlaceSessions,
+        receivers: dict[str, tuple[Any, ...]],
     ) -> None:
-        """Nothing served or sent before ``async_start``."""
+        """
+        Nothing served or sent before ``async_start``.
+
+        ``receivers``: the place's ``receivers_of``, against which a change
+        of the entry is compared. A new token A this sync registered with
+        is written there too: it needs no reload.
+        """
         self._hass = hass
+        self._receivers = receivers
         self._entry = entry
         self.subentry_id = subentry.subentry_id
         self.title = subentry.title
@@ -171,6 +193,32 @@ class ReimbursementSync:
             undo()
         self._undo.clear()
         await self.outbox.async_stop()
+        # Raised again at the next start while it lasts; gone with a removal.
+        ir.async_delete_issue(self._hass, DOMAIN, reauth_issue_id(self.subentry_id))
+
+    async def async_reregister(self, versions_url: str, token_a: str) -> None:
+        """
+        Register anew with a new token A (the repair issue's fix flow).
+
+        A ReceiverError (its code the form shows) leaves everything as it
+        was. On success the receiver, token A and the registration are kept
+        and what waits goes out.
+        """
+        link = self._link
+        if link is None:  # pragma: no cover - the flow asks a loaded entry
+            raise ReceiverError("receiver_unreachable", "not started")
+        registration = await async_register(
+            self._session,
+            versions_url=versions_url,
+            token_a=token_a,
+            token_b=link.token_b,
+            ours=link.ours,
+        )
+        receiver = {CONF_RECEIVER_URL: versions_url, CONF_RECEIVER_TOKEN: token_a}
+        # First: the entry's update listener starts eagerly, within the store.
+        self._receivers[self.subentry_id] = _receiver_of(self._data | receiver)
+        self._store(**receiver)
+        self._registered(link, registration)
 
     async def _async_register(self) -> None:
         """The credentials handshake with token A (once; the error is shown)."""
@@ -189,9 +237,16 @@ class ReimbursementSync:
         except ReceiverError as err:
             self.registration_error = err.code
             _LOGGER.warning("Registration with %s failed: %s", self.title, err)
+            if err.code == "receiver_unauthorized":
+                self._reauth(err.code)
             self._status_changed()
             return
+        self._registered(link, registration)
+
+    @callback
+    def _registered(self, link: OcpiLink, registration: Registration) -> None:
         self.registration_error = None
+        ir.async_delete_issue(self._hass, DOMAIN, reauth_issue_id(self.subentry_id))
         link.registration = registration
         self._link_changed(link)
         self._ledger_changed()
@@ -212,7 +267,18 @@ class ReimbursementSync:
 
     @callback
     def _reauth(self, reason: str) -> None:
+        """The receiver refuses our token: a repair issue asks for a new one."""
         _LOGGER.warning("The receiver of %s refuses our token: %s", self.title, reason)
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            reauth_issue_id(self.subentry_id),
+            is_fixable=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=REAUTH_ISSUE,
+            translation_placeholders={"reimbursement": self.title},
+            data={"entry_id": self._entry.entry_id, "subentry_id": self.subentry_id},
+        )
         self._status_changed()
 
     @callback
@@ -333,11 +399,14 @@ class ReimbursementSync:
 
 
 async def async_start_syncs(
-    hass: HomeAssistant, entry: ConfigEntry, sessions: PlaceSessions
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    sessions: PlaceSessions,
+    receivers: dict[str, tuple[Any, ...]],
 ) -> list[ReimbursementSync]:
     """Start one sync per OCPI reimbursement; they stop at unload."""
     syncs = [
-        ReimbursementSync(hass, entry, subentry, sessions)
+        ReimbursementSync(hass, entry, subentry, sessions, receivers)
         for subentry in ocpi_receivers(entry)
     ]
     await asyncio.gather(*(sync.async_start() for sync in syncs))

@@ -1,0 +1,20 @@
+"""Repair flows: the fixable repair issues' forms."""
+
+from __future__ import annotations
+
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.core import HomeAssistant
+
+from .flows.receiver_reauth import ReceiverReauthFlow
+from .runtime.reimbursement_sync import REAUTH_ISSUE
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant,
+    issue_id: str,
+    data: dict[str, str | int | float | None] | None,
+) -> RepairsFlow:
+    """The fix flow of a fixable issue (only a receiver's refused token is)."""
+    if not issue_id.startswith(REAUTH_ISSUE) or data is None:
+        raise ValueError(f"{issue_id} has no fix flow")
+    return ReceiverReauthFlow(str(data["entry_id"]), str(data["subentry_id"]))
