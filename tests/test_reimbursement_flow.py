@@ -132,6 +132,7 @@ async def _to_tariff(
         {"vehicle": TYPED_VEHICLE, "vehicle_registration": "EV 12345"},
     )
     result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    result = await _step(hass, result, {})  # no rules
     assert result["step_id"] == "tariff"
     return result
 
@@ -181,6 +182,7 @@ async def test_onboarding_keeps_everything_checked(
     result = await _step(hass, result, {"chargers": []})
     assert result["errors"] == {"chargers": "chargers_required"}
     result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    result = await _step(hass, result, {})  # no rules
     assert result["step_id"] == "tariff"
     result = await _step(hass, result, {**TARIFF, "unit_rate": 0})
     assert result["errors"] == {"unit_rate": "tariff_rate"}
@@ -322,6 +324,7 @@ async def test_a_move_adds_a_tariff_and_keeps_the_bill(
         hass, result, {"vehicle": TYPED_VEHICLE, "vehicle_registration": "EV1"}
     )
     result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    result = await _step(hass, result, {})  # no rules
     result = await _step(
         hass, result, {**TARIFF, "unit_rate": 1.5, "effective_from": "2026-12-01"}
     )
@@ -355,6 +358,7 @@ async def test_a_new_bill_replaces_the_old_file(
         hass, result, {"vehicle": TYPED_VEHICLE, "vehicle_registration": "EV1"}
     )
     result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    result = await _step(hass, result, {})  # no rules
     result = await _step(hass, result, {**TARIFF, "unit_rate": 1.3})
     png = b"\x89PNG\r\n\x1a\n" + bytes(32)
     result = await _step(
@@ -496,6 +500,7 @@ async def test_the_drivers_phone_is_one_of_ha(hass: HomeAssistant) -> None:
         hass, result, {"vehicle": TYPED_VEHICLE, "vehicle_registration": "EV1"}
     )
     result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    result = await _step(hass, result, {})  # no rules
     result = await _step(hass, result, {**TARIFF, "basis": "slot_costs"})
     result = await _step(hass, result, {"payout": "supplier"})
     await _step(hass, result, {"receiver": "none"})
@@ -521,3 +526,99 @@ async def test_covering_another_charger_reloads_the_place(
     )
     await hass.async_block_till_done()
     assert hass.states.get("select.garage_last_session") is None
+
+
+async def test_rules_are_asked_one_by_one_and_shown_again(hass: HomeAssistant) -> None:
+    """Rules: checked, asked while "another" is ticked, prefilled on a change."""
+    entry = await _place(hass)
+    hass.config_entries.async_add_subentry(entry, _vehicle("Company car"))
+    await hass.async_block_till_done()
+    car = next(
+        key
+        for key, sub in entry.subentries.items()
+        if sub.subentry_type == SUBENTRY_VEHICLE
+    )
+    result = await _start(hass, entry)
+    result = await _step(hass, result, {"consent": True})
+    result = await _step(hass, result, DRIVER)
+    result = await _step(hass, result, {"vehicle": car})
+    result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    assert result["step_id"] == "rules"
+    assert result["description_placeholders"] == {"number": "1"}
+    result = await _step(hass, result, {"rule_from": "22:00:00"})
+    assert result["errors"] == {"rule_from": "rule_window"}
+    result = await _step(hass, result, {"rule_cards": "A" * 21})
+    assert result["errors"] == {"rule_cards": "rule_card"}
+    result = await _step(
+        hass,
+        result,
+        {
+            "rule_vehicles": [car],
+            "rule_weekdays": ["fri", "mon"],
+            "rule_from": "08:00:00",
+            "rule_until": "17:00:00",
+            "another_rule": True,
+        },
+    )
+    assert result["step_id"] == "rules"
+    assert result["description_placeholders"] == {"number": "2"}
+    result = await _step(
+        hass,
+        result,
+        {"rule_cards": "AB12, ab13 ,", "rule_from": "22:00", "rule_until": "06:00"},
+    )
+    assert result["step_id"] == "tariff"
+    result = await _step(hass, result, {**TARIFF, "basis": "slot_costs"})
+    result = await _step(hass, result, {"payout": "supplier"})
+    result = await _step(hass, result, {"receiver": "none"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    reimbursement = _reimbursement(entry)
+    assert reimbursement.data["rules"] == [
+        {
+            "rule_vehicles": [car],
+            "rule_cards": [],
+            "rule_weekdays": ["mon", "fri"],
+            "rule_from": "08:00",
+            "rule_until": "17:00",
+        },
+        {
+            "rule_vehicles": [],
+            "rule_cards": ["AB12", "ab13"],
+            "rule_weekdays": [],
+            "rule_from": "22:00",
+            "rule_until": "06:00",
+        },
+    ]
+
+    # Changed: the first rule shown as saved (another follows), the second
+    # left empty: only the first is kept.
+    result = await entry.start_subentry_reconfigure_flow(
+        hass, reimbursement.subentry_id
+    )
+    result = await _step(hass, result, DRIVER)
+    result = await _step(hass, result, {"vehicle": car})
+    result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    shown = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert shown == {
+        "rule_vehicles": [car],
+        "rule_cards": "",
+        "rule_weekdays": ["mon", "fri"],
+        "rule_from": "08:00:00",
+        "rule_until": "17:00:00",
+        "another_rule": True,
+    }
+    result = await _step(hass, result, {**shown, "another_rule": True})
+    assert result["description_placeholders"] == {"number": "2"}
+    result = await _step(hass, result, {})
+    assert result["step_id"] == "tariff"
+    result = await _step(hass, result, {**TARIFF, "basis": "slot_costs"})
+    result = await _step(hass, result, {"payout": "supplier"})
+    result = await _step(hass, result, {"receiver": "none"})
+    assert result["reason"] == "reconfigure_successful"
+    assert [rule["rule_vehicles"] for rule in _reimbursement(entry).data["rules"]] == [
+        [car]
+    ]

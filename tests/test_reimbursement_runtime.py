@@ -245,3 +245,42 @@ async def test_a_phone_that_went_away_is_logged_not_raised(
         await _two_sessions(raw)
         await hass.async_block_till_done()
     assert "No notify service notify.mobile_app_gone" in caplog.text
+
+
+async def test_a_rule_files_a_session_as_business_without_asking(
+    hass: HomeAssistant, phone: list[ServiceCall]
+) -> None:
+    """Card TAG-B is the company card: its session is business, not asked about."""
+    entry = await covered_place(
+        hass,
+        {
+            "tariffs": [],
+            "notify_service": f"notify.{PHONE}",
+            "rules": [
+                {
+                    "rule_vehicles": [],
+                    # Compared as OCPP compares id tags: ignoring case.
+                    "rule_cards": ["tag-b"],
+                    "rule_weekdays": [],
+                    "rule_from": None,
+                    "rule_until": None,
+                }
+            ],
+        },
+        title="Kari",
+    )
+    async with booted_charger(hass) as raw:
+        first, second, _today = await _two_sessions(raw)
+        await hass.async_block_till_done()
+    sessions = _sessions(entry)
+    ruled = sessions.ledger.get(("CP-1", second))
+    assert ruled is not None
+    assert ruled.classification is Classification.BUSINESS
+    assert [(c.field, c.by) for c in ruled.changes] == [("classification", None)]
+    # TAG-A's is personal; only it may be asked about (if within a day).
+    other = sessions.ledger.get(("CP-1", first))
+    assert other is not None
+    assert other.classification is Classification.PERSONAL
+    assert all("1.0 kWh" not in call.data["message"] for call in phone), (
+        "the ruled session was asked about"
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 
 from hypothesis import given, strategies as st
@@ -14,10 +14,13 @@ from custom_components.homecharge.logic.reimbursement.settings import (
     add_tariff,
     receiver_from_form,
     receiver_url,
+    rule_from_form,
+    rules_of,
     tariff_from_form,
     tariffs_of,
 )
 from custom_components.homecharge.logic.reimbursement.tariff import TariffBasis
+from custom_components.homecharge.logic.sessions.model import Classification
 
 FORM = {
     "basis": "fixed",
@@ -111,3 +114,53 @@ def test_a_token_longer_than_ocpi_allows_is_refused() -> None:
     with pytest.raises(InputError):
         receiver_from_form({**values, "receiver_token": "t" * 256})
     assert receiver_from_form({**values, "receiver_token": "t" * 255})
+
+
+def test_a_rule_from_the_form_keeps_what_matches_and_reads_back() -> None:
+    """Form → data → Rule: vehicles by name now, weekdays by number, the window."""
+    rule = rule_from_form(
+        {
+            "rule_vehicles": ["car-1", "car-gone", "car-1"],
+            "rule_cards": " B2, a1,,B2 ",
+            "rule_weekdays": ["sun", "mon"],
+            "rule_from": "22:00:00",
+            "rule_until": "06:00:00",
+        }
+    )
+    assert rule == {
+        "rule_vehicles": ["car-1", "car-gone"],
+        "rule_cards": ["B2", "a1"],
+        "rule_weekdays": ["mon", "sun"],
+        "rule_from": "22:00",
+        "rule_until": "06:00",
+    }
+    (read,) = rules_of({"rules": [rule]}, {"car-1": "Tesla", "car-2": "Zoe"})
+    assert read.classification is Classification.BUSINESS
+    assert read.vehicles == frozenset({"Tesla"})
+    assert read.id_tags == frozenset({"B2", "a1"})
+    assert read.weekdays == frozenset({0, 6})
+    assert read.window == (time(22), time(6))
+    # Only removed vehicles: the rule matches no vehicle (not every one).
+    (gone,) = rules_of({"rules": [{**rule, "rule_vehicles": ["car-gone"]}]}, {})
+    assert gone.vehicles == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("values", "code"),
+    [
+        ({"rule_from": "08:00"}, "rule_window"),
+        ({"rule_until": "08:00"}, "rule_window"),
+        ({"rule_from": "8 o'clock", "rule_until": "09:00"}, "rule_window"),
+        ({"rule_cards": "X" * 21}, "rule_card"),
+    ],
+)
+def test_a_rule_that_cannot_be_kept_says_why(values: dict[str, str], code: str) -> None:
+    with pytest.raises(InputError) as caught:
+        rule_from_form(values)
+    assert caught.value.code == code
+
+
+def test_an_empty_rule_is_no_rule() -> None:
+    """It would make every session business: it ends the list instead."""
+    assert rule_from_form({"rule_cards": " , ", "rule_weekdays": []}) is None
+    assert rules_of({}, {}) == []

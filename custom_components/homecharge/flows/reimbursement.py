@@ -64,6 +64,9 @@ from ..logic.reimbursement.settings import (
     CONF_RECEIVER,
     CONF_RECEIVER_TOKEN,
     CONF_RECEIVER_URL,
+    CONF_RULE_CARDS,
+    CONF_RULE_FROM,
+    CONF_RULES,
     CONF_STREET,
     CONF_SUPPLIER,
     CONF_TARIFF_NAME,
@@ -80,6 +83,7 @@ from ..logic.reimbursement.settings import (
     add_tariff,
     payout_from_form,
     receiver_from_form,
+    rule_from_form,
     tariff_data,
     tariff_from_form,
     tariffs_of,
@@ -88,6 +92,7 @@ from ..logic.reimbursement.settings import (
 from ..logic.reimbursement.tariff import TariffBasis
 from ..runtime.bills import async_forget_bill, async_keep_bill
 from ..runtime.reimbursement_sync import CONF_REGISTRATION
+from .reimbursement_rules import CONF_ANOTHER_RULE, rule_form_values, rules_schema
 
 _BILL_ACCEPT = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
 _TEL = TextSelector(TextSelectorConfig(type=TextSelectorType.TEL))
@@ -170,6 +175,8 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
     def __init__(self) -> None:
         """Nothing asked yet."""
         self._data: dict[str, Any] = {}
+        # The rules given so far in this flow (the step repeats per rule).
+        self._rules: list[dict[str, Any]] = []
         self._title = ""
         self._reconfiguring = False
 
@@ -312,7 +319,7 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
             chosen = list(user_input.get(CONF_COVERED_CHARGERS) or ())
             if chosen and all(key in chargers for key in chosen):
                 self._data[CONF_COVERED_CHARGERS] = chosen
-                return await self.async_step_tariff()
+                return await self.async_step_rules()
             errors[CONF_COVERED_CHARGERS] = "chargers_required"
         options = [
             SelectOptionDict(
@@ -341,6 +348,44 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
             }
         )
         return self._form("chargers", schema, user_input, errors)
+
+    async def async_step_rules(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A rule that makes sessions business by themselves; empty: no more."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                rule = rule_from_form(user_input)
+            except InputError as err:
+                errors[field_of(err.code)] = err.code
+            else:
+                if rule is not None:
+                    self._rules.append(rule)
+                if rule is None or not user_input.get(CONF_ANOTHER_RULE):
+                    self._data[CONF_RULES] = self._rules
+                    return await self.async_step_tariff()
+                user_input = None
+        saved = self._data.get(CONF_RULES) or []
+        number = len(self._rules)
+        suggested = user_input or (
+            rule_form_values(saved[number], more=number + 1 < len(saved))
+            if number < len(saved)
+            else {}
+        )
+        vehicles = [
+            SelectOptionDict(value=sub.subentry_id, label=sub.title)
+            for sub in self._get_entry().subentries.values()
+            if sub.subentry_type == SUBENTRY_VEHICLE
+        ]
+        return self.async_show_form(
+            step_id="rules",
+            data_schema=self.add_suggested_values_to_schema(
+                rules_schema(vehicles), suggested
+            ),
+            errors=errors,
+            description_placeholders={"number": str(number + 1)},
+        )
 
     async def async_step_tariff(
         self, user_input: dict[str, Any] | None = None
@@ -480,6 +525,8 @@ _FIELDS = {
     "receiver_url": CONF_RECEIVER_URL,
     "receiver_not_https": CONF_RECEIVER_URL,
     "receiver_token": CONF_RECEIVER_TOKEN,
+    "rule_card": CONF_RULE_CARDS,
+    "rule_window": CONF_RULE_FROM,
 }
 
 

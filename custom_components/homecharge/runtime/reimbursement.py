@@ -1,6 +1,7 @@
 """A place's reimbursements at run time: the chargers they cover, and the asks.
 
-After a session on a covered charger: "personal or work?" on the driver's phone.
+After a session on a covered charger: the driver's rules first (a session
+they make business is filed so), then "personal or work?" on his phone.
 
 The seed app's multi EV mode asks after each session. Home Assistant's
 Companion app shows a notification's ``actions`` as buttons and fires
@@ -21,8 +22,18 @@ from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
-from ..const import CONF_CHARGE_POINT_ID, DOMAIN, SUBENTRY_REIMBURSEMENT
-from ..logic.reimbursement.settings import CONF_COVERED_CHARGERS, CONF_NOTIFY
+from ..const import (
+    CONF_CHARGE_POINT_ID,
+    DOMAIN,
+    SUBENTRY_REIMBURSEMENT,
+    SUBENTRY_VEHICLE,
+)
+from ..logic.reimbursement.rules import Rule, classify
+from ..logic.reimbursement.settings import (
+    CONF_COVERED_CHARGERS,
+    CONF_NOTIFY,
+    rules_of,
+)
 from ..logic.sessions.model import Classification, Session
 from .sessions import PlaceSessions
 
@@ -80,6 +91,28 @@ def _notify_targets(entry: ConfigEntry) -> dict[str, list[str]]:
     return targets
 
 
+def _rules_by_charger(entry: ConfigEntry) -> dict[str, list[Rule]]:
+    """Per charge point id, the rules of the reimbursements covering it."""
+    charge_points = {
+        sub.subentry_id: str(sub.data.get(CONF_CHARGE_POINT_ID))
+        for sub in entry.subentries.values()
+    }
+    vehicles = {
+        sub.subentry_id: sub.title
+        for sub in entry.subentries.values()
+        if sub.subentry_type == SUBENTRY_VEHICLE
+    }
+    found: dict[str, list[Rule]] = {}
+    for sub in entry.subentries.values():
+        if sub.subentry_type != SUBENTRY_REIMBURSEMENT:
+            continue
+        rules = rules_of(sub.data, vehicles)
+        for charger in sub.data.get(CONF_COVERED_CHARGERS, ()):
+            if charger in charge_points and rules:
+                found.setdefault(charge_points[charger], []).extend(rules)
+    return found
+
+
 @callback
 def async_ask_after_sessions(
     hass: HomeAssistant, entry: ConfigEntry, sessions: PlaceSessions
@@ -88,6 +121,16 @@ def async_ask_after_sessions(
 
     def stopped(session: Session) -> None:
         # Read now: a reconfigured reimbursement needs no reload.
+        rules = _rules_by_charger(entry).get(session.charger)
+        if (
+            rules
+            and session.classification is Classification.PERSONAL
+            and classify(session, rules, dt_util.get_default_time_zone())
+            is Classification.BUSINESS
+        ):
+            # The driver's rule answered for him: nothing to ask.
+            sessions.amend(session.key, by=None, classification=Classification.BUSINESS)
+            return
         wanted = _notify_targets(entry).get(session.charger)
         if (
             not wanted

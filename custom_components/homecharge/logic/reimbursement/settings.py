@@ -9,15 +9,17 @@ a code the form shows translated (``InputError``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 import ipaddress
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from ..sessions.model import Classification
 from .errors import InputError
 from .iban import normalise_iban
+from .rules import Rule
 from .tariff import Tariff, TariffBasis, with_tariff
 
 CONF_CONSENT: Final = "consent"
@@ -50,6 +52,15 @@ CONF_ACCOUNT_HOLDER: Final = "account_holder"
 CONF_RECEIVER: Final = "receiver"
 CONF_RECEIVER_URL: Final = "receiver_url"
 CONF_RECEIVER_TOKEN: Final = "receiver_token"  # noqa: S105 - a key
+# The driver's rules: which sessions are business without being asked.
+CONF_RULES: Final = "rules"
+CONF_RULE_VEHICLES: Final = "rule_vehicles"
+CONF_RULE_CARDS: Final = "rule_cards"
+CONF_RULE_WEEKDAYS: Final = "rule_weekdays"
+CONF_RULE_FROM: Final = "rule_from"
+CONF_RULE_UNTIL: Final = "rule_until"
+# The weekdays as the shared ``weekdays`` selector names them, Monday first.
+WEEKDAY_KEYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The vehicle typed in rather than one of the place's vehicles.
 TYPED_VEHICLE: Final = "typed"
 # What diagnostics never show of a reimbursement (personal or secret).
@@ -225,3 +236,78 @@ def receiver_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
         CONF_RECEIVER_URL: receiver_url(values.get(CONF_RECEIVER_URL)),
         CONF_RECEIVER_TOKEN: token,
     }
+
+
+def rule_from_form(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """
+    One rule of the rules step, as data; None when nothing is set.
+
+    An empty rule would make every session business: it ends the list
+    instead. A time window needs both ends (``rule_window``).
+    """
+    cards = sorted(
+        {
+            card.strip()
+            for card in str(values.get(CONF_RULE_CARDS) or "").split(",")
+            if card.strip()
+        }
+    )
+    if any(len(card) > 20 for card in cards):
+        # OCPP 1.6's IdToken is CiString20.
+        raise InputError("rule_card")
+    weekdays = [
+        day for day in WEEKDAY_KEYS if day in values.get(CONF_RULE_WEEKDAYS, ())
+    ]
+    start, end = values.get(CONF_RULE_FROM), values.get(CONF_RULE_UNTIL)
+    if (start is None) != (end is None):
+        raise InputError("rule_window")
+    rule = {
+        CONF_RULE_VEHICLES: sorted(set(values.get(CONF_RULE_VEHICLES) or ())),
+        CONF_RULE_CARDS: cards,
+        CONF_RULE_WEEKDAYS: weekdays,
+        CONF_RULE_FROM: None if start is None else _clock(start),
+        CONF_RULE_UNTIL: None if end is None else _clock(end),
+    }
+    return rule if any(rule.values()) else None
+
+
+def _clock(value: Any) -> str:
+    """A time selector's "HH:MM[:SS]" as "HH:MM" (``rule_window`` if not)."""
+    try:
+        return time.fromisoformat(str(value)).strftime("%H:%M")
+    except ValueError as err:
+        raise InputError("rule_window") from err
+
+
+def rules_of(data: Mapping[str, Any], vehicle_names: Mapping[str, str]) -> list[Rule]:
+    """
+    The reimbursement's rules, for ``rules.classify``; each makes business.
+
+    The form keeps vehicles by their subentry; a session names its vehicle,
+    so ``vehicle_names`` (subentry id → name now) turns one into the other.
+    A removed vehicle matches nothing.
+    """
+    found = []
+    for item in data.get(CONF_RULES, ()):
+        vehicles = item.get(CONF_RULE_VEHICLES) or ()
+        cards = item.get(CONF_RULE_CARDS) or ()
+        weekdays = item.get(CONF_RULE_WEEKDAYS) or ()
+        start, end = item.get(CONF_RULE_FROM), item.get(CONF_RULE_UNTIL)
+        found.append(
+            Rule(
+                classification=Classification.BUSINESS,
+                vehicles=frozenset(
+                    vehicle_names[key] for key in vehicles if key in vehicle_names
+                )
+                if vehicles
+                else None,
+                id_tags=frozenset(cards) if cards else None,
+                weekdays=frozenset(WEEKDAY_KEYS.index(day) for day in weekdays)
+                if weekdays
+                else None,
+                window=None
+                if start is None or end is None
+                else (time.fromisoformat(start), time.fromisoformat(end)),
+            )
+        )
+    return found
