@@ -6,13 +6,20 @@ receiver calls the sender's versions URL back with token B before it
 answers), and every CDR checked with the spec's rules (``cdr_problems``).
 ``fault`` makes the CDRs endpoint answer 500, time out, answer garbage,
 401 or 400 with OCPI 2001; ``down`` makes every endpoint answer 503.
+
+The plain webhook (docs/receiver-openapi.yaml) is here too:
+``POST /webhook/sessions`` and ``POST /webhook/statements`` with a bearer
+token, each message kept by its id (a resend is answered 200, not kept
+again). The same ``fault``, ``down`` and ``hang_s`` apply: "500", "timeout",
+"garbage" (a 200 with an HTML body), "401", "400"/"422" (422 with a
+message), "429" and "drop".
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +28,12 @@ from aiohttp import ClientSession, web
 from custom_components.homecharge.logic.reimbursement.ocpi_spec import cdr_problems
 
 TOKEN_A = "token-a-0b1e7c"  # noqa: S105 - a test token
+WEBHOOK_TOKEN = "webhook-token-5d2c9a"  # noqa: S105 - a test token
+# The message types each webhook path takes.
+WEBHOOK_TYPES = {
+    "/webhook/sessions": ("session", "credit"),
+    "/webhook/statements": ("statement",),
+}
 
 
 def _now() -> str:
@@ -63,6 +76,26 @@ class FakeReceiver:
     # What our versions endpoint said when called back with token B.
     callback: dict[str, Any] | None = None
     callback_status: int | None = None
+    webhook_token: str = WEBHOOK_TOKEN
+    # Every webhook POST that reached a path (path, Idempotency-Key, headers),
+    # the messages kept by id, and each acceptance in order.
+    webhook_posts: list[tuple[str, str | None, Mapping[str, str]]] = field(
+        default_factory=list
+    )
+    webhook_messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_order: list[str] = field(default_factory=list)
+    # Checks a message (path, body): its problems make a 422.
+    webhook_check: Callable[[str, Any], list[str]] | None = None
+
+    @property
+    def sessions_url(self) -> str:
+        """Where session messages go."""
+        return f"{self.base}/webhook/sessions"
+
+    @property
+    def statements_url(self) -> str:
+        """Where statement messages go."""
+        return f"{self.base}/webhook/statements"
 
     def app(self) -> web.Application:
         """The aiohttp application."""
@@ -72,6 +105,8 @@ class FakeReceiver:
         app.router.add_post("/ocpi/2.2.1/credentials", self._credentials)
         app.router.add_put("/ocpi/2.2.1/credentials", self._credentials)
         app.router.add_post("/ocpi/2.2.1/cdrs", self._cdr)
+        for path in WEBHOOK_TYPES:
+            app.router.add_post(path, self._webhook)
         return app
 
     @property
@@ -213,3 +248,58 @@ class FakeReceiver:
             status=201,
             headers={"Location": f"{self.base}/ocpi/2.2.1/cdrs/{cdr['id']}"},
         )
+
+    async def _webhook(self, request: web.Request) -> web.StreamResponse:
+        if self.down:
+            return web.Response(status=503, text="down")
+        if (
+            request.headers.get("Authorization") != f"Bearer {self.webhook_token}"
+            or self.fault == "401"
+        ):
+            return web.json_response({"message": "bad token"}, status=401)
+        key = request.headers.get("Idempotency-Key")
+        self.webhook_posts.append((request.path, key, dict(request.headers)))
+        if self.fault == "500":
+            return web.Response(status=500, text="oops")
+        if self.fault == "429":
+            return web.json_response(
+                {"message": "slow down"}, status=429, headers={"Retry-After": "60"}
+            )
+        if self.fault == "timeout":
+            await asyncio.sleep(self.hang_s)
+        if self.fault == "drop":
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        if self.fault in ("400", "422"):
+            return web.json_response(
+                {"message": "unknown driver for this reimbursement"}, status=422
+            )
+        try:
+            message = await request.json()
+        except ValueError:
+            return web.json_response({"message": "not JSON"}, status=400)
+        problems = self._webhook_problems(request.path, key, message)
+        if problems:
+            return web.json_response({"message": "; ".join(problems)}, status=422)
+        if self.fault == "garbage":
+            # A 2xx is delivered whatever its body says.
+            return web.Response(text="<html>OK</html>", content_type="text/html")
+        again = message["id"] in self.webhook_messages
+        self.webhook_messages[message["id"]] = message
+        self.webhook_order.append(message["id"])
+        return web.json_response(
+            {"id": message["id"], "duplicate": again}, status=200 if again else 201
+        )
+
+    def _webhook_problems(self, path: str, key: str | None, message: Any) -> list[str]:
+        if not isinstance(message, dict) or not isinstance(message.get("id"), str):
+            return ["not a message with an id"]
+        problems = []
+        if message["id"] != key:
+            problems.append("Idempotency-Key is not the message id")
+        if message.get("type") not in WEBHOOK_TYPES[path]:
+            problems.append(f"type {message.get('type')!r} does not belong here")
+        if self.webhook_check is not None:
+            problems += self.webhook_check(path, message)
+        return problems

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 import pytest
@@ -68,28 +69,32 @@ async def place(
     assert await async_setup_component(hass, "http", {})
     client = await hass_client_no_auth()
     await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
-    return await covered_place(
-        hass,
-        {
-            "street": "Storgata 1",
-            "postal_code": "0155",
-            "city": "Oslo",
-            "address_country": "NO",
-            "tariffs": [
-                {
-                    "effective_from": "2020-01-01",
-                    "basis": "fixed",
-                    "tariff_name": "Fastpris",
-                    "currency": "NOK",
-                    "unit_rate": "2.50",
-                    "vat_percent": "25",
-                }
-            ],
-            "receiver": "ocpi",
-            "receiver_url": receiver.versions_url,
-            "receiver_token": receiver.token_a,
-        },
-    )
+    return await covered_place(hass, _ocpi_reimbursement(receiver))
+
+
+def _ocpi_reimbursement(
+    receiver: FakeReceiver, since: str = "2020-01-01"
+) -> dict[str, Any]:
+    """Kari's data: a fixed tariff from ``since``, the fake eMSP receives."""
+    return {
+        "street": "Storgata 1",
+        "postal_code": "0155",
+        "city": "Oslo",
+        "address_country": "NO",
+        "tariffs": [
+            {
+                "effective_from": since,
+                "basis": "fixed",
+                "tariff_name": "Fastpris",
+                "currency": "NOK",
+                "unit_rate": "2.50",
+                "vat_percent": "25",
+            }
+        ],
+        "receiver": "ocpi",
+        "receiver_url": receiver.versions_url,
+        "receiver_token": receiver.token_a,
+    }
 
 
 @pytest.fixture
@@ -319,3 +324,26 @@ async def test_a_refused_token_is_a_repair_whose_new_token_a_sends_what_waited(
     await hass.async_block_till_done()
     assert len(receiver.order) == 1
     assert all(not problems for problems in receiver.problems)
+
+
+async def test_a_session_without_a_tariff_waits_and_breaks_nothing(
+    hass: HomeAssistant,
+    hass_client_no_auth: Callable[[], Awaitable[TestClient]],
+    receiver: FakeReceiver,
+) -> None:
+    """No tariff in force yet: no CDR (no cost to send), the change is kept."""
+    assert await async_setup_component(hass, "http", {})
+    client = await hass_client_no_auth()
+    await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
+    entry = await covered_place(hass, _ocpi_reimbursement(receiver, "2099-01-01"))
+    await _until(hass, lambda: CONF_REGISTRATION in _reimbursement(entry).data)
+    async with booted_charger(hass) as raw:
+        _first, second, _today = await _two_sessions(raw)
+    _sessions(entry).amend(("CP-1", second), by=None, classification="business")
+    await hass.async_block_till_done()
+    session = _sessions(entry).ledger.get(("CP-1", second))
+    assert session is not None
+    assert session.classification.value == "business"
+    assert receiver.posts == []
+    (sync,) = entry.runtime_data.syncs
+    assert sync.status.state is SyncState.UP_TO_DATE

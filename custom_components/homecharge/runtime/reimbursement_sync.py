@@ -34,10 +34,10 @@ from ..feeds.ocpi_client import (
     async_post_cdr,
     async_register,
 )
-from ..logic.reimbursement.errors import InputError
 from ..logic.reimbursement.ocpi_cdr import (
     ALPHA3,
     CdrDriver,
+    CdrError,
     CdrSite,
     Party,
     build_cdr,
@@ -378,7 +378,7 @@ class ReimbursementSync:
             )
             if credit:
                 cdr = credit_cdr(cdr, now=dt_util.utcnow())
-        except InputError as err:
+        except CdrError as err:
             # A missing price: tried again at the next change of the ledger.
             _LOGGER.debug("No CDR for %s yet: %s", session.key, err)
             return

@@ -25,15 +25,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from decimal import Decimal
-import hashlib
 import re
 from typing import Any, Final
 
 from ..sessions.model import Session
 from .ocpi_spec import cdr_problems
-from .tariff import Tariff, TariffBasis, session_cost
+from .priced import digest as _digest, slot_rate, utc_text as _utc
+from .tariff import Tariff, session_cost
 
 CREDIT_SUFFIX: Final = "-C"
 # ISO 3166 alpha-2 → alpha-3, for OCPI's CdrLocation.
@@ -87,11 +87,6 @@ class CdrDriver:
     contract_id: str
 
 
-def _digest(*parts: object, size: int = 32) -> str:
-    text = "\x1f".join(str(part) for part in parts)
-    return hashlib.sha256(text.encode()).hexdigest()[:size].upper()
-
-
 def cdr_id(sender: Party, site: CdrSite, session: Session, revision: int = 0) -> str:
     """The session's CDR id (32 characters): the same for every resend."""
     return _digest(
@@ -102,10 +97,6 @@ def cdr_id(sender: Party, site: CdrSite, session: Session, revision: int = 0) ->
         session.transaction_id,
         revision,
     )
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ocpi_id(value: str) -> str:
@@ -177,13 +168,8 @@ def build_cdr(
     ocpi_tariffs: dict[str, dict[str, Any]] = {}
     periods = []
     for slot in sorted(session.slots):
-        if tariff.basis is TariffBasis.FIXED and tariff.unit_rate is not None:
-            price: Decimal | None = tariff.unit_rate
-        else:
-            # Priced unless it has no energy (session_cost checked that).
-            known = session.costs.get(slot)
-            per_kwh = known.per_kwh if known is not None else None
-            price = None if per_kwh is None else Decimal(str(per_kwh))
+        # Priced unless it has no energy (session_cost checked that).
+        price = slot_rate(session, tariff, slot)
         period: dict[str, Any] = {
             "start_date_time": _utc(max(slot, session.started)),
             "dimensions": [{"type": "ENERGY", "volume": session.slots[slot] / 1000}],

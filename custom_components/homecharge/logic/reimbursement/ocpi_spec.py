@@ -111,7 +111,7 @@ CONNECTOR_TYPES: Final = frozenset(
     | {"IEC_60309_2_three_64", "IEC_62196_T1", "IEC_62196_T1_COMBO"}
     | {"IEC_62196_T2", "IEC_62196_T2_COMBO", "IEC_62196_T3A", "IEC_62196_T3C"}
     | {f"NEMA_{n}" for n in ("5_20", "6_30", "6_50", "10_30", "10_50")}
-    | {"NEMA_14_30", "NEMA_14_50"}
+    | {"NEMA_14_30", "NEMA_14_50", "PANTOGRAPH_BOTTOM_UP", "PANTOGRAPH_TOP_DOWN"}
 )
 # Normal CDR ids are at most 36; 39 leaves room for a credit's suffix.
 MAX_CDR_ID: Final = 36
