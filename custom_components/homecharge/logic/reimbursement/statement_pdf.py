@@ -18,7 +18,10 @@ from .statement import Statement, StatementLine
 
 _FONT = "Helvetica"
 # Column widths (mm) of a line: date, charger, transaction, kWh, tariff, amount.
-_WIDTHS = (34, 36, 24, 20, 40, 26)
+_WIDTHS = (33, 36, 25, 18, 42, 26)
+_ALIGN = ("LEFT", "LEFT", "LEFT", "RIGHT", "LEFT", "RIGHT")
+# A cell's text is cut here (a few lines at most; the CSV has it all).
+_MAX_CHARS = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,8 @@ def statement_pdf(
         ("", place),
     ):
         text = f"{label}: {value}" if label else value
-        pdf.cell(0, 6, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        # Wrapped at the margin: a long name or address is never cut off.
+        pdf.multi_cell(0, 6, _latin1(text), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     _table(pdf, statement.lines, zone, labels, statement.currency)
     if statement.corrections:
@@ -105,8 +109,12 @@ def _table(
     labels: Labels,
     currency: str | None,
 ) -> None:
-    """The lines under a header row."""
-    pdf.set_font(_FONT, "B", 9)
+    """The lines under a header row, repeated on each page they run onto.
+
+    A text wider than its column wraps within it (a row never overlaps the
+    next column, nor is it split between pages); the figures are right-aligned.
+    """
+    pdf.set_font(_FONT, "", 9)
     amount = f"{labels.amount} ({currency})" if currency else labels.amount
     header = (
         labels.started,
@@ -116,19 +124,28 @@ def _table(
         labels.tariff,
         amount,
     )
-    for width, text in zip(_WIDTHS, header, strict=True):
-        pdf.cell(width, 6, _latin1(text), border="B")
-    pdf.ln()
-    pdf.set_font(_FONT, "", 9)
-    for line in lines:
-        cells = (
-            line.started.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-            line.charger,
-            line.transaction_id,
-            f"{Decimal(line.wh) / 1000:.3f}",
-            line.tariff or "",
-            _amount(line.amount, labels.missing),
-        )
-        for width, text in zip(_WIDTHS, cells, strict=True):
-            pdf.cell(width, 5, _latin1(text)[:40])
-        pdf.ln()
+    with pdf.table(
+        col_widths=_WIDTHS,
+        width=sum(_WIDTHS),
+        align="LEFT",
+        text_align=_ALIGN,
+        v_align="TOP",
+        borders_layout="SINGLE_TOP_LINE",
+        line_height=5,
+        padding=(0.5, 1.5),
+    ) as table:
+        table.row([_latin1(text) for text in header])
+        for line in lines:
+            table.row(
+                [
+                    _latin1(text)[:_MAX_CHARS]
+                    for text in (
+                        line.started.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                        line.charger,
+                        line.transaction_id,
+                        f"{Decimal(line.wh) / 1000:.3f}",
+                        line.tariff or "",
+                        _amount(line.amount, labels.missing),
+                    )
+                ]
+            )
