@@ -24,11 +24,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
 from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.repairs import async_create_fix_flow
+from custom_components.homecharge.runtime.receivers import reauth_issue_id
 from custom_components.homecharge.runtime.reimbursement_outbox import SyncState
-from custom_components.homecharge.runtime.reimbursement_sync import (
-    CONF_REGISTRATION,
-    reauth_issue_id,
-)
+from custom_components.homecharge.runtime.reimbursement_sync import CONF_REGISTRATION
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir

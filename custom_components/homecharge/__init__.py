@@ -50,12 +50,9 @@ from .runtime.place import (
     settings_of,
     vehicles_of,
 )
+from .runtime.receivers import ReceiverSync, receivers_of
 from .runtime.reimbursement import async_ask_after_sessions, covered_chargers
-from .runtime.reimbursement_sync import (
-    ReimbursementSync,
-    async_start_syncs,
-    receivers_of,
-)
+from .runtime.reimbursement_sync import async_start_syncs
 from .runtime.saving import ThrottledSave
 from .runtime.scheduling import PlaceScheduler
 from .runtime.session_check import RegisterCheck
@@ -266,7 +263,7 @@ async def _async_reimbursements(
     entry: HomeChargeConfigEntry,
     sessions: PlaceSessions,
     receivers: dict[str, tuple[Any, ...]],
-) -> tuple[StatementBook, list[ReimbursementSync]]:
+) -> tuple[StatementBook, list[ReceiverSync]]:
     """The reimbursements' bills, questions, statements and receivers."""
     # A removed reimbursement's bill goes with it (after any reload).
     await async_prune_bills(hass)
@@ -274,7 +271,8 @@ async def _async_reimbursements(
     await statements.async_load()
     entry.async_on_unload(async_ask_after_sessions(hass, entry, sessions))
     entry.async_on_unload(statements.async_start())
-    return statements, await async_start_syncs(hass, entry, sessions, receivers)
+    syncs = await async_start_syncs(hass, entry, sessions, receivers, statements)
+    return statements, syncs
 
 
 def _remove_stale_connectors(

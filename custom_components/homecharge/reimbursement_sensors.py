@@ -31,9 +31,10 @@ from .const import CONF_CHARGE_POINT_ID, DOMAIN, SUBENTRY_REIMBURSEMENT
 from .logic.reimbursement.month import Month
 from .logic.reimbursement.settings import CONF_COVERED_CHARGERS, tariffs_of
 from .logic.reimbursement.statement import Statement, build_statement
+from .logic.reimbursement.statement_states import StatementState
+from .runtime.receivers import ReceiverSync
 from .runtime.reimbursement_outbox import SyncState
-from .runtime.reimbursement_sync import ReimbursementSync
-from .runtime.statements import StatementBook, StatementState
+from .runtime.statements import StatementBook
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class Reimbursed:
     entry: ConfigEntry
     subentry_id: str
     book: StatementBook
-    sync: ReimbursementSync | None
+    sync: ReceiverSync | None
 
     @property
     def subentry(self) -> ConfigSubentry:
@@ -152,7 +153,7 @@ REIMBURSEMENT_SENSORS: tuple[ReimbursementSensorDescription, ...] = (
         key="last_statement_state",
         translation_key="last_statement_state",
         device_class=SensorDeviceClass.ENUM,
-        options=[StatementState.MADE, StatementState.SENT],
+        options=[state.value for state in StatementState],
         value_fn=_last_state,
     ),
     ReimbursementSensorDescription(

@@ -6,7 +6,7 @@ from homeassistant.components.repairs import RepairsFlow
 from homeassistant.core import HomeAssistant
 
 from .flows.receiver_reauth import ReceiverReauthFlow
-from .runtime.reimbursement_sync import REAUTH_ISSUE
+from .runtime.receivers import REAUTH_ISSUE
 
 
 async def async_create_fix_flow(

@@ -50,13 +50,17 @@ from .session_services import (
     CLASSIFY_SESSIONS_SCHEMA,
     EXPORT_SESSIONS_SCHEMA,
     GET_SESSIONS_SCHEMA,
-    MAKE_STATEMENT_SCHEMA,
     UPDATE_SESSION_SCHEMA,
     async_export_sessions,
     async_get_sessions,
     classify_sessions,
-    make_statements,
     update_session,
+)
+from .statement_services import (
+    MAKE_STATEMENT_SCHEMA,
+    SET_STATEMENT_STATE_SCHEMA,
+    make_statements,
+    set_statement_state,
 )
 
 ATTR_HARD = "hard"
@@ -286,6 +290,12 @@ async def _async_make_statement(call: ServiceCall) -> ServiceResponse:
     return await make_statements(call, entry.runtime_data.statements)
 
 
+async def _async_set_statement_state(call: ServiceCall) -> None:
+    entry = _entry(call)
+    await async_guest(call.hass, entry, call.context, Right.SETTINGS)
+    await set_statement_state(call, entry.runtime_data.statements)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, for every place)."""
@@ -334,6 +344,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_make_statement,
         MAKE_STATEMENT_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "set_statement_state",
+        _async_set_statement_state,
+        SET_STATEMENT_STATE_SCHEMA,
     )
     hass.services.async_register(
         DOMAIN,

@@ -31,7 +31,6 @@ from .logic.sessions.reports import (
 )
 from .runtime.place import loaded_place
 from .runtime.sessions import PlaceSessions
-from .runtime.statements import StatementBook
 
 ATTR_CONFIG_ENTRY: Final = "config_entry_id"
 ATTR_START: Final = "start"
@@ -115,16 +114,6 @@ CLASSIFY_SESSIONS_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional(ATTR_VEHICLE): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional(ATTR_ID_TAG): vol.All(cv.ensure_list, [cv.string]),
-    }
-)
-
-
-ATTR_REIMBURSEMENT: Final = "reimbursement"
-MAKE_STATEMENT_SCHEMA: Final = vol.Schema(
-    {
-        vol.Required(ATTR_CONFIG_ENTRY): cv.string,
-        vol.Optional(ATTR_REIMBURSEMENT): cv.string,
-        vol.Optional(ATTR_MONTH): _month,
     }
 )
 
@@ -325,27 +314,3 @@ def _vehicle_names(
             translation_placeholders={"vehicle": ", ".join(unknown)},
         )
     return frozenset(name.casefold() for name in names)
-
-
-async def make_statements(call: ServiceCall, book: StatementBook) -> ServiceResponse:
-    """A month's statements (last month's unless given), one driver's or all."""
-    zone = dt_util.get_default_time_zone()
-    month: Month = call.data.get(
-        ATTR_MONTH, Month.of(dt_util.utcnow(), zone).previous()
-    )
-    if (name := call.data.get(ATTR_REIMBURSEMENT)) is not None:
-        found = book.reimbursement(name)
-        if found is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="unknown_reimbursement",
-                translation_placeholders={"reimbursement": name},
-            )
-        chosen = [found]
-    else:
-        chosen = book.reimbursements()
-    records: list[JsonValueType] = []
-    for subentry in chosen:
-        record = await book.async_make(subentry, month)
-        records.append({"reimbursement": subentry.title, **record})
-    return {"statements": records}

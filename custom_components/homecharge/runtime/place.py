@@ -34,7 +34,7 @@ from .balancing import PlaceBalancer
 from .charger import ChargerCoordinator
 from .charger_state import ChargerState
 from .phones import PlacePhones
-from .reimbursement_sync import ReimbursementSync
+from .receivers import ReceiverSync
 from .saving import ThrottledSave
 from .scheduling import PlaceScheduler
 from .session_check import RegisterCheck
@@ -85,7 +85,7 @@ class PlaceRuntime:
     phones: PlacePhones
     statements: StatementBook
     # One per reimbursement with an OCPI receiver.
-    syncs: list[ReimbursementSync] = field(default_factory=list)
+    syncs: list[ReceiverSync] = field(default_factory=list)
     # Charger subentries a reimbursement covers (their Last session select).
     covered: frozenset[str] = frozenset()
     # Who receives each reimbursement's sessions, and how (another: reload).

@@ -24,7 +24,7 @@ when that happens and again at start while it lasts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -53,6 +53,8 @@ _LOGGER = logging.getLogger(__name__)
 SAVE_DELAY_S: Final = 2.0
 
 type Sender = Callable[[dict[str, Any]], Awaitable[Answer]]
+# What an answer means: OCPI's envelope (``outcome``) or a webhook's status.
+type Judge = Callable[[int, bytes | None], Verdict]
 
 
 class SyncState(StrEnum):
@@ -90,12 +92,16 @@ class CdrOutbox:
         send: Sender,
         *,
         on_reauth: Callable[[str], None] | None = None,
+        on_delivered: Callable[[str], None] | None = None,
+        judge: Judge = outcome,
         rng: random.Random | None = None,
     ) -> None:
         """Name the store; nothing is read or sent before ``async_start``."""
         self._hass = hass
         self._send = send
         self._on_reauth = on_reauth
+        self._on_delivered = on_delivered
+        self._judge = judge
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, store_key(place_id), private=True, atomic_writes=True
@@ -134,6 +140,10 @@ class CdrOutbox:
     def knows(self, cdr_id: str) -> bool:
         """Whether a CDR was queued already (and is waiting, set aside or sent)."""
         return self._outbox.knows(cdr_id)
+
+    def delivered(self, cdr_ids: Iterable[str]) -> bool:
+        """Whether the receiver has acknowledged each of these."""
+        return all(cdr_id in self._outbox.delivered for cdr_id in cdr_ids)
 
     async def async_queue(self, cdr_id: str, payload: dict[str, Any]) -> bool:
         """Queue a CDR, on disk when this returns; False if known already."""
@@ -255,6 +265,11 @@ class CdrOutbox:
                     )
                 if verdict.outcome is Outcome.REAUTH and self._on_reauth is not None:
                     self._on_reauth(verdict.reason)
+                if (
+                    verdict.outcome is Outcome.DELIVERED
+                    and self._on_delivered is not None
+                ):
+                    self._on_delivered(entry.cdr_id)
                 for listener in list(self._listeners):
                     listener()
         finally:
@@ -270,4 +285,4 @@ class CdrOutbox:
             return Verdict(Outcome.RETRY, f"{type(err).__name__}: {err}")
         if answer.http_status is None:
             return Verdict(Outcome.RETRY, answer.error or "no answer")
-        return outcome(answer.http_status, answer.body)
+        return self._judge(answer.http_status, answer.body)

@@ -13,19 +13,19 @@ CDR ids are deterministic, so nothing is sent twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 import logging
-from typing import Any, Final
+import secrets
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
 
-from ..const import CONF_CHARGE_POINT_ID, CONF_COUNTRY, DOMAIN
+from ..const import CONF_COUNTRY
 from ..feeds.ocpi_client import (
     Answer,
     OurSide,
@@ -33,6 +33,7 @@ from ..feeds.ocpi_client import (
     Registration,
     async_post_cdr,
     async_register,
+    token_of,
 )
 from ..logic.reimbursement.ocpi_cdr import (
     ALPHA3,
@@ -48,7 +49,6 @@ from ..logic.reimbursement.ocpi_cdr import (
 from ..logic.reimbursement.settings import (
     CONF_ADDRESS_COUNTRY,
     CONF_CITY,
-    CONF_COVERED_CHARGERS,
     CONF_POSTAL_CODE,
     CONF_RECEIVER,
     CONF_RECEIVER_TOKEN,
@@ -59,8 +59,14 @@ from ..logic.reimbursement.settings import (
 )
 from ..logic.sessions.model import Classification, Session
 from .ocpi_views import OcpiLink, async_register_ocpi_place, new_token, versions_path
+from .receivers import ReceiverSync, latest_sent
 from .reimbursement_outbox import CdrOutbox, SyncState, SyncStatus
 from .sessions import PlaceSessions
+from .statement_views import async_register_statement_reports
+from .webhook_sync import WebhookSync, webhook_receivers
+
+if TYPE_CHECKING:
+    from .statements import StatementBook
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,31 +75,6 @@ CONF_REGISTRATION: Final = "ocpi_registration"
 # Our party id: a home is no registered operator; the receiver knows us by
 # token, the id only has to be three characters and stable.
 PARTY_ID: Final = "HCH"
-# The repair issue of a receiver that refuses our token (its fix flow asks
-# for a new token A: ``repairs.py``).
-REAUTH_ISSUE: Final = "receiver_reauth"
-
-
-def reauth_issue_id(subentry_id: str) -> str:
-    """The repair issue of one reimbursement's receiver."""
-    return f"{REAUTH_ISSUE}_{subentry_id}"
-
-
-def _receiver_of(data: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (
-        data.get(CONF_RECEIVER),
-        data.get(CONF_RECEIVER_URL),
-        data.get(CONF_RECEIVER_TOKEN),
-    )
-
-
-def receivers_of(entry: ConfigEntry) -> dict[str, tuple[Any, ...]]:
-    """Per reimbursement, who receives and how: another one needs a reload."""
-    return {
-        sub.subentry_id: _receiver_of(sub.data)
-        for sub in entry.subentries.values()
-        if sub.data.get(CONF_RECEIVER) is not None
-    }
 
 
 def ocpi_receivers(entry: ConfigEntry) -> list[ConfigSubentry]:
@@ -105,8 +86,8 @@ def ocpi_receivers(entry: ConfigEntry) -> list[ConfigSubentry]:
     ]
 
 
-class ReimbursementSync:
-    """One reimbursement's link, handshake and outbox."""
+class ReimbursementSync(ReceiverSync):
+    """One reimbursement's OCPI link, handshake and outbox."""
 
     def __init__(
         self,
@@ -115,41 +96,22 @@ class ReimbursementSync:
         subentry: ConfigSubentry,
         sessions: PlaceSessions,
         receivers: dict[str, tuple[Any, ...]],
+        statements: StatementBook | None = None,
     ) -> None:
-        """
-        Nothing served or sent before ``async_start``.
-
-        ``receivers``: the place's ``receivers_of``, against which a change
-        of the entry is compared. A new token A this sync registered with
-        is written there too: it needs no reload.
-        """
-        self._hass = hass
-        self._receivers = receivers
-        self._entry = entry
-        self.subentry_id = subentry.subentry_id
-        self.title = subentry.title
-        self._sessions = sessions
+        """Nothing served or sent before ``async_start``."""
+        super().__init__(hass, entry, subentry, sessions, receivers, statements)
         self._session = async_get_clientsession(hass)
         country = str(entry.data.get(CONF_COUNTRY) or "NO").upper()
         self.sender = Party(country, PARTY_ID)
         self.outbox = CdrOutbox(
-            hass, subentry.subentry_id, self._async_send, on_reauth=self._reauth
+            hass,
+            subentry.subentry_id,
+            self._async_send,
+            on_reauth=self._reauth,
+            on_delivered=self._delivered,
         )
         self._link: OcpiLink | None = None
-        self._undo: list[CALLBACK_TYPE] = []
-        self._status_listeners: list[CALLBACK_TYPE] = []
         self.registration_error: str | None = None
-
-    @property
-    def _data(self) -> dict[str, Any]:
-        return dict(self._entry.subentries[self.subentry_id].data)
-
-    def _store(self, **changes: Any) -> None:
-        """Keep token B and the registration in the subentry (no reload)."""
-        subentry = self._entry.subentries[self.subentry_id]
-        self._hass.config_entries.async_update_subentry(
-            self._entry, subentry, data={**subentry.data, **changes}
-        )
 
     async def async_start(self) -> None:
         """Serve our endpoints, register if need be, and send."""
@@ -175,6 +137,7 @@ class ReimbursementSync:
         self._undo.append(
             async_register_ocpi_place(self._hass, self.subentry_id, self._link)
         )
+        self._undo.append(async_register_statement_reports(self._hass, self))
         await self.outbox.async_start()
         self._undo.append(self._sessions.async_add_listener(self._ledger_changed))
         if registration is None:
@@ -187,16 +150,16 @@ class ReimbursementSync:
         else:
             self._ledger_changed()
 
-    async def async_stop(self) -> None:
-        """Stop serving and sending (what is queued stays on disk)."""
-        for undo in self._undo:
-            undo()
-        self._undo.clear()
-        await self.outbox.async_stop()
-        # Raised again at the next start while it lasts; gone with a removal.
-        ir.async_delete_issue(self._hass, DOMAIN, reauth_issue_id(self.subentry_id))
+    def accepts(self, authorization: str | None) -> bool:
+        """The receiver calls us with token B."""
+        token, link = token_of(authorization), self._link
+        return (
+            token is not None
+            and link is not None
+            and secrets.compare_digest(token, link.token_b)
+        )
 
-    async def async_reregister(self, versions_url: str, token_a: str) -> None:
+    async def async_reregister(self, url: str, token: str) -> None:
         """
         Register anew with a new token A (the repair issue's fix flow).
 
@@ -209,15 +172,12 @@ class ReimbursementSync:
             raise ReceiverError("receiver_unreachable", "not started")
         registration = await async_register(
             self._session,
-            versions_url=versions_url,
-            token_a=token_a,
+            versions_url=url,
+            token_a=token,
             token_b=link.token_b,
             ours=link.ours,
         )
-        receiver = {CONF_RECEIVER_URL: versions_url, CONF_RECEIVER_TOKEN: token_a}
-        # First: the entry's update listener starts eagerly, within the store.
-        self._receivers[self.subentry_id] = _receiver_of(self._data | receiver)
-        self._store(**receiver)
+        self._store(**{CONF_RECEIVER_URL: url, CONF_RECEIVER_TOKEN: token})
         self._registered(link, registration)
 
     async def _async_register(self) -> None:
@@ -246,7 +206,7 @@ class ReimbursementSync:
     @callback
     def _registered(self, link: OcpiLink, registration: Registration) -> None:
         self.registration_error = None
-        ir.async_delete_issue(self._hass, DOMAIN, reauth_issue_id(self.subentry_id))
+        self._authorised()
         link.registration = registration
         self._link_changed(link)
         self._ledger_changed()
@@ -264,39 +224,6 @@ class ReimbursementSync:
         )
         if link.registration is not None:
             self._hass.async_create_task(self.outbox.async_resume())
-
-    @callback
-    def _reauth(self, reason: str) -> None:
-        """The receiver refuses our token: a repair issue asks for a new one."""
-        _LOGGER.warning("The receiver of %s refuses our token: %s", self.title, reason)
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            reauth_issue_id(self.subentry_id),
-            is_fixable=True,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key=REAUTH_ISSUE,
-            translation_placeholders={"reimbursement": self.title},
-            data={"entry_id": self._entry.entry_id, "subentry_id": self.subentry_id},
-        )
-        self._status_changed()
-
-    @callback
-    def _status_changed(self) -> None:
-        for listener in list(self._status_listeners):
-            listener()
-
-    @callback
-    def async_add_status_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call at each change of ``status``; returns the undo."""
-        self._status_listeners.append(listener)
-        undo_outbox = self.outbox.async_add_listener(listener)
-
-        def undo() -> None:
-            self._status_listeners.remove(listener)
-            undo_outbox()
-
-        return undo
 
     @property
     def status(self) -> SyncStatus:
@@ -334,18 +261,29 @@ class ReimbursementSync:
         )
         zone = dt_util.get_default_time_zone()
         tariffs = tuple(tariffs_of(data))
-        charge_points = {
-            str(sub.data.get(CONF_CHARGE_POINT_ID))
-            for key in data.get(CONF_COVERED_CHARGERS, ())
-            if (sub := self._entry.subentries.get(key)) is not None
-        }
-        for session in list(self._sessions.ledger):
-            if (
-                session.finished
-                and not session.demo
-                and session.charger in charge_points
-            ):
-                self._queue_for(session, site, driver, tariffs, zone)
+        for session in self.covered_sessions():
+            self._queue_for(session, site, driver, tariffs, zone)
+
+    def receiver_ids(self, record: Mapping[str, Any]) -> list[str] | None:
+        """The CDRs (or credits) last queued for the statement's sessions."""
+        link = self._link
+        if link is None or link.registration is None:
+            return None
+        site = self._site(self._data)
+        found = []
+        for charger, transaction in record.get("receiver_keys", ()):
+            session = self._sessions.ledger.get((charger, transaction))
+            if session is None:
+                return None
+            latest = latest_sent(self.outbox.knows, self._cdr_ids(site, session))
+            if latest is None:
+                return None
+            found.append(latest)
+        return found
+
+    def _cdr_ids(self, site: CdrSite, session: Session) -> Callable[[int], str]:
+        """A session's CDR id in each revision."""
+        return lambda revision: cdr_id(self.sender, site, session, revision)
 
     def _queue_for(
         self,
@@ -357,11 +295,7 @@ class ReimbursementSync:
     ) -> None:
         """A CDR, a credit, or nothing, as the session's history needs."""
         business = session.classification is Classification.BUSINESS
-        due = cdr_due(
-            business,
-            self.outbox.knows,
-            lambda revision: cdr_id(self.sender, site, session, revision),
-        )
+        due = cdr_due(business, self.outbox.knows, self._cdr_ids(site, session))
         if due is None:
             return
         revision, credit = due
@@ -403,12 +337,19 @@ async def async_start_syncs(
     entry: ConfigEntry,
     sessions: PlaceSessions,
     receivers: dict[str, tuple[Any, ...]],
-) -> list[ReimbursementSync]:
-    """Start one sync per OCPI reimbursement; they stop at unload."""
-    syncs = [
-        ReimbursementSync(hass, entry, subentry, sessions, receivers)
+    statements: StatementBook | None = None,
+) -> list[ReceiverSync]:
+    """Start one sync per reimbursement with a receiver; they stop at unload."""
+    syncs: list[ReceiverSync] = [
+        ReimbursementSync(hass, entry, subentry, sessions, receivers, statements)
         for subentry in ocpi_receivers(entry)
     ]
+    syncs += [
+        WebhookSync(hass, entry, subentry, sessions, receivers, statements)
+        for subentry in webhook_receivers(entry)
+    ]
+    if statements is not None:
+        statements.syncs = {sync.subentry_id: sync for sync in syncs}
     await asyncio.gather(*(sync.async_start() for sync in syncs))
 
     async def stop() -> None:

@@ -7,6 +7,13 @@ a session classified differently afterwards comes as a correction on the
 next statement (added, or credited). The history keeps each statement with
 its state (made, then sent once the driver's phone was told) in HA's
 storage; ``homecharge.make_statement`` makes one at any time.
+
+A statement moves on (``logic/reimbursement/statement_states.py``): sent
+once the driver's phone was told; accepted once the receiver has every
+message of it (its sync reports each delivery); paid when the receiver
+reports it (``runtime/statement_views.py``) or the user says so
+(``homecharge.set_statement_state``). Each change fires
+``homecharge_statement`` and is told to the driver's phone.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import fields
 from datetime import datetime
 import logging
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -39,21 +46,20 @@ from ..logic.reimbursement.statement import (
     statement_csv,
 )
 from ..logic.reimbursement.statement_pdf import Labels, statement_pdf
+from ..logic.reimbursement.statement_states import StatementState, advanced
 from ..logic.sessions.model import Classification, Session
 from .sessions import PlaceSessions
+
+if TYPE_CHECKING:
+    from .receivers import ReceiverSync
 
 _LOGGER = logging.getLogger(__name__)
 
 STATEMENTS_FOLDER: Final = ("homecharge", "statements")
 _STORE_VERSION: Final = 1
 _HOUR: Final = 6
-
-
-class StatementState:
-    """Where a statement is (the receiver's states come with its sync)."""
-
-    MADE: Final = "made"
-    SENT: Final = "sent"
+# Fired at each change of a statement's state (made → sent → accepted → paid).
+EVENT_STATEMENT: Final = "homecharge_statement"
 
 
 class StatementBook:
@@ -72,6 +78,8 @@ class StatementBook:
         # Per reimbursement subentry: its statements, by month.
         self.history: dict[str, dict[str, dict[str, Any]]] = {}
         self._listeners: list[CALLBACK_TYPE] = []
+        # Per reimbursement subentry: its receiver's sync, if it has one.
+        self.syncs: dict[str, ReceiverSync] = {}
 
     @callback
     def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -178,12 +186,94 @@ class StatementBook:
             "business": sorted(
                 [line.charger, line.transaction_id] for line in statement.lines
             ),
+            # Whose messages the receiver must have for it to be accepted.
+            "receiver_keys": [
+                [line.charger, line.transaction_id] for line in statement.lines
+            ]
+            + [[fix.charger, fix.transaction_id] for fix in statement.corrections],
             **files,
         }
         own[str(month)] = record
+        if (sync := self.syncs.get(subentry.subentry_id)) is not None:
+            sync.statement_made(statement, record)
         self._save()
         await self._async_tell(subentry, record)
+        if sync is not None:
+            await self._async_accepted(subentry, sync, record)
         return record
+
+    async def async_report(
+        self,
+        subentry: ConfigSubentry,
+        month: Month,
+        state: StatementState,
+        reference: str | None = None,
+    ) -> dict[str, Any] | None:
+        """A made statement moved on by its receiver or the user; None: not made."""
+        record = self.history.get(subentry.subentry_id, {}).get(str(month))
+        if record is None:
+            return None
+        await self.async_set_state(subentry, record, state, reference)
+        return record
+
+    @callback
+    def receiver_delivered(self, sync: ReceiverSync) -> None:
+        """A message reached ``sync``'s receiver: statements may be accepted."""
+        subentry = self._entry.subentries.get(sync.subentry_id)
+        if subentry is None:
+            return
+        for record in self.history.get(sync.subentry_id, {}).values():
+            if record.get("state") in (StatementState.MADE, StatementState.SENT):
+                self._hass.async_create_task(
+                    self._async_accepted(subentry, sync, record)
+                )
+
+    async def _async_accepted(
+        self, subentry: ConfigSubentry, sync: ReceiverSync, record: dict[str, Any]
+    ) -> None:
+        """Accepted once the receiver has every message the statement needs."""
+        wanted = record.get("receiver_ids") or sync.receiver_ids(record)
+        if not wanted:
+            # Nothing of it queued yet (or nothing to send): asked again later.
+            return
+        record["receiver_ids"] = wanted
+        if sync.outbox.delivered(wanted):
+            await self.async_set_state(subentry, record, StatementState.ACCEPTED)
+
+    async def async_set_state(
+        self,
+        subentry: ConfigSubentry,
+        record: dict[str, Any],
+        state: StatementState,
+        reference: str | None = None,
+    ) -> bool:
+        """
+        Move a statement on (never back); False if it was there already.
+
+        Each change is told: an event for automations, and the driver's
+        phone (the confirmation message).
+        """
+        moved = advanced(record, state, dt_util.utcnow(), reference)
+        if moved is None:
+            return False
+        record.update(moved)
+        self._save()
+        self._hass.bus.async_fire(
+            EVENT_STATEMENT,
+            {
+                "config_entry_id": self._entry.entry_id,
+                "reimbursement": subentry.title,
+                "month": record["month"],
+                "state": record["state"],
+                "amount": record["amount"],
+                "currency": record["currency"],
+                "reference": record.get("reference"),
+            },
+        )
+        if state is not StatementState.SENT:
+            # "Sent" is the statement's own message; later ones confirm.
+            await self._async_notify(subentry, f"statement_{state.value}", record)
+        return True
 
     async def _corrections(
         self, own: dict[str, dict[str, Any]], month: Month, charge_points: set[str]
@@ -266,20 +356,28 @@ class StatementBook:
         self, subentry: ConfigSubentry, record: dict[str, Any]
     ) -> None:
         """Tell the driver's phone; the statement is then sent."""
+        if await self._async_notify(subentry, "statement", record):
+            await self.async_set_state(subentry, record, StatementState.SENT)
+
+    async def _async_notify(
+        self, subentry: ConfigSubentry, key: str, record: dict[str, Any]
+    ) -> bool:
+        """The ``key`` notification about a statement to the driver's phone."""
         service = str(subentry.data.get(CONF_NOTIFY) or "").removeprefix("notify.")
         if not service:
-            return
+            return False
         if not self._hass.services.has_service("notify", service):
             _LOGGER.warning("No notify service %s for the statement", service)
-            return
+            return False
         strings = await self._async_strings()
-        prefix = f"component.{DOMAIN}.notifications.statement"
+        prefix = f"component.{DOMAIN}.notifications.{key}"
         placeholders = {
             "month": record["month"],
             "energy": f"{record['energy_kwh']:.1f}",
             "amount": record["amount"],
             "currency": record["currency"] or "",
             "sessions": str(record["sessions"]),
+            "reference": record.get("reference") or "",
         }
         await self._hass.services.async_call(
             "notify",
@@ -294,9 +392,7 @@ class StatementBook:
             },
             blocking=True,
         )
-        record["state"] = StatementState.SENT
-        record["sent"] = dt_util.utcnow().isoformat()
-        self._save()
+        return True
 
     def _save(self) -> None:
         self._store.async_delay_save(lambda: {"history": self.history}, 1)
