@@ -7,6 +7,7 @@ tables (ocpi/ocpi tag 2.2.1), independently of ``ocpi_spec``'s validator;
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 import json
@@ -15,6 +16,10 @@ from typing import Any
 
 from hypothesis import given, settings, strategies as st
 import jsonschema  # type: ignore[import-untyped]
+from openapi_spec_validator import validate  # type: ignore[import-untyped]
+from openapi_spec_validator.validation.exceptions import (  # type: ignore[import-untyped]
+    OpenAPIValidationError,
+)
 import pytest
 import yaml  # type: ignore[import-untyped]
 
@@ -78,6 +83,16 @@ def _numbers(value: object) -> list[float]:
     if isinstance(value, float | int) and not isinstance(value, bool):
         return [float(value)]
     return []
+
+
+def test_the_contract_is_a_valid_openapi_document() -> None:
+    """Checked by openapi-spec-validator (3.1, its schemas 2020-12)."""
+    validate(OPENAPI)
+    broken = copy.deepcopy(OPENAPI)
+    # A parameter must say where it is (path, query, header or cookie).
+    del broken["components"]["parameters"]["IdempotencyKey"]["in"]
+    with pytest.raises(OpenAPIValidationError):
+        validate(broken)
 
 
 def test_the_schemas_are_schemas() -> None:
