@@ -24,6 +24,7 @@ from custom_components.homecharge.const import (
     SUBENTRY_REIMBURSEMENT,
     SUBENTRY_VEHICLE,
 )
+from custom_components.homecharge.flows.reimbursement_rules import rule_form_values
 from custom_components.homecharge.logic.reimbursement.settings import (
     TYPED_VEHICLE,
     tariffs_of,
@@ -622,3 +623,12 @@ async def test_rules_are_asked_one_by_one_and_shown_again(hass: HomeAssistant) -
     assert [rule["rule_vehicles"] for rule in _reimbursement(entry).data["rules"]] == [
         [car]
     ]
+
+
+def test_a_rule_without_a_window_is_shown_without_times() -> None:
+    assert rule_form_values({"rule_cards": ["A1", "B2"]}, more=False) == {
+        "rule_vehicles": [],
+        "rule_cards": "A1, B2",
+        "rule_weekdays": [],
+        "another_rule": False,
+    }

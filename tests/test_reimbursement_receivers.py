@@ -26,7 +26,7 @@ import yaml
 from custom_components.homecharge.const import DOMAIN, SUBENTRY_REIMBURSEMENT
 from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.repairs import async_create_fix_flow
-from custom_components.homecharge.runtime.receivers import reauth_issue_id
+from custom_components.homecharge.runtime.receivers import latest_sent, reauth_issue_id
 from custom_components.homecharge.runtime.reimbursement_outbox import SyncState
 from custom_components.homecharge.runtime.reimbursement_sync import (
     CONF_REGISTRATION,
@@ -329,3 +329,50 @@ async def test_the_user_says_a_statement_is_paid(
             blocking=True,
         )
     assert caught.value.translation_key == "unknown_reimbursement"
+
+
+def test_the_latest_sent_of_a_session_follows_its_revisions() -> None:
+    """CDR, its credit, the next revision's CDR: the newest known is the one."""
+    known: set[str] = set()
+
+    def id_of(revision: int) -> str:
+        return f"S{revision}"
+
+    assert latest_sent(known.__contains__, id_of) is None
+    known.add("S0")
+    assert latest_sent(known.__contains__, id_of) == "S0"
+    known.add("S0-C")
+    assert latest_sent(known.__contains__, id_of) == "S0-C"
+    known.add("S1")
+    assert latest_sent(known.__contains__, id_of) == "S1"
+
+
+async def test_a_webhook_url_that_is_no_longer_https_waits_and_says_why(
+    hass: HomeAssistant, receiver: FakeReceiver
+) -> None:
+    """A hand-edited entry: nothing is sent in clear, nothing is lost."""
+    place = await covered_place(
+        hass, {**_webhook(receiver), "receiver_url": "http://employer.example/hook"}
+    )
+    (sync,) = place.runtime_data.syncs
+    await _business_session(hass, place)
+    await _until(hass, lambda: sync.status.state is SyncState.FAILING)
+    assert sync.status.last_error == "receiver_not_https"
+    assert sync.status.waiting == 1
+    assert receiver.webhook_posts == []
+
+
+async def test_a_repair_for_a_reimbursement_without_a_receiver_has_nothing_to_do(
+    hass: HomeAssistant,
+) -> None:
+    """Its receiver removed meanwhile: the form closes, saying why."""
+    place = await covered_place(hass, {"tariffs": [TARIFF]})
+    flow = await async_create_fix_flow(
+        hass,
+        reauth_issue_id(_reimbursement(place).subentry_id),
+        {"entry_id": place.entry_id, "subentry_id": _reimbursement(place).subentry_id},
+    )
+    flow.hass = hass
+    result = await flow.async_step_init()
+    assert result["type"] == "abort"
+    assert result["reason"] == "not_loaded"

@@ -11,6 +11,7 @@ statement's "accepted" once every message of it was delivered.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 import logging
 from typing import TYPE_CHECKING, Any, Final
@@ -86,7 +87,7 @@ def latest_sent(
     return latest
 
 
-class ReceiverSync:
+class ReceiverSync(ABC):
     """One reimbursement's outbox to its receiver; the kinds say what is sent."""
 
     outbox: CdrOutbox
@@ -130,6 +131,7 @@ class ReceiverSync:
             self._entry, subentry, data={**subentry.data, **changes}
         )
 
+    @abstractmethod
     async def async_start(self) -> None:
         """Start sending (and whatever the kind needs first)."""
         raise NotImplementedError
@@ -143,6 +145,7 @@ class ReceiverSync:
         # Raised again at the next start while it lasts; gone with a removal.
         ir.async_delete_issue(self._hass, DOMAIN, reauth_issue_id(self.subentry_id))
 
+    @abstractmethod
     async def async_reregister(self, url: str, token: str) -> None:
         """New credentials from the repair issue's form (a ReceiverError: no)."""
         raise NotImplementedError
@@ -209,6 +212,7 @@ class ReceiverSync:
     # The statements: made here, accepted when the receiver has all of them,
     # paid when it says so.
 
+    @abstractmethod
     def accepts(self, authorization: str | None) -> bool:
         """Whether a request's Authorization header is our receiver's."""
         raise NotImplementedError
@@ -225,6 +229,7 @@ class ReceiverSync:
     def statement_made(self, statement: Statement, record: dict[str, Any]) -> None:
         """A statement of this reimbursement was made (queue what it needs)."""
 
+    @abstractmethod
     def receiver_ids(self, record: Mapping[str, Any]) -> list[str] | None:
         """What the receiver must have of a statement (None: not known yet)."""
         raise NotImplementedError
