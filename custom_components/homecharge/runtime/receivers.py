@@ -226,6 +226,7 @@ class ReceiverSync(ABC):
             return None
         return await self._statements.async_report(subentry, month, state, reference)
 
+    @abstractmethod
     def statement_made(self, statement: Statement, record: dict[str, Any]) -> None:
         """A statement of this reimbursement was made (queue what it needs)."""
 

@@ -66,6 +66,7 @@ from .statement_views import async_register_statement_reports
 from .webhook_sync import WebhookSync, webhook_receivers
 
 if TYPE_CHECKING:
+    from ..logic.reimbursement.statement import Statement
     from .statements import StatementBook
 
 _LOGGER = logging.getLogger(__name__)
@@ -263,6 +264,9 @@ class ReimbursementSync(ReceiverSync):
         tariffs = tuple(tariffs_of(data))
         for session in self.covered_sessions():
             self._queue_for(session, site, driver, tariffs, zone)
+
+    def statement_made(self, statement: Statement, record: dict[str, Any]) -> None:
+        """Nothing more to send: OCPI has no statements, its CDRs went already."""
 
     def receiver_ids(self, record: Mapping[str, Any]) -> list[str] | None:
         """The CDRs (or credits) last queued for the statement's sessions."""
