@@ -391,10 +391,27 @@ async def async_post_cdr(
         registration.token_c, route=(sender, registration.receiver)
     )
     headers["Content-Type"] = "application/json"
+    return await async_post_answer(
+        session,
+        registration.cdrs_url,
+        json.dumps(cdr, separators=(",", ":")),
+        headers,
+        request_timeout,
+    )
+
+
+async def async_post_answer(
+    session: aiohttp.ClientSession,
+    url: str,
+    data: str | bytes,
+    headers: Mapping[str, str],
+    request_timeout: float,
+) -> Answer:
+    """POST, no redirects; the raw answer (no status: a timeout or a drop)."""
     try:
         async with session.post(
-            registration.cdrs_url,
-            data=json.dumps(cdr, separators=(",", ":")),
+            url,
+            data=data,
             headers=headers,
             timeout=aiohttp.ClientTimeout(total=request_timeout),
             allow_redirects=False,

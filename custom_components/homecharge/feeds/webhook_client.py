@@ -15,7 +15,12 @@ from typing import Any, Final
 
 import aiohttp
 
-from .ocpi_client import MAX_ANSWER, REQUEST_TIMEOUT_S, Answer, check_receiver_url
+from .ocpi_client import (
+    REQUEST_TIMEOUT_S,
+    Answer,
+    async_post_answer,
+    check_receiver_url,
+)
 
 JSON: Final = "application/json"
 
@@ -54,16 +59,6 @@ async def async_post_webhook(
         "Content-Type": content_type,
         "Idempotency-Key": idempotency_key,
     }
-    try:
-        async with session.post(
-            url,
-            data=data.encode("utf-8"),
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=request_timeout),
-            allow_redirects=False,
-        ) as response:
-            return Answer(response.status, await response.content.read(MAX_ANSWER))
-    except TimeoutError:
-        return Answer(None, error="timeout")
-    except aiohttp.ClientError as err:
-        return Answer(None, error=f"{type(err).__name__}: {err}")
+    return await async_post_answer(
+        session, url, data.encode("utf-8"), headers, request_timeout
+    )

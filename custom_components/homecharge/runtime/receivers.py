@@ -19,14 +19,18 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..const import CONF_CHARGE_POINT_ID, DOMAIN
+from ..feeds.ocpi_client import Answer
 from ..logic.reimbursement.ocpi_cdr import CREDIT_SUFFIX
+from ..logic.reimbursement.outbox import Verdict, outcome
 from ..logic.reimbursement.settings import (
     CONF_COVERED_CHARGERS,
     CONF_RECEIVER,
     CONF_RECEIVER_TOKEN,
     CONF_RECEIVER_URL,
+    ReceiverKind,
 )
 from ..logic.sessions.model import Session
 from .reimbursement_outbox import CdrOutbox, SyncStatus
@@ -90,8 +94,6 @@ def latest_sent(
 class ReceiverSync(ABC):
     """One reimbursement's outbox to its receiver; the kinds say what is sent."""
 
-    outbox: CdrOutbox
-
     def __init__(
         self,
         hass: HomeAssistant,
@@ -115,8 +117,17 @@ class ReceiverSync(ABC):
         self.subentry_id = subentry.subentry_id
         self.title = subentry.title
         self._sessions = sessions
+        self._session = async_get_clientsession(hass)
         self._undo: list[CALLBACK_TYPE] = []
         self._status_listeners: list[CALLBACK_TYPE] = []
+        self.outbox = CdrOutbox(
+            hass,
+            subentry.subentry_id,
+            self._async_send,
+            on_reauth=self._reauth,
+            on_delivered=self._delivered,
+            judge=self._judge,
+        )
 
     @property
     def _data(self) -> dict[str, Any]:
@@ -144,6 +155,16 @@ class ReceiverSync(ABC):
         await self.outbox.async_stop()
         # Raised again at the next start while it lasts; gone with a removal.
         ir.async_delete_issue(self._hass, DOMAIN, reauth_issue_id(self.subentry_id))
+
+    @staticmethod
+    def _judge(http_status: int, body: bytes | None) -> Verdict:
+        """What an answer means: OCPI's envelope (a webhook: HTTP alone)."""
+        return outcome(http_status, body)
+
+    @abstractmethod
+    async def _async_send(self, message: dict[str, Any]) -> Answer:
+        """POST one queued message to the receiver."""
+        raise NotImplementedError
 
     @abstractmethod
     async def async_reregister(self, url: str, token: str) -> None:
@@ -240,3 +261,10 @@ class ReceiverSync(ABC):
         """A message reached the receiver: a statement may be accepted now."""
         if self._statements is not None:
             self._statements.receiver_delivered(self)
+
+
+def receivers_of_kind(entry: ConfigEntry, kind: ReceiverKind) -> list[ConfigSubentry]:
+    """The place's reimbursements whose receiver is of ``kind``."""
+    return [
+        sub for sub in entry.subentries.values() if sub.data.get(CONF_RECEIVER) == kind
+    ]

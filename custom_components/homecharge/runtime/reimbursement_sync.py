@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util import dt as dt_util
 
@@ -50,7 +49,6 @@ from ..logic.reimbursement.settings import (
     CONF_ADDRESS_COUNTRY,
     CONF_CITY,
     CONF_POSTAL_CODE,
-    CONF_RECEIVER,
     CONF_RECEIVER_TOKEN,
     CONF_RECEIVER_URL,
     CONF_STREET,
@@ -59,11 +57,11 @@ from ..logic.reimbursement.settings import (
 )
 from ..logic.sessions.model import Classification, Session
 from .ocpi_views import OcpiLink, async_register_ocpi_place, new_token, versions_path
-from .receivers import ReceiverSync, latest_sent
-from .reimbursement_outbox import CdrOutbox, SyncState, SyncStatus
+from .receivers import ReceiverSync, latest_sent, receivers_of_kind
+from .reimbursement_outbox import SyncState, SyncStatus
 from .sessions import PlaceSessions
 from .statement_views import async_register_statement_reports
-from .webhook_sync import WebhookSync, webhook_receivers
+from .webhook_sync import WebhookSync
 
 if TYPE_CHECKING:
     from ..logic.reimbursement.statement import Statement
@@ -76,15 +74,6 @@ CONF_REGISTRATION: Final = "ocpi_registration"
 # Our party id: a home is no registered operator; the receiver knows us by
 # token, the id only has to be three characters and stable.
 PARTY_ID: Final = "HCH"
-
-
-def ocpi_receivers(entry: ConfigEntry) -> list[ConfigSubentry]:
-    """The place's reimbursements that send to an OCPI receiver."""
-    return [
-        sub
-        for sub in entry.subentries.values()
-        if sub.data.get(CONF_RECEIVER) == ReceiverKind.OCPI
-    ]
 
 
 class ReimbursementSync(ReceiverSync):
@@ -101,16 +90,8 @@ class ReimbursementSync(ReceiverSync):
     ) -> None:
         """Nothing served or sent before ``async_start``."""
         super().__init__(hass, entry, subentry, sessions, receivers, statements)
-        self._session = async_get_clientsession(hass)
         country = str(entry.data.get(CONF_COUNTRY) or "NO").upper()
         self.sender = Party(country, PARTY_ID)
-        self.outbox = CdrOutbox(
-            hass,
-            subentry.subentry_id,
-            self._async_send,
-            on_reauth=self._reauth,
-            on_delivered=self._delivered,
-        )
         self._link: OcpiLink | None = None
         self.registration_error: str | None = None
 
@@ -346,11 +327,11 @@ async def async_start_syncs(
     """Start one sync per reimbursement with a receiver; they stop at unload."""
     syncs: list[ReceiverSync] = [
         ReimbursementSync(hass, entry, subentry, sessions, receivers, statements)
-        for subentry in ocpi_receivers(entry)
+        for subentry in receivers_of_kind(entry, ReceiverKind.OCPI)
     ]
     syncs += [
         WebhookSync(hass, entry, subentry, sessions, receivers, statements)
-        for subentry in webhook_receivers(entry)
+        for subentry in receivers_of_kind(entry, ReceiverKind.WEBHOOK)
     ]
     if statements is not None:
         statements.syncs = {sync.subentry_id: sync for sync in syncs}

@@ -16,19 +16,16 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
 from ..feeds.ocpi_client import Answer, ReceiverError, check_receiver_url
 from ..feeds.webhook_client import async_post_webhook
 from ..logic.reimbursement.ocpi_cdr import CdrError, cdr_due
+from ..logic.reimbursement.outbox import Verdict
 from ..logic.reimbursement.settings import (
-    CONF_RECEIVER,
     CONF_RECEIVER_TOKEN,
     CONF_RECEIVER_URL,
-    ReceiverKind,
     tariffs_of,
 )
 from ..logic.reimbursement.webhook import (
@@ -40,13 +37,10 @@ from ..logic.reimbursement.webhook import (
 )
 from ..logic.sessions.model import Classification, Session
 from .receivers import ReceiverSync
-from .reimbursement_outbox import CdrOutbox
-from .sessions import PlaceSessions
 from .statement_views import async_register_statement_reports
 
 if TYPE_CHECKING:
     from ..logic.reimbursement.statement import Statement
-    from .statements import StatementBook
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,38 +48,13 @@ _LOGGER = logging.getLogger(__name__)
 STATEMENT_MESSAGE: Final = "webhook_message"
 
 
-def webhook_receivers(entry: ConfigEntry) -> list[ConfigSubentry]:
-    """The place's reimbursements that post to a webhook."""
-    return [
-        sub
-        for sub in entry.subentries.values()
-        if sub.data.get(CONF_RECEIVER) == ReceiverKind.WEBHOOK
-    ]
-
-
 class WebhookSync(ReceiverSync):
     """One reimbursement's webhook outbox."""
 
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry,
-        subentry: ConfigSubentry,
-        sessions: PlaceSessions,
-        receivers: dict[str, tuple[Any, ...]],
-        statements: StatementBook | None = None,
-    ) -> None:
-        """Nothing sent before ``async_start``."""
-        super().__init__(hass, entry, subentry, sessions, receivers, statements)
-        self._session = async_get_clientsession(hass)
-        self.outbox = CdrOutbox(
-            hass,
-            subentry.subentry_id,
-            self._async_send,
-            on_reauth=self._reauth,
-            on_delivered=self._delivered,
-            judge=webhook_outcome,
-        )
+    @staticmethod
+    def _judge(http_status: int, body: bytes | None) -> Verdict:
+        """Any 2xx is delivered; no envelope."""
+        return webhook_outcome(http_status, body)
 
     async def async_start(self) -> None:
         """Send what waits, and what the ledger now needs."""

@@ -22,7 +22,7 @@ cost"). Every CDR is checked against the spec's rules before it leaves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import copy
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
@@ -145,6 +145,46 @@ def _tariff(
     }
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Payable:
+    """An ended session, all priced: what a receiver can be sent."""
+
+    tariff: Tariff
+    stopped: datetime
+    wh: int
+    # VAT included, and without.
+    amount: Decimal
+    amount_excl_vat: Decimal
+
+
+def payable_cost(
+    session: Session,
+    tariffs: Iterable[Tariff],
+    zone: tzinfo,
+    error: type[CdrError] = CdrError,
+) -> Payable:
+    """
+    The session's cost under its tariff, once it can be sent.
+
+    ``error`` (a CdrError) if it has not ended, or a slot has no price, or
+    no tariff was in force.
+    """
+    if session.stopped is None:
+        raise error("the session has not ended")
+    if session.stopped < session.started:
+        raise error("the session ends before it starts")
+    cost = session_cost(session, tariffs, zone)
+    if cost.tariff is None or cost.amount is None or cost.amount_excl_vat is None:
+        raise error(f"the cost is missing ({cost.missing_wh} Wh unpriced)")
+    return Payable(
+        tariff=cost.tariff,
+        stopped=session.stopped,
+        wh=cost.wh,
+        amount=cost.amount,
+        amount_excl_vat=cost.amount_excl_vat,
+    )
+
+
 def build_cdr(
     session: Session,
     *,
@@ -157,14 +197,8 @@ def build_cdr(
     revision: int = 0,
 ) -> dict[str, Any]:
     """The session's CDR, JSON-ready; a CdrError if it cannot be one."""
-    if session.stopped is None:
-        raise CdrError("the session has not ended")
-    if session.stopped < session.started:
-        raise CdrError("the session ends before it starts")
-    cost = session_cost(session, tariffs, zone)
-    tariff = cost.tariff
-    if tariff is None or cost.amount is None or cost.amount_excl_vat is None:
-        raise CdrError(f"the cost is missing ({cost.missing_wh} Wh unpriced)")
+    cost = payable_cost(session, tariffs, zone)
+    tariff, stopped = cost.tariff, cost.stopped
     ocpi_tariffs: dict[str, dict[str, Any]] = {}
     periods = []
     for slot in sorted(session.slots):
@@ -193,7 +227,7 @@ def build_cdr(
         "party_id": sender.party_id,
         "id": cdr_id(sender, site, session, revision),
         "start_date_time": _utc(session.started),
-        "end_date_time": _utc(session.stopped),
+        "end_date_time": _utc(stopped),
         "session_id": _digest(
             site.location_id, session.charger, session.transaction_id
         ),
@@ -231,9 +265,7 @@ def build_cdr(
             "incl_vat": _number(cost.amount),
         },
         "total_energy": cost.wh / 1000,
-        "total_time": round(
-            (session.stopped - session.started) / timedelta(hours=1), 4
-        ),
+        "total_time": round((stopped - session.started) / timedelta(hours=1), 4),
         "home_charging_compensation": True,
         "last_updated": _utc(now),
     }

@@ -38,11 +38,11 @@ import json
 from typing import Any, Final
 
 from ..sessions.model import Classification, Session
-from .ocpi_cdr import CREDIT_SUFFIX, CdrError
+from .ocpi_cdr import CREDIT_SUFFIX, CdrError, payable_cost
 from .outbox import Outcome, Verdict
 from .priced import digest, priced_slots, utc_text
 from .statement import Statement, statement_csv
-from .tariff import Tariff, session_cost
+from .tariff import Tariff
 
 MESSAGE_VERSION: Final = 1
 SESSION: Final = "session"
@@ -121,14 +121,8 @@ def session_message(
     A MessageError if the session has not ended or its cost is missing
     (a slot without a price, or no tariff in force).
     """
-    if session.stopped is None:
-        raise MessageError("the session has not ended")
-    if session.stopped < session.started:
-        raise MessageError("the session ends before it starts")
-    cost = session_cost(session, tariffs, zone)
-    tariff = cost.tariff
-    if tariff is None or cost.amount is None or cost.amount_excl_vat is None:
-        raise MessageError(f"the cost is missing ({cost.missing_wh} Wh unpriced)")
+    cost = payable_cost(session, tariffs, zone, MessageError)
+    tariff, stopped = cost.tariff, cost.stopped
     message: dict[str, Any] = {
         "version": MESSAGE_VERSION,
         "id": message_id(reimbursement_id, session, revision),
@@ -141,7 +135,7 @@ def session_message(
         "connector_id": session.connector,
         "transaction_id": session.transaction_id,
         "start": utc_text(session.started),
-        "end": utc_text(session.stopped),
+        "end": utc_text(stopped),
         "energy_kwh": _kwh(cost.wh),
         "energy_wh": cost.wh,
         "classification": Classification.BUSINESS.value,
