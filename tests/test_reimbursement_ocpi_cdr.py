@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 import json
@@ -200,6 +201,10 @@ def test_the_id_is_the_same_for_every_resend_and_differs_per_session() -> None:
     assert _cdr(sender=Party("NO", "HC2"))["id"] != first["id"]
     assert _cdr(revision=1)["id"] != first["id"]
     assert cdr_id(SENDER, SITE, _session(), 0) == first["id"]
+    # The same transaction id again (a charger reset, a restored backup) at
+    # another start is another session: another CDR, never a "duplicate".
+    later = dataclasses.replace(_session(), started=STARTED + timedelta(days=30))
+    assert cdr_id(SENDER, SITE, later, 0) != first["id"]
 
 
 def test_a_credit_cdr_is_the_same_with_its_total_negated() -> None:

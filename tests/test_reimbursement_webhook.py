@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 import io
@@ -135,6 +136,10 @@ def test_the_id_is_the_same_for_every_resend_and_differs_per_session() -> None:
     assert _message(reimbursement_id="another")["id"] != first["id"]
     assert _message(revision=1)["id"] != first["id"]
     assert message_id(REIMBURSEMENT, _session(), 0) == first["id"]
+    # The same transaction id at another start is another session.
+    again = _session()
+    later = dataclasses.replace(again, started=again.started + timedelta(days=30))
+    assert message_id(REIMBURSEMENT, later, 0) != first["id"]
     # Not the CDR's id: the two never meet in one outbox by mistake.
     assert first["id"] != _cdr()["id"]
 

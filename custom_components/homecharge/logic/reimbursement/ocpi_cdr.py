@@ -88,13 +88,19 @@ class CdrDriver:
 
 
 def cdr_id(sender: Party, site: CdrSite, session: Session, revision: int = 0) -> str:
-    """The session's CDR id (32 characters): the same for every resend."""
+    """
+    The session's CDR id (32 characters): the same for every resend.
+
+    Its start is part of it: a transaction id may come again (a charger
+    reset to factory, a restored backup), a session's start does not.
+    """
     return _digest(
         sender.country_code,
         sender.party_id,
         site.location_id,
         session.charger,
         session.transaction_id,
+        _utc(session.started),
         revision,
     )
 

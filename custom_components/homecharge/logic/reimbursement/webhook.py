@@ -76,6 +76,7 @@ def message_id(reimbursement_id: str, session: Session, revision: int = 0) -> st
         reimbursement_id,
         session.charger,
         session.transaction_id,
+        utc_text(session.started),
         revision,
     )
 
