@@ -4,7 +4,10 @@ Runs the real command a newcomer runs, on free ports in a scratch folder: logs
 in with the credentials it prints, reads /api/states, follows the demo car's
 plan from the sample prices and overrides it, raises the simulated house load
 over the private MQTT broker, then presses Ctrl-C. The sample prices
-themselves (dev/demo_prices.py) are checked without Home Assistant first.
+themselves (dev/demo_prices.py) are checked without Home Assistant first, and
+so is the demo reimbursement's config (dev/demo_reimbursement.py); a second
+run sends a business session of the demo charger to the demo receiver
+(dev/demo_receiver.py) as an OCPI CDR.
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ import pytest
 import yaml
 
 from custom_components.homecharge.logic.prices import slots_from_attributes
+from custom_components.homecharge.logic.reimbursement.settings import (
+    receiver_from_form,
+    tariffs_of,
+)
 from custom_components.homecharge.logic.sessions.chain import broken_links
 from custom_components.homecharge.logic.sessions.codec import decode
-from dev import demo_prices, demo_sessions
+from dev import demo_prices, demo_reimbursement, demo_sessions
 
 ROOT = Path(__file__).parents[1]
 OSLO = ZoneInfo("Europe/Oslo")
@@ -45,6 +52,8 @@ OSLO = ZoneInfo("Europe/Oslo")
 MIDNIGHT_EUR_MWH, TWO_EUR_MWH = 46.97, 43.04
 # A plan's statuses once a car is plugged in and smart charging is on.
 PLANNED = {"waiting", "charging", "done"}
+# A token B a last run kept (kept again: only the registration is dropped).
+TOKEN_B = "token-b-of-a-last-run"  # noqa: S105 - a test token
 
 
 def _free_port() -> int:
@@ -288,6 +297,7 @@ def test_demo_sessions_are_a_sealed_month_marked_as_demo(tmp_path: Path) -> None
 def test_develop_serves_the_demo(tmp_path: Path) -> None:
     """Demo place, prices and plans, its meter and load balancing; Ctrl-C stops all."""
     port, ocpp_port, mqtt_port = _free_port(), _free_port(), _free_port()
+    receiver_port = _free_port()
     simulators = f"--url ws://127.0.0.1:{ocpp_port} "
     broker = str(tmp_path / "config" / "mosquitto.conf")
     env = {
@@ -295,6 +305,7 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
         "HOMECHARGE_DEV_PORT": str(port),
         "HOMECHARGE_DEV_OCPP_PORT": str(ocpp_port),
         "HOMECHARGE_DEV_MQTT_PORT": str(mqtt_port),
+        "HOMECHARGE_DEV_RECEIVER_PORT": str(receiver_port),
         "HOMECHARGE_DEV_DIR": str(tmp_path / "config"),
     }
     process = subprocess.Popen(
@@ -598,7 +609,252 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
         process.wait(timeout=60)
     assert _processes_with(simulators) == []
     assert _processes_with(broker) == []
+    assert _processes_with(f"dev.demo_receiver --port {receiver_port} ") == []
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
         _request(f"http://127.0.0.1:{port}/api/")
     with pytest.raises(OSError, match="refused"):
         socket.create_connection(("127.0.0.1", mqtt_port), timeout=5).close()
+
+
+def _entries(config: Path) -> dict[str, Any]:
+    store: dict[str, Any] = json.loads(
+        (config / ".storage" / "core.config_entries").read_text()
+    )
+    return store
+
+
+def _reimbursements(config: Path) -> list[dict[str, Any]]:
+    (place,) = (
+        entry
+        for entry in _entries(config)["data"]["entries"]
+        if entry["entry_id"] == demo_prices.DEMO_PLACE
+    )
+    return [s for s in place["subentries"] if s["subentry_type"] == "reimbursement"]
+
+
+def test_demo_reimbursement_follows_the_ports_and_is_added_once(
+    tmp_path: Path,
+) -> None:
+    """The demo receiver of this run, HA's URL; added once to an older config."""
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "dev" / "config", config)
+    (subentry,) = _reimbursements(config)
+    data = subentry["data"]
+    assert subentry["title"] == "Demo Driver"
+    # Data the integration reads: a fixed tariff, a valid receiver, and the
+    # demo place's Driveway (SIM-1) covered.
+    (tariff,) = tariffs_of(data)
+    assert tariff.basis == "fixed"
+    assert tariff.unit_rate is not None
+    assert tariff.unit_rate > 0
+    assert receiver_from_form(data)["receiver"] == "ocpi"
+    (place,) = (
+        e for e in _entries(config)["data"]["entries"] if e["domain"] == "homecharge"
+    )
+    chargers = {
+        s["subentry_id"]: s["data"]["charge_point_id"]
+        for s in place["subentries"]
+        if s["subentry_type"] == "charger"
+    }
+    assert [chargers[key] for key in data["chargers"]] == ["SIM-1"]
+    assert data["receiver_token"] == demo_reimbursement.TOKEN_A
+
+    def run(ha_port: int, receiver_port: int) -> str:
+        code = demo_reimbursement.main([str(config), str(ha_port), str(receiver_port)])
+        assert code == 0
+        return "true" if _reimbursements(config) else "false"
+
+    # This run's ports; the last run's registration is dropped.
+    assert run(18124, 18841) == "true"
+    core = json.loads((config / ".storage" / "core.config").read_text())
+    assert core["data"]["internal_url"] == "http://127.0.0.1:18124"
+    (subentry,) = _reimbursements(config)
+    assert subentry["data"]["receiver_url"] == "http://127.0.0.1:18841/ocpi/versions"
+    store = _entries(config)
+    next(
+        s
+        for e in store["data"]["entries"]
+        for s in e["subentries"]
+        if s["subentry_id"] == demo_reimbursement.REIMBURSEMENT
+    )["data"].update({"ocpi_registration": {"token": "C"}, "ocpi_token_b": TOKEN_B})
+    (config / ".storage" / "core.config_entries").write_text(json.dumps(store))
+    assert run(18125, 18842) == "true"
+    (subentry,) = _reimbursements(config)
+    assert subentry["data"]["receiver_url"] == "http://127.0.0.1:18842/ocpi/versions"
+    assert "ocpi_registration" not in subentry["data"]
+    assert subentry["data"]["ocpi_token_b"] == TOKEN_B
+
+    # A config copied before the demo had a reimbursement gets it, once.
+    store = _entries(config)
+    for entry in store["data"]["entries"]:
+        entry["subentries"] = [
+            s for s in entry["subentries"] if s["subentry_type"] != "reimbursement"
+        ]
+    (config / ".storage" / "core.config_entries").write_text(json.dumps(store))
+    (config / demo_reimbursement.MARKER).unlink()
+    assert run(18124, 18841) == "true"
+    assert run(18124, 18841) == "true"
+    (added,) = _reimbursements(config)
+    assert added["subentry_id"] == demo_reimbursement.REIMBURSEMENT
+    # Removed in Home Assistant since: not added again.
+    (config / ".storage" / "core.config_entries").write_text(json.dumps(store))
+    assert run(18124, 18841) == "false"
+    # Pointed at another receiver in Home Assistant: left as it is.
+    shutil.rmtree(config)
+    shutil.copytree(ROOT / "dev" / "config", config)
+    store = _entries(config)
+    elsewhere = {
+        "receiver_url": "https://fleet.example/ocpi/versions",
+        "receiver_token": "theirs",
+        "ocpi_registration": {"token": "C"},
+    }
+    next(
+        s
+        for e in store["data"]["entries"]
+        for s in e["subentries"]
+        if s["subentry_id"] == demo_reimbursement.REIMBURSEMENT
+    )["data"].update(elsewhere)
+    (config / ".storage" / "core.config_entries").write_text(json.dumps(store))
+    assert run(18124, 18841) == "true"
+    (subentry,) = _reimbursements(config)
+    assert elsewhere.items() <= subentry["data"].items()
+
+
+def test_develop_sends_a_business_session_to_the_demo_receiver(
+    tmp_path: Path,
+) -> None:
+    """The demo reimbursement registers with the demo receiver; a CDR reaches it."""
+    port, ocpp_port, mqtt_port = _free_port(), _free_port(), _free_port()
+    receiver_port = _free_port()
+    config = tmp_path / "config"
+    env = {
+        **os.environ,
+        "HOMECHARGE_DEV_PORT": str(port),
+        "HOMECHARGE_DEV_OCPP_PORT": str(ocpp_port),
+        "HOMECHARGE_DEV_MQTT_PORT": str(mqtt_port),
+        "HOMECHARGE_DEV_RECEIVER_PORT": str(receiver_port),
+        "HOMECHARGE_DEV_DIR": str(config),
+    }
+    process = subprocess.Popen(
+        [str(ROOT / "scripts" / "develop")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    receiver = f"http://127.0.0.1:{receiver_port}"
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if "Ctrl-C stops" in line:
+                break
+        # The summary: the receiver's page, and how a session becomes business.
+        for line in process.stdout:
+            output.append(line)
+            if "classify_session" in line:
+                break
+        summary = "".join(output)
+        assert f"Demo receiver:  {receiver}/" in summary, summary
+        assert "select.driveway_last_session" in summary
+        threading.Thread(
+            target=_drain, args=(process.stdout, output), daemon=True
+        ).start()
+        base = f"http://127.0.0.1:{port}"
+        token = _wait_for(lambda: _login(base, "dev", "homecharge"))
+
+        def states() -> dict[str, Any]:
+            return {
+                s["entity_id"]: s for s in _request(f"{base}/api/states", token=token)
+            }
+
+        def status() -> Any:
+            return _request(f"{receiver}/cdrs.json")
+
+        entry_id = _wait_for(
+            lambda: next(
+                (
+                    entry["entry_id"]
+                    for entry in _request(
+                        f"{base}/api/config/config_entries/entry", token=token
+                    )
+                    if entry["domain"] == "homecharge"
+                ),
+                None,
+            )
+        )
+        # The demo place has the reimbursement (one).
+        subentries = asyncio.run(
+            _websocket(
+                base,
+                token,
+                {"type": "config_entries/subentries/list", "entry_id": entry_id},
+            )
+        )
+        assert [
+            s["title"] for s in subentries if s["subentry_type"] == "reimbursement"
+        ] == ["Demo Driver"]
+        # The handshake: the receiver called our versions URL back (200).
+        registered = _wait_for(lambda: (found := status())["registered"] and found)
+        assert registered["sender_versions_url"].startswith(
+            f"{base}/api/homecharge/ocpi/{demo_reimbursement.REIMBURSEMENT}/"
+        )
+        _wait_for(
+            lambda: states().get("sensor.demo_driver_sync", {}).get("state")
+            == "up_to_date",
+            60,
+        )
+        assert status()["cdrs"] == []
+
+        # A session of the Driveway charges now (not waiting for its plan),
+        # ends, and is made business with its Last session select.
+        _wait_for(lambda: "switch.driveway_smart_charging" in states())
+        _service(
+            base,
+            token,
+            "switch",
+            "turn_off",
+            {"entity_id": "switch.driveway_smart_charging"},
+        )
+        _wait_for(
+            lambda: _number(states()["sensor.driveway_session_energy"]) >= 0.01, 300
+        )
+        _service(
+            base, token, "switch", "turn_off", {"entity_id": "switch.driveway_charging"}
+        )
+        _wait_for(lambda: states()["switch.driveway_charging"]["state"] == "off", 60)
+        assert states()["select.driveway_last_session"]["state"] == "personal"
+        _service(
+            base,
+            token,
+            "select",
+            "select_option",
+            {"entity_id": "select.driveway_last_session", "option": "business"},
+        )
+        (cdr,) = _wait_for(lambda: status()["cdrs"], 60)
+        assert cdr["accepted"], cdr
+        assert cdr["charger"] == "SIM-1"
+        assert not cdr["credit"]
+        assert cdr["currency"] == "NOK"
+        assert cdr["kwh"] >= 0.01
+        assert cdr["kwh"] == pytest.approx(
+            _number(states()["sensor.driveway_last_session_energy"]), abs=0.002
+        )
+        # The demo tariff: 2.50 NOK/kWh, VAT (25 %) included.
+        assert cdr["incl_vat"] == pytest.approx(cdr["kwh"] * 2.5, abs=0.011)
+        assert cdr["excl_vat"] == pytest.approx(cdr["kwh"] * 2.0, abs=0.011)
+        with urllib.request.urlopen(f"{receiver}/", timeout=10) as response:  # noqa: S310
+            page = response.read().decode()
+        assert cdr["id"] in page
+        assert "Registered at" in page
+        log = (config / "demo_receiver.log").read_text()
+        assert f"CDR {cdr['id']} accepted" in log
+        assert "Registered homecharge Demo home" in log
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert _processes_with(f"dev.demo_receiver --port {receiver_port} ") == []
+    with pytest.raises(OSError, match="refused"):
+        socket.create_connection(("127.0.0.1", receiver_port), timeout=5).close()
