@@ -42,6 +42,7 @@ from .plan_services import (
 )
 from .runtime.charger import ChargerCoordinator
 from .runtime.charger_state import MAX_CIRCUIT_FUSE
+from .runtime.dashboard import async_save_dashboard
 from .runtime.place import chargers_of_devices, loaded_place_entry
 from .runtime.rights import async_caller_person, async_guest
 from .session_services import (
@@ -290,6 +291,13 @@ async def _async_make_statement(call: ServiceCall) -> ServiceResponse:
     return await make_statements(call, entry.runtime_data.statements)
 
 
+async def _async_create_dashboard(call: ServiceCall) -> ServiceResponse:
+    # A dashboard for every user of this Home Assistant: the place's settings.
+    entry = _entry(call)
+    await async_guest(call.hass, entry, call.context, Right.SETTINGS)
+    return await async_save_dashboard(call.hass, entry)
+
+
 async def _async_set_statement_state(call: ServiceCall) -> None:
     entry = _entry(call)
     await async_guest(call.hass, entry, call.context, Right.SETTINGS)
@@ -343,6 +351,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "make_statement",
         _async_make_statement,
         MAKE_STATEMENT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        "create_dashboard",
+        _async_create_dashboard,
+        vol.Schema({vol.Required(ATTR_CONFIG_ENTRY): cv.string}),
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(
