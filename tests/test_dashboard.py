@@ -21,6 +21,7 @@ from custom_components.homecharge.logic.dashboard import (
     PlaceCards,
     dashboard_config,
 )
+from custom_components.homecharge.runtime.dashboard import dashboard_path
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
@@ -47,7 +48,10 @@ def _cards(config: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def _entities(card: dict[str, Any]) -> list[str]:
     found = [card["entity"]] if "entity" in card else []
-    return found + [e for e in card.get("entities", []) if isinstance(e, str)]
+    return found + [
+        item if isinstance(item, str) else item["entity"]
+        for item in card.get("entities", [])
+    ]
 
 
 async def _place(hass: HomeAssistant) -> MockConfigEntry:
@@ -137,11 +141,15 @@ async def test_the_dashboard_is_made_once_and_kept_up_to_date(
     assert {g["max"] for g in gauges} == {round(fuse)}
     # History from the sessions' long-term statistics, per day and month.
     graphs = [card for card in cards if card["type"] == "statistics-graph"]
-    assert [g["period"] for g in graphs] == ["day", "month"]
-    assert graphs[0]["entities"] == [
-        f"homecharge:{entry.entry_id.lower()}_energy",
-        f"homecharge:{entry.entry_id.lower()}_cost",
+    place_id = entry.entry_id.lower()
+    assert [(g["period"], g["entities"]) for g in graphs] == [
+        (period, [{"entity": f"homecharge:{place_id}_{kind}", "name": name}])
+        for period in ("day", "month")
+        for kind, name in (("energy", "Energy"), ("cost", "Cost"))
     ]
+    # A tile under its charger's heading is named without the charger's name.
+    assert tiles["sensor.garage_status"]["name"] == "Status"
+    assert [g["name"] for g in gauges] == ["L1", "L2", "L3"]
     calendar = next(card for card in cards if card["type"] == "calendar")
     assert calendar["entities"] == [
         "calendar.home_charging_plan",
@@ -219,3 +227,8 @@ def test_a_place_without_a_meter_gets_no_gauges() -> None:
     ]
     # No calendars at the place: no calendar card.
     assert not [card for card in cards if card["type"] == "calendar"]
+
+
+def test_the_path_is_the_place_s_name_with_hyphens() -> None:
+    entry = MockConfigEntry(domain=DOMAIN, title="Hytta på Ærøya")
+    assert dashboard_path(entry) == "homecharge-hytta-pa-aeroya"

@@ -15,7 +15,7 @@ action that saves it can run any number of times.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 # The labels the dashboard shows (translated by the caller).
@@ -26,6 +26,9 @@ LABELS: Final = (
     "prices_and_plan",
     "history_day",
     "history_month",
+    "energy",
+    "cost",
+    "plan",
 )
 # The charger's tiles, in order (translation keys of its entities).
 CHARGER_TILES: Final = (
@@ -75,14 +78,19 @@ class PlaceCards:
     main_fuse_a: float | None
     energy_statistic: str
     cost_statistic: str
+    # Entity ids → their names without the device's (a tile sits under its
+    # device's heading: "Status", not "Driveway Status").
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 def _heading(text: str, icon: str) -> dict[str, Any]:
     return {"type": "heading", "heading": text, "icon": icon}
 
 
-def _tile(entity_id: str, domain: str) -> dict[str, Any]:
+def _tile(entity_id: str, domain: str, names: Mapping[str, str]) -> dict[str, Any]:
     tile: dict[str, Any] = {"type": "tile", "entity": entity_id}
+    if entity_id in names:
+        tile["name"] = names[entity_id]
     if domain == "switch":
         # Start/stop and smart/full-now in one tap, as on the vendor app.
         tile["features"] = [{"type": "toggle"}]
@@ -91,18 +99,23 @@ def _tile(entity_id: str, domain: str) -> dict[str, Any]:
 
 
 def _tiles(
-    entities: Entities, keys: tuple[tuple[str, str], ...]
+    entities: Entities, keys: tuple[tuple[str, str], ...], names: Mapping[str, str]
 ) -> list[dict[str, Any]]:
-    return [_tile(entities[key], key[0]) for key in keys if key in entities]
+    return [_tile(entities[key], key[0], names) for key in keys if key in entities]
 
 
-def _charger_section(charger: ChargerCards) -> dict[str, Any]:
+def _charger_section(
+    charger: ChargerCards, names: Mapping[str, str], labels: Mapping[str, str]
+) -> dict[str, Any]:
+    tiles = _tiles(charger.entities, CHARGER_TILES, names)
+    plan = charger.entities.get(("sensor", "plan_status"))
+    for tile in tiles:
+        if tile["entity"] == plan:
+            # Named "Smart charging" like the switch beside it: the plan's.
+            tile["name"] = labels["plan"]
     return {
         "type": "grid",
-        "cards": [
-            _heading(charger.name, "mdi:ev-station"),
-            *_tiles(charger.entities, CHARGER_TILES),
-        ],
+        "cards": [_heading(charger.name, "mdi:ev-station"), *tiles],
     }
 
 
@@ -118,6 +131,7 @@ def _load_cards(place: PlaceCards) -> list[dict[str, Any]]:
             {
                 "type": "gauge",
                 "entity": entity_id,
+                "name": key.rsplit("_", 1)[1].upper(),
                 "min": 0,
                 "max": round(fuse),
                 "needle": True,
@@ -136,7 +150,7 @@ def _place_section(place: PlaceCards, labels: Mapping[str, str]) -> dict[str, An
     cards = [_heading(place.name, "mdi:home-lightning-bolt")]
     if gauges := _load_cards(place):
         cards += [_heading(labels["load"], "mdi:gauge"), *gauges]
-    cards += _tiles(place.entities, PLACE_TILES)
+    cards += _tiles(place.entities, PLACE_TILES, place.names)
     return {"type": "grid", "cards": cards}
 
 
@@ -158,36 +172,37 @@ def _plan_section(place: PlaceCards, labels: Mapping[str, str]) -> dict[str, Any
     return {"type": "grid", "cards": cards}
 
 
-def _history_section(place: PlaceCards, labels: Mapping[str, str]) -> dict[str, Any]:
-    statistics = [place.energy_statistic, place.cost_statistic]
+def _statistics(statistic: str, name: str, period: str, days: int) -> dict[str, Any]:
     return {
-        "type": "grid",
-        "cards": [
-            _heading(labels["history_day"], "mdi:chart-bar"),
-            {
-                "type": "statistics-graph",
-                "entities": statistics,
-                "period": "day",
-                "days_to_show": 30,
-                "chart_type": "bar",
-                "stat_types": ["change"],
-            },
-            _heading(labels["history_month"], "mdi:chart-bar-stacked"),
-            {
-                "type": "statistics-graph",
-                "entities": statistics,
-                "period": "month",
-                "days_to_show": 365,
-                "chart_type": "bar",
-                "stat_types": ["change"],
-            },
-        ],
+        "type": "statistics-graph",
+        "entities": [{"entity": statistic, "name": name}],
+        "period": period,
+        "days_to_show": days,
+        "chart_type": "bar",
+        "stat_types": ["change"],
     }
+
+
+def _history_section(place: PlaceCards, labels: Mapping[str, str]) -> dict[str, Any]:
+    """Energy and cost per day (a month back) and per month (a year back)."""
+    cards = []
+    for heading, icon, period, days in (
+        ("history_day", "mdi:chart-bar", "day", 30),
+        ("history_month", "mdi:chart-bar-stacked", "month", 365),
+    ):
+        cards += [
+            _heading(labels[heading], icon),
+            _statistics(place.energy_statistic, labels["energy"], period, days),
+            _statistics(place.cost_statistic, labels["cost"], period, days),
+        ]
+    return {"type": "grid", "cards": cards}
 
 
 def dashboard_config(place: PlaceCards, labels: Mapping[str, str]) -> dict[str, Any]:
     """The dashboard: one sections view, a section per charger, then the place."""
-    sections = [_charger_section(charger) for charger in place.chargers]
+    sections = [
+        _charger_section(charger, place.names, labels) for charger in place.chargers
+    ]
     sections += [
         _place_section(place, labels),
         _plan_section(place, labels),

@@ -42,7 +42,7 @@ _ICON: Final = "mdi:ev-station"
 
 def dashboard_path(entry: ConfigEntry) -> str:
     """The dashboard's URL path (a hyphen, as storage dashboards need)."""
-    return f"{DOMAIN}-{slugify(entry.title) or entry.entry_id.lower()}"
+    return f"{DOMAIN}-{slugify(entry.title, separator='-') or entry.entry_id.lower()}"
 
 
 def _collection(hass: HomeAssistant) -> DashboardsCollection:
@@ -85,6 +85,15 @@ def place_cards(hass: HomeAssistant, entry: ConfigEntry) -> PlaceCards:
             ChargerCards(name=device.name_by_user or device.name or "", entities=found)
         )
     place = by_device.get(place_id, {})
+    names = {}
+    for device_id, found in by_device.items():
+        device = devices.async_get(device_id) if device_id else None
+        prefix = f"{device.name_by_user or device.name} " if device else ""
+        for entity_id in found.values():
+            state = hass.states.get(entity_id)
+            full = str(state.attributes.get("friendly_name", "")) if state else ""
+            if prefix and full.startswith(prefix):
+                names[entity_id] = full.removeprefix(prefix)
     fuse = None
     if (fuse_entity := place.get(("number", "main_fuse"))) is not None and (
         state := hass.states.get(fuse_entity)
@@ -100,6 +109,7 @@ def place_cards(hass: HomeAssistant, entry: ConfigEntry) -> PlaceCards:
         main_fuse_a=fuse,
         energy_statistic=statistic_id(entry.entry_id, None, "energy"),
         cost_statistic=statistic_id(entry.entry_id, None, "cost"),
+        names=names,
     )
 
 
