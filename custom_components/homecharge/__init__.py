@@ -16,6 +16,7 @@ from homeassistant.helpers import (
     discovery_flow,
     issue_registry as ir,
 )
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
@@ -31,6 +32,7 @@ from .const import (
     CONF_SERIAL,
     DOMAIN,
 )
+from .intents import async_setup_intents
 from .logic.capacity_tariff import HourlyEnergy
 from .logic.house_profile import HouseProfile
 from .runtime.balancing import PlaceBalancer
@@ -55,6 +57,7 @@ from .runtime.reimbursement import async_ask_after_sessions, covered_chargers
 from .runtime.reimbursement_sync import async_start_syncs
 from .runtime.saving import ThrottledSave
 from .runtime.scheduling import PlaceScheduler
+from .runtime.sentences import async_check as async_check_sentences
 from .runtime.session_check import RegisterCheck
 from .runtime.session_statistics import SessionStatistics
 from .runtime.session_store import SessionArchive
@@ -84,8 +87,11 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions, for every place."""
+    """Register the actions and voice intents, for every place."""
     async_setup_services(hass)
+    async_setup_intents(hass)
+    # Assist's sentences: offered once Home Assistant runs (runtime/sentences.py).
+    async_at_started(hass, async_check_sentences)
     return True
 
 

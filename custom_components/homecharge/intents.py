@@ -1,0 +1,346 @@
+"""Voice: homecharge's intents for Assist and for LLM conversation agents.
+
+Registered once (``async_setup``), for every place. Home Assistant's own
+agent needs sentences for them (``sentences/<lang>/homecharge.yaml``, copied
+into the config with the user's consent: ``runtime/sentences.py``); an LLM
+agent gets them as tools with their slot schemas, no sentences needed.
+
+Each handler acts through what the entities and actions use — the
+``set_ready_by`` action, the charger's smart-charging switch, the plan, the
+session ledger — with the caller's rights checked as there. Answers are the
+sentence files' response templates, filled from the speech slots set here;
+errors name a response of those files (``homecharge_…``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final
+
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import (
+    area_registry as ar,
+    config_validation as cv,
+    device_registry as dr,
+    intent,
+)
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .logic.access import Right
+from .logic.sessions.reports import Totals, period_totals
+from .logic.voice import SlotError, clock, decimal, pick, readiness, spoken_time
+from .plan_services import ATTR_ONCE, ATTR_TIME
+from .runtime.charger import ChargerCoordinator
+from .runtime.rights import GuestRefusedError, async_caller_person, async_guest
+
+INTENT_CHARGE_BY: Final = "HomechargeChargeBy"
+INTENT_CHARGE_FULL_NOW: Final = "HomechargeChargeFullNow"
+INTENT_WHEN_READY: Final = "HomechargeWhenReady"
+INTENT_COST_THIS_MONTH: Final = "HomechargeCostThisMonth"
+
+SLOT_CHARGER: Final = "charger"
+SLOT_AREA: Final = "preferred_area_id"
+
+NO_CHARGER: Final = "homecharge_no_charger"
+WHICH_CHARGER: Final = "homecharge_which_charger"
+REFUSED: Final = "homecharge_refused"
+BAD_TIME: Final = "homecharge_bad_time"
+
+CHARGER_SLOT: Final = {
+    vol.Optional(
+        SLOT_CHARGER,
+        description="The charger, its place or its area, as the user said it; "
+        "leave out when there is one charger or the car is plugged in at one",
+    ): cv.string,
+    vol.Optional(SLOT_AREA): cv.string,
+}
+TIME_SLOTS: Final = {
+    vol.Optional("time", description="The clock time, HH:MM (24 h)"): cv.string,
+    vol.Optional("hour"): vol.Coerce(float),
+    vol.Optional("minute"): vol.Coerce(float),
+    vol.Optional("offset"): vol.Coerce(float),
+    vol.Optional("period"): vol.In(["am", "pm"]),
+    vol.Optional(
+        "daily",
+        description="'daily' to change the daily ready-by time; "
+        "leave out for the next time only",
+    ): vol.In(["daily"]),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A charger (connector) a sentence may mean, and its place."""
+
+    entry: ConfigEntry
+    charger: ChargerCoordinator
+
+
+@callback
+def async_setup_intents(hass: HomeAssistant) -> None:
+    """Register the intents (once, for every place)."""
+    for handler in (ChargeByIntent(), ChargeFullNowIntent(), WhenReadyIntent()):
+        intent.async_register(hass, handler)
+    intent.async_register(hass, CostThisMonthIntent())
+
+
+def _targets(hass: HomeAssistant) -> Iterator[Target]:
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            for charger in entry.runtime_data.chargers.values():
+                yield Target(entry, charger)
+
+
+def _names(hass: HomeAssistant, target: Target) -> list[str]:
+    """What a charger may be called: its name, its device's, its area's, its place's."""
+    names = [target.charger.display_name, target.entry.title]
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, target.charger.device_key)}
+    )
+    if device is not None:
+        names += [n for n in (device.name_by_user, device.name) if n]
+        if device.area_id and (
+            area := ar.async_get(hass).async_get_area(device.area_id)
+        ):
+            names += [area.name, *area.aliases]
+    return names
+
+
+def _area_of(hass: HomeAssistant, target: Target) -> str | None:
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, target.charger.device_key)}
+    )
+    return device.area_id if device is not None else None
+
+
+def _spoken(intent_obj: intent.Intent, name: str) -> Any:
+    slot = intent_obj.slots.get(name)
+    return slot.get("value") if isinstance(slot, dict) else None
+
+
+def _named(intent_obj: intent.Intent) -> list[Target]:
+    """The chargers the words name (all of them when none were said)."""
+    hass = intent_obj.hass
+    spoken = _spoken(intent_obj, SLOT_CHARGER)
+    found = pick(
+        ((t, _names(hass, t)) for t in _targets(hass)),
+        str(spoken).strip() if spoken else None,
+    )
+    if not found:
+        raise intent.IntentHandleError("No such charger", NO_CHARGER)
+    return found
+
+
+def _one(intent_obj: intent.Intent) -> Target:
+    """
+    The one charger meant.
+
+    Named; else the one in the speaker's area; else the one a car is
+    plugged in at.
+    """
+    found = _named(intent_obj)
+    if len(found) > 1 and (area := _spoken(intent_obj, SLOT_AREA)):
+        here = [t for t in found if _area_of(intent_obj.hass, t) == area]
+        found = here or found
+    if len(found) > 1:
+        plugged = [t for t in found if t.charger.data.plugged_in]
+        found = plugged or found
+    if len(found) > 1:
+        raise intent.IntentHandleError("Several chargers match", WHICH_CHARGER)
+    return found[0]
+
+
+async def _allowed(intent_obj: intent.Intent, target: Target, right: Right) -> None:
+    try:
+        await async_guest(
+            intent_obj.hass,
+            target.entry,
+            intent_obj.context,
+            right,
+            target.charger.config.charge_point_id,
+        )
+    except GuestRefusedError as err:
+        raise intent.IntentHandleError(str(err), REFUSED) from err
+
+
+def _response(intent_obj: intent.Intent, **slots: Any) -> intent.IntentResponse:
+    response = intent_obj.create_response()
+    response.async_set_speech_slots(slots)
+    return response
+
+
+class ChargeByIntent(intent.IntentHandler):
+    """Charge the car by a time: once (the next time it comes) or daily."""
+
+    intent_type = INTENT_CHARGE_BY
+    description = (
+        "Sets when the car at a homecharge EV charger must be charged and ready"
+    )
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger, and a time."""
+        return {**CHARGER_SLOT, **TIME_SLOTS}
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Set the charger's ready-by time through the set_ready_by action."""
+        slots = self.async_validate_slots(intent_obj.slots)
+        values = {key: slot.get("value") for key, slot in slots.items()}
+        try:
+            at = spoken_time(values)
+        except SlotError as err:
+            raise intent.IntentHandleError(str(err), BAD_TIME) from err
+        target = _one(intent_obj)
+        hass = intent_obj.hass
+        device = dr.async_get(hass).async_get_device(
+            identifiers={(DOMAIN, target.charger.device_key)}
+        )
+        if device is None:  # pragma: no cover - a loaded charger has its device
+            raise intent.IntentHandleError("No device", NO_CHARGER)
+        daily = values.get("daily") == "daily"
+        data: dict[str, Any] = {ATTR_DEVICE_ID: [device.id], ATTR_TIME: at}
+        if not daily:
+            data[ATTR_ONCE] = True
+        try:
+            await hass.services.async_call(
+                DOMAIN,
+                "set_ready_by",
+                data,
+                blocking=True,
+                context=intent_obj.context,
+            )
+        except GuestRefusedError as err:
+            raise intent.IntentHandleError(str(err), REFUSED) from err
+        return _response(
+            intent_obj,
+            charger=target.charger.display_name,
+            time=clock(at),
+            daily=daily,
+        )
+
+
+class ChargeFullNowIntent(intent.IntentHandler):
+    """Charge full now: the charger's smart charging off until the car leaves."""
+
+    intent_type = INTENT_CHARGE_FULL_NOW
+    description = (
+        "Charges the car at a homecharge EV charger at full power now, "
+        "ignoring the smart-charging plan until it is unplugged"
+    )
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger."""
+        return dict(CHARGER_SLOT)
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Switch smart charging off, as the switch does."""
+        self.async_validate_slots(intent_obj.slots)
+        target = _one(intent_obj)
+        await _allowed(intent_obj, target, Right.SMART_CHARGING)
+        target.charger.set_smart_charging(False)
+        return _response(intent_obj, charger=target.charger.display_name)
+
+
+class WhenReadyIntent(intent.IntentHandler):
+    """When the car will be ready: from the place's charging plan."""
+
+    intent_type = INTENT_WHEN_READY
+    description = "Tells when the car at a homecharge EV charger will be charged"
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger."""
+        return dict(CHARGER_SLOT)
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Read the plan (made now if there is none yet)."""
+        self.async_validate_slots(intent_obj.slots)
+        target = _one(intent_obj)
+        scheduler = target.entry.runtime_data.scheduler
+        if scheduler.data.planned_at is None:
+            await scheduler.async_replan()
+        charger = target.charger
+        answer = readiness(
+            scheduler.data.chargers.get(charger.key),
+            plugged_in=charger.data.plugged_in,
+            now=dt_util.now(),
+            language=intent_obj.language,
+        )
+        response = _response(intent_obj, charger=charger.display_name, **answer)
+        response.response_type = intent.IntentResponseType.QUERY_ANSWER
+        return response
+
+
+class CostThisMonthIntent(intent.IntentHandler):
+    """What charging has cost this month: a charger, a place, or everything."""
+
+    intent_type = INTENT_COST_THIS_MONTH
+    description = (
+        "Tells what charging at the homecharge EV chargers has cost this month"
+    )
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger or a place (all of them when left out)."""
+        return {
+            vol.Optional(
+                SLOT_CHARGER,
+                description="A charger or place; leave out for all of them",
+            ): cv.string
+        }
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Add up the month's slots of the sessions, as the cost sensors do."""
+        self.async_validate_slots(intent_obj.slots)
+        hass = intent_obj.hass
+        found = _named(intent_obj)
+        today = dt_util.start_of_local_day()
+        month = today.replace(day=1)
+        start = dt_util.as_utc(month)
+        end = dt_util.as_utc(
+            dt_util.start_of_local_day((month + timedelta(days=32)).replace(day=1))
+        )
+        total = Totals()
+        for target in found:
+            # A guest hears of his own sessions only (as get_sessions shows).
+            person = await async_caller_person(hass, target.entry, intent_obj.context)
+            cp, connector = (
+                target.charger.config.charge_point_id,
+                target.charger.connector_id,
+            )
+            total += period_totals(
+                (
+                    s
+                    for s in target.entry.runtime_data.sessions.ledger
+                    if s.charger == cp
+                    and s.connector == connector
+                    and (person is None or s.person == person.name)
+                ),
+                start,
+                end,
+            )
+        named = _spoken(intent_obj, SLOT_CHARGER)
+        language = intent_obj.language
+        response = _response(
+            intent_obj,
+            charger=(found[0].charger.display_name if len(found) == 1 else named)
+            if named
+            else None,
+            cost=decimal(total.cost, language, 2),
+            cost_value=round(total.cost, 2),
+            currency=hass.config.currency,
+            energy=decimal(total.wh / 1000, language, 1),
+            energy_kwh=round(total.wh / 1000, 3),
+            sessions=total.sessions,
+            complete=total.complete,
+        )
+        response.response_type = intent.IntentResponseType.QUERY_ANSWER
+        return response
