@@ -92,6 +92,15 @@ async def _commands(base: str, token: str, *commands: dict[str, Any]) -> list[An
     return results
 
 
+async def _log_in(page: Any, base: str) -> None:
+    """The login form as a user fills it; done when the app is shown."""
+    await page.goto(f"{base}/")
+    await page.get_by_label("Username").fill("dev")
+    await page.get_by_label("Password", exact=True).fill("homecharge")
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_selector("home-assistant-main")
+
+
 async def shoot(base: str, chromium: str, out: Path, width: int, height: int) -> None:
     """One screenshot per language."""
     token = _login(base, "dev", "homecharge")
@@ -140,12 +149,9 @@ async def shoot(base: str, chromium: str, out: Path, width: int, height: int) ->
             )
             url_path = response["response"]["url_path"]
             page = await browser.new_page(viewport={"width": width, "height": height})
-            await page.goto(f"{base}/")
-            await page.get_by_label("Username").fill("dev")
-            await page.get_by_label("Password", exact=True).fill("homecharge")
-            await page.keyboard.press("Enter")
-            await page.wait_for_url(lambda url: "/auth/" not in url)
+            await _log_in(page, base)
             await page.goto(f"{base}/{url_path}/charging")
+            await page.wait_for_selector("hui-tile-card")
             # The cards draw their graphs after the states arrive.
             await page.wait_for_timeout(6000)
             path = out / f"dashboard-{language}.png"
