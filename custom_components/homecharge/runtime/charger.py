@@ -504,6 +504,9 @@ class ChargerCoordinator(DataUpdateCoordinator[ChargerState]):
             self.hass.config_entries.async_update_subentry(
                 entry, subentry, data={**subentry.data, **changes}
             )
+            # Entities showing a setting (Ready by, opening hours) read it
+            # from the subentry: shown now, not at the charger's next report.
+            self.async_update_listeners()
 
     def set_limit(self, source: LimitSource, amps: float | None) -> None:
         """Set or clear one source's limit and apply the lowest of them."""
