@@ -13,14 +13,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 import voluptuous as vol
 
 from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.reimbursement.month import Month
 from custom_components.homecharge.logic.sessions.model import Classification
 from custom_components.homecharge.runtime.reimbursement import ACTION_EVENT
-from custom_components.homecharge.runtime.sessions import PlaceSessions
+from custom_components.homecharge.runtime.sessions import (
+    EVENT_SESSION_STOPPED,
+    PlaceSessions,
+)
 from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -251,6 +257,7 @@ async def test_a_rule_files_a_session_as_business_without_asking(
     hass: HomeAssistant, phone: list[ServiceCall]
 ) -> None:
     """Card TAG-B is the company card: its session is business, not asked about."""
+    events = async_capture_events(hass, EVENT_SESSION_STOPPED)
     entry = await covered_place(
         hass,
         {
@@ -284,3 +291,14 @@ async def test_a_rule_files_a_session_as_business_without_asking(
     assert all("1.0 kWh" not in call.data["message"] for call in phone), (
         "the ruled session was asked about"
     )
+    # Each stop is an event for automations, with the rule's classification.
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-1")})
+    assert device is not None
+    told = {event.data["transaction_id"]: event.data for event in events}
+    assert set(told) == {first, second}
+    assert told[second]["classification"] == "business"
+    assert told[first]["classification"] == "personal"
+    assert told[second]["energy_kwh"] == 1.0
+    assert told[second]["device_id"] == device.id
+    assert told[second]["config_entry_id"] == entry.entry_id
+    assert told[second]["cost"] is not None

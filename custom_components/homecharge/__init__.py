@@ -61,7 +61,7 @@ from .runtime.sentences import async_check as async_check_sentences
 from .runtime.session_check import RegisterCheck
 from .runtime.session_statistics import SessionStatistics
 from .runtime.session_store import SessionArchive
-from .runtime.sessions import PlaceSessions
+from .runtime.sessions import PlaceSessions, async_fire_when_stopped
 from .runtime.statements import StatementBook
 from .services import async_setup_services
 
@@ -223,6 +223,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     phones = PlacePhones(hass, entry, chargers.values())
     receivers = receivers_of(entry)
     statements, syncs = await _async_reimbursements(hass, entry, sessions, receivers)
+    # After the reimbursements' rules: the event carries their classification.
+    entry.async_on_unload(
+        async_fire_when_stopped(hass, entry.entry_id, settings.name, sessions)
+    )
     for charger in chargers.values():
         charger.phones = phones
     entry.runtime_data = PlaceRuntime(

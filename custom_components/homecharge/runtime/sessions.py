@@ -16,9 +16,11 @@ import math
 from typing import Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from ..central.meter_values import MeterSample
+from ..const import DOMAIN
 from ..logic.access import Person, card_holder
 from ..logic.prices import PriceSlot, to_quarter_slots
 from ..logic.sessions.costing import price_session, spot_lookup
@@ -35,6 +37,8 @@ _LOGGER = logging.getLogger(__name__)
 # An event this close to now happened now: the odometer is read with it (a
 # queued one from hours ago would get today's reading).
 LIVE: Final = timedelta(minutes=5)
+# Fired when a session ends (automations: ask, notify, report).
+EVENT_SESSION_STOPPED: Final = "homecharge_session_stopped"
 # Spot prices kept for pricing (a late stop prices slots of days ago).
 PRICE_MEMORY: Final = timedelta(days=7)
 
@@ -415,3 +419,48 @@ class PlaceSessions:
     async def async_flush(self) -> None:
         """Save everything now."""
         await self.archive.async_flush()
+
+
+@callback
+def async_fire_when_stopped(
+    hass: HomeAssistant, entry_id: str, place: str, sessions: PlaceSessions
+) -> CALLBACK_TYPE:
+    """
+    Fire ``homecharge_session_stopped`` for each session that ends; the undo.
+
+    Registered after the reimbursement's rules, so its classification is the
+    one they gave. A stop replayed from a charger's offline queue fires too:
+    ``stopped`` says when it was.
+    """
+    devices = dr.async_get(hass)
+
+    def stopped(session: Session) -> None:
+        key = (
+            session.charger
+            if session.connector == 1
+            else f"{session.charger}/{session.connector}"
+        )
+        device = devices.async_get_device(identifiers={(DOMAIN, key)})
+        cost = session.cost
+        hass.bus.async_fire(
+            EVENT_SESSION_STOPPED,
+            {
+                "config_entry_id": entry_id,
+                "place": place,
+                "device_id": None if device is None else device.id,
+                "charger": session.charger,
+                "connector": session.connector,
+                "transaction_id": session.transaction_id,
+                "started": session.started.isoformat(),
+                "stopped": session.stopped.isoformat() if session.stopped else None,
+                "energy_kwh": round(session.energy_wh / 1000, 3),
+                "cost": None if cost is None else round(cost, 2),
+                "cost_complete": session.cost_complete,
+                "classification": session.classification.value,
+                "person": session.person,
+                "vehicle": session.vehicle,
+            },
+        )
+
+    sessions.on_stopped.append(stopped)
+    return lambda: sessions.on_stopped.remove(stopped)
