@@ -13,6 +13,12 @@ token, each message kept by its id (a resend is answered 200, not kept
 again). The same ``fault``, ``down`` and ``hang_s`` apply: "500", "timeout",
 "garbage" (a 200 with an HTML body), "401", "400"/"422" (422 with a
 message), "429" and "drop".
+
+``faults`` is a queue of one-shot faults, one per CDR or webhook POST in
+turn (None: that one goes well), taken before ``fault``: any of the above,
+or "slow" (answered after ``slow_s``), "hang" (held ``hang_s``, then the
+connection dropped, nothing kept) and "lost_ack" (kept, then the connection
+dropped before the answer: the sender resends the same id).
 """
 
 from __future__ import annotations
@@ -65,11 +71,16 @@ class FakeReceiver:
     # Faults for the versions/details endpoints: "garbage", "401".
     config_fault: str | None = None
     hang_s: float = 5.0
+    # One-shot faults, one per CDR or webhook POST in turn (see above).
+    faults: list[str | None] = field(default_factory=list)
+    slow_s: float = 2.0
     base: str = ""
     # Every CDR POST that reached the endpoint (id, headers), and those kept.
     posts: list[tuple[str, Mapping[str, str]]] = field(default_factory=list)
     cdrs: dict[str, dict[str, Any]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    # Each acceptance's CDR, in order (a resend after a lost answer too).
+    accepted: list[dict[str, Any]] = field(default_factory=list)
     problems: list[list[str]] = field(default_factory=list)
     config_requests: list[tuple[str, Mapping[str, str]]] = field(default_factory=list)
     registered: dict[str, Any] | None = None
@@ -84,6 +95,7 @@ class FakeReceiver:
     )
     webhook_messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_order: list[str] = field(default_factory=list)
+    webhook_accepted: list[dict[str, Any]] = field(default_factory=list)
     # Checks a message (path, body): its problems make a 422.
     webhook_check: Callable[[str, Any], list[str]] | None = None
 
@@ -222,19 +234,24 @@ class FakeReceiver:
             )
         cdr = await request.json()
         self.posts.append((cdr.get("id"), dict(request.headers)))
-        if self.fault == "500":
+        fault = self._next_fault()
+        if fault == "401":
+            return web.json_response(
+                envelope(code=2000, message="bad token"), status=401
+            )
+        if fault == "500":
             return web.Response(status=500, text="oops")
-        if self.fault == "timeout":
+        if fault == "timeout":
             await asyncio.sleep(self.hang_s)
-        if self.fault == "garbage":
+        if fault in ("slow", "hang"):
+            await asyncio.sleep(self.slow_s if fault == "slow" else self.hang_s)
+        if fault == "garbage":
             return web.Response(text="<html>OK</html>", content_type="text/html")
-        if self.fault == "drop":
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response()
+        if fault in ("drop", "hang"):
+            return self._dropped(request)
         problems = cdr_problems(cdr)
         self.problems.append(problems)
-        if problems or self.fault == "400":
+        if problems or fault == "400":
             return web.json_response(
                 envelope(code=2001, message="; ".join(problems) or "refused"),
                 status=400,
@@ -243,6 +260,9 @@ class FakeReceiver:
         # Every acceptance is kept: a CDR accepted twice shows in ``order``.
         self.cdrs[cdr["id"]] = cdr
         self.order.append(cdr["id"])
+        self.accepted.append(cdr)
+        if fault == "lost_ack":
+            return self._dropped(request)
         return web.json_response(
             envelope(),
             status=201,
@@ -259,19 +279,22 @@ class FakeReceiver:
             return web.json_response({"message": "bad token"}, status=401)
         key = request.headers.get("Idempotency-Key")
         self.webhook_posts.append((request.path, key, dict(request.headers)))
-        if self.fault == "500":
+        fault = self._next_fault()
+        if fault == "401":
+            return web.json_response({"message": "bad token"}, status=401)
+        if fault == "500":
             return web.Response(status=500, text="oops")
-        if self.fault == "429":
+        if fault == "429":
             return web.json_response(
                 {"message": "slow down"}, status=429, headers={"Retry-After": "60"}
             )
-        if self.fault == "timeout":
+        if fault == "timeout":
             await asyncio.sleep(self.hang_s)
-        if self.fault == "drop":
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response()
-        if self.fault in ("400", "422"):
+        if fault in ("slow", "hang"):
+            await asyncio.sleep(self.slow_s if fault == "slow" else self.hang_s)
+        if fault in ("drop", "hang"):
+            return self._dropped(request)
+        if fault in ("400", "422"):
             return web.json_response(
                 {"message": "unknown driver for this reimbursement"}, status=422
             )
@@ -282,15 +305,29 @@ class FakeReceiver:
         problems = self._webhook_problems(request.path, key, message)
         if problems:
             return web.json_response({"message": "; ".join(problems)}, status=422)
-        if self.fault == "garbage":
+        if fault == "garbage":
             # A 2xx is delivered whatever its body says.
             return web.Response(text="<html>OK</html>", content_type="text/html")
         again = message["id"] in self.webhook_messages
         self.webhook_messages[message["id"]] = message
         self.webhook_order.append(message["id"])
+        self.webhook_accepted.append(message)
+        if fault == "lost_ack":
+            return self._dropped(request)
         return web.json_response(
             {"id": message["id"], "duplicate": again}, status=200 if again else 201
         )
+
+    def _next_fault(self) -> str | None:
+        """This POST's fault: the next one-shot fault, else ``fault``."""
+        return self.faults.pop(0) if self.faults else self.fault
+
+    @staticmethod
+    def _dropped(request: web.Request) -> web.Response:
+        """The connection closed before any answer."""
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
 
     def _webhook_problems(self, path: str, key: str | None, message: Any) -> list[str]:
         if not isinstance(message, dict) or not isinstance(message.get("id"), str):

@@ -14,7 +14,8 @@ When it is written:
   within ``SAVE_DELAY_S``: losing it only repeats a send of the same CDR id
   (the lost-acknowledgement case the deterministic id is for), while saving
   the whole queue after each of a thousand deliveries would write it a
-  thousand times. A stop flushes it.
+  thousand times. An unload, or Home Assistant's final write on a
+  clean stop, writes it at once.
 
 Sending stops on 401/403 until ``async_resume`` (new credentials); the
 ``on_reauth`` callback (a repair issue and a reauth flow, later) is called
