@@ -263,6 +263,7 @@ async def _walk_reimbursement(hass: HomeAssistant, shown: Shown) -> None:
         REIMBURSEMENT_DRIVER,
         {"vehicle": "typed", "vehicle_registration": "EV1"},
         {"chargers": [charger]},
+        {},  # no rules
         {**REIMBURSEMENT_TARIFF, "basis": "slot_costs"},
         {"payout": "supplier"},
     ):
@@ -278,6 +279,7 @@ async def _walk_reimbursement(hass: HomeAssistant, shown: Shown) -> None:
         REIMBURSEMENT_DRIVER,
         {"vehicle": "typed", "vehicle_registration": "EV1"},
         {"chargers": [charger]},
+        {},  # no rules
     ):
         result = shown(await subentries.async_configure(result["flow_id"], values))
     # The bill step of a fixed tariff.
