@@ -13,83 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from pathlib import Path
 import sys
 from typing import Any
-import urllib.parse
-import urllib.request
 
-import aiohttp
 from playwright.async_api import async_playwright
+
+from .ha_client import commands, login
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "nb")
-
-
-def _request(
-    url: str, data: dict[str, Any] | None = None, *, form: bool = False
-) -> Any:
-    body = None
-    headers = {}
-    if data is not None:
-        if form:
-            body = urllib.parse.urlencode(data).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        else:
-            body = json.dumps(data).encode()
-            headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return json.loads(response.read())
-
-
-def _login(base: str, username: str, password: str) -> str:
-    """A token, by the frontend's login flow."""
-    client_id = f"{base}/"
-    flow = _request(
-        f"{base}/auth/login_flow",
-        {
-            "client_id": client_id,
-            "handler": ["homeassistant", None],
-            "redirect_uri": client_id,
-        },
-    )
-    result = _request(
-        f"{base}/auth/login_flow/{flow['flow_id']}",
-        {"client_id": client_id, "username": username, "password": password},
-    )
-    tokens = _request(
-        f"{base}/auth/token",
-        {
-            "grant_type": "authorization_code",
-            "code": result["result"],
-            "client_id": client_id,
-        },
-        form=True,
-    )
-    return str(tokens["access_token"])
-
-
-async def _commands(base: str, token: str, *commands: dict[str, Any]) -> list[Any]:
-    """Websocket commands in turn, as the frontend sends them; their results."""
-    results = []
-    async with (
-        aiohttp.ClientSession() as client,
-        client.ws_connect(f"{base.replace('http', 'ws', 1)}/api/websocket") as ws,
-    ):
-        await ws.receive_json()
-        await ws.send_json({"type": "auth", "access_token": token})
-        if (await ws.receive_json())["type"] != "auth_ok":
-            raise RuntimeError("the dev user's token was refused")
-        for number, command in enumerate(commands, start=1):
-            await ws.send_json({"id": number, **command})
-            while (answer := await ws.receive_json()).get("id") != number:
-                pass
-            if not answer.get("success", True):
-                raise RuntimeError(f"{command['type']}: {answer.get('error')}")
-            results.append(answer.get("result"))
-    return results
 
 
 async def _log_in(page: Any, base: str) -> None:
@@ -103,8 +36,8 @@ async def _log_in(page: Any, base: str) -> None:
 
 async def shoot(base: str, chromium: str, out: Path, width: int, height: int) -> None:
     """One screenshot per language."""
-    token = _login(base, "dev", "homecharge")
-    (entries,) = await _commands(
+    token = login(base, "dev", "homecharge")
+    (entries,) = await commands(
         base, token, {"type": "config_entries/get", "domain": "homecharge"}
     )
     place = next(entry for entry in entries if entry["state"] == "loaded")
@@ -114,7 +47,7 @@ async def shoot(base: str, chromium: str, out: Path, width: int, height: int) ->
             executable_path=chromium, args=["--no-sandbox"]
         )
         for language in LANGUAGES:
-            await _commands(
+            await commands(
                 base,
                 token,
                 {"type": "config/core/update", "language": language},
@@ -132,7 +65,7 @@ async def shoot(base: str, chromium: str, out: Path, width: int, height: int) ->
                 },
             )
             await asyncio.sleep(10)
-            (response,) = await _commands(
+            (response,) = await commands(
                 base,
                 token,
                 {
@@ -159,7 +92,7 @@ async def shoot(base: str, chromium: str, out: Path, width: int, height: int) ->
             await page.close()
             sys.stdout.write(f"wrote {path}\n")
         await browser.close()
-    await _commands(
+    await commands(
         base,
         token,
         {"type": "config/core/update", "language": "en"},

@@ -32,7 +32,6 @@ from urllib.parse import urlencode
 import urllib.request
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from paho.mqtt import publish
 import pytest
 import yaml
@@ -45,6 +44,7 @@ from custom_components.homecharge.logic.reimbursement.settings import (
 from custom_components.homecharge.logic.sessions.chain import broken_links
 from custom_components.homecharge.logic.sessions.codec import decode
 from dev import demo_prices, demo_reimbursement, demo_sessions
+from dev.ha_client import commands, login, request
 
 ROOT = Path(__file__).parents[1]
 OSLO = ZoneInfo("Europe/Oslo")
@@ -63,52 +63,6 @@ def _free_port() -> int:
         return port
 
 
-def _request(
-    url: str, data: Any = None, token: str | None = None, form: bool = False
-) -> Any:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    body = None
-    if data is not None:
-        if form:
-            body = urlencode(data).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        else:
-            body = json.dumps(data).encode()
-            headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return json.loads(response.read())
-
-
-def _login(base: str, username: str, password: str) -> str:
-    """Log in the way the frontend does: login flow, then the token endpoint."""
-    client_id = f"{base}/"
-    flow = _request(
-        f"{base}/auth/login_flow",
-        {
-            "client_id": client_id,
-            "handler": ["homeassistant", None],
-            "redirect_uri": client_id,
-        },
-    )
-    result = _request(
-        f"{base}/auth/login_flow/{flow['flow_id']}",
-        {"client_id": client_id, "username": username, "password": password},
-    )
-    assert result["type"] == "create_entry", result
-    tokens = _request(
-        f"{base}/auth/token",
-        {
-            "grant_type": "authorization_code",
-            "code": result["result"],
-            "client_id": client_id,
-        },
-        form=True,
-    )
-    token: str = tokens["access_token"]
-    return token
-
-
 def _processes_with(text: str) -> list[int]:
     """Processes whose command line contains ``text``."""
     found = []
@@ -125,17 +79,8 @@ def _processes_with(text: str) -> list[int]:
 
 async def _websocket(base: str, token: str, command: dict[str, Any]) -> Any:
     """One command over HA's websocket API, as the frontend sends it."""
-    async with (
-        aiohttp.ClientSession() as client,
-        client.ws_connect(
-            f"{base.replace('http', 'ws', 1)}/api/websocket"
-        ) as websocket,
-    ):
-        await websocket.receive_json()  # auth_required
-        await websocket.send_json({"type": "auth", "access_token": token})
-        assert (await websocket.receive_json())["type"] == "auth_ok"
-        await websocket.send_json({"id": 1, **command})
-        return (await websocket.receive_json())["result"]
+    (result,) = await commands(base, token, command)
+    return result
 
 
 def _number(state: dict[str, Any]) -> float:
@@ -148,12 +93,12 @@ def _number(state: dict[str, Any]) -> float:
 def _service(
     base: str, token: str, domain: str, service: str, data: dict[str, Any]
 ) -> Any:
-    return _request(f"{base}/api/services/{domain}/{service}", data, token=token)
+    return request(f"{base}/api/services/{domain}/{service}", data, token=token)
 
 
 def _limits(base: str, token: str, entry_id: str, charge_point_id: str) -> Any:
     """A charger's limits by source, from the place's diagnostics."""
-    diagnostics = _request(
+    diagnostics = request(
         f"{base}/api/diagnostics/config_entry/{entry_id}", token=token
     )
     return diagnostics["data"]["chargers"][charge_point_id]["state"]["limits"]
@@ -319,24 +264,24 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
     output: list[str] = []
     try:
         assert process.stdout is not None
-        login = None
+        credentials = None
         for line in process.stdout:
             output.append(line)
             if match := re.search(r"Login:\s+(\S+) / (\S+)", line):
-                login = match.groups()
+                credentials = match.groups()
                 break
-        assert login, "".join(output)
+        assert credentials, "".join(output)
         assert f"http://127.0.0.1:{port}" in "".join(output)
         # Keep reading, or a full pipe would block Home Assistant's logging.
         threading.Thread(
             target=_drain, args=(process.stdout, output), daemon=True
         ).start()
         base = f"http://127.0.0.1:{port}"
-        token = _wait_for(lambda: _login(base, *login))
+        token = _wait_for(lambda: login(base, *credentials))
 
         def states() -> dict[str, Any]:
             return {
-                s["entity_id"]: s for s in _request(f"{base}/api/states", token=token)
+                s["entity_id"]: s for s in request(f"{base}/api/states", token=token)
             }
 
         def plan_status(charger: str) -> str | None:
@@ -349,7 +294,7 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
                 "start": now.isoformat(),
                 "end": (now + timedelta(hours=hours)).isoformat(),
             }
-            return _request(
+            return request(
                 f"{base}/api/calendars/calendar.demo_home_charging_plan?"
                 + urlencode(window),
                 token=token,
@@ -360,7 +305,7 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
             lambda: next(
                 (
                     entry["entry_id"]
-                    for entry in _request(
+                    for entry in request(
                         f"{base}/api/config/config_entries/entry", token=token
                     )
                     if entry["domain"] == "homecharge"
@@ -369,7 +314,7 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
             )
         )
         zone = ZoneInfo(
-            _wait_for(lambda: _request(f"{base}/api/config", token=token))["time_zone"]
+            _wait_for(lambda: request(f"{base}/api/config", token=token))["time_zone"]
         )
 
         # The demo place's sample prices: a template sensor with today's and
@@ -481,7 +426,7 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
                 "start": (moment - timedelta(days=31)).isoformat(),
                 "end": (moment + timedelta(hours=1)).isoformat(),
             }
-            return _request(
+            return request(
                 f"{base}/api/calendars/calendar.demo_home_charging_sessions?"
                 + urlencode(window),
                 token=token,
@@ -556,7 +501,7 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
             flow["context"]["title_placeholders"]["name"]
             == "Homecharge Sim SIM-11 SIM-0002"
         )
-        result = _request(
+        result = request(
             f"{base}/api/config/config_entries/flow/{flow['flow_id']}",
             {
                 "place": entry_id,
@@ -611,7 +556,7 @@ def test_develop_serves_the_demo(tmp_path: Path) -> None:
     assert _processes_with(broker) == []
     assert _processes_with(f"dev.demo_receiver --port {receiver_port} ") == []
     with pytest.raises(urllib.error.URLError, match="Connection refused"):
-        _request(f"http://127.0.0.1:{port}/api/")
+        request(f"http://127.0.0.1:{port}/api/")
     with pytest.raises(OSError, match="refused"):
         socket.create_connection(("127.0.0.1", mqtt_port), timeout=5).close()
 
@@ -763,21 +708,21 @@ def test_develop_sends_a_business_session_to_the_demo_receiver(
             target=_drain, args=(process.stdout, output), daemon=True
         ).start()
         base = f"http://127.0.0.1:{port}"
-        token = _wait_for(lambda: _login(base, "dev", "homecharge"))
+        token = _wait_for(lambda: login(base, "dev", "homecharge"))
 
         def states() -> dict[str, Any]:
             return {
-                s["entity_id"]: s for s in _request(f"{base}/api/states", token=token)
+                s["entity_id"]: s for s in request(f"{base}/api/states", token=token)
             }
 
         def status() -> Any:
-            return _request(f"{receiver}/cdrs.json")
+            return request(f"{receiver}/cdrs.json")
 
         entry_id = _wait_for(
             lambda: next(
                 (
                     entry["entry_id"]
-                    for entry in _request(
+                    for entry in request(
                         f"{base}/api/config/config_entries/entry", token=token
                     )
                     if entry["domain"] == "homecharge"

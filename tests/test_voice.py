@@ -4,20 +4,22 @@ The sentences shipped in ``sentences/<lang>/`` reach Assist the way a user
 gets them: a repair issue whose fix flow copies them into the config folder
 (never over a file of the user's), then every sentence is sent as text
 through ``conversation.async_converse`` in English, Norwegian, Danish and
-Dutch, and its effect (the ready-by time, smart charging off) or its answer
-(the plan's time, the month's cost) is checked.
+Dutch, and its effect (the ready-by time, smart charging off, a session
+started or stopped on a simulated charger) or its answer (the plan's time,
+the month's cost, whether the car charges and how fast) is checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import yaml
 
 from custom_components.homecharge.central.server import CENTRAL
 from custom_components.homecharge.const import DOMAIN
@@ -25,15 +27,21 @@ from custom_components.homecharge.intents import (
     INTENT_CHARGE_BY,
     INTENT_CHARGE_FULL_NOW,
     INTENT_COST_THIS_MONTH,
+    INTENT_IS_CHARGING,
+    INTENT_START_CHARGING,
+    INTENT_STOP_CHARGING,
     INTENT_WHEN_READY,
 )
+from custom_components.homecharge.logic.limited_by import LimitedBy
 from custom_components.homecharge.logic.planner.problem import ChargerPlan, PlanStatus
 from custom_components.homecharge.logic.voice import (
     SlotError,
+    charging_answer,
     decimal,
     name_matches,
     readiness,
     spoken_time,
+    start_answer,
 )
 from custom_components.homecharge.repairs import async_create_fix_flow
 from custom_components.homecharge.runtime.charger import ChargerCoordinator
@@ -47,6 +55,10 @@ from custom_components.homecharge.runtime.sentences import (
     state_of,
 )
 from homeassistant.components.conversation import ConversationResult, async_converse
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_expose_entity,
+)
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import (
     area_registry as ar,
@@ -59,18 +71,26 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from .simulators.raw import RawCharger
+from .test_access_runtime import _local
 from .test_central import PASSWORD
 from .test_sessions_runtime import (
     GRID,
     SPOT,
     _flat_prices,
+    _iso,
     _meter,
     _start,
     _status,
     _stop,
     _until,
 )
-from .test_smart_charging import set_prices, smart_place
+from .test_smart_charging import (
+    CHEAP_FROM_H,
+    hour_start,
+    price_list,
+    set_prices,
+    smart_place,
+)
 
 LANGUAGES = ("en", "nb", "da", "nl")
 AREA = "Garasje"
@@ -87,10 +107,12 @@ async def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def _place(hass: HomeAssistant) -> MockConfigEntry:
+async def _place(hass: HomeAssistant, *people: ConfigSubentry) -> MockConfigEntry:
     set_prices(hass, _flat_prices())
     entry = smart_place(grid_day_price=GRID, grid_night_price=GRID)
     entry.add_to_hass(hass)
+    for person in people:
+        hass.config_entries.async_add_subentry(entry, person)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
@@ -111,11 +133,20 @@ async def _fix(hass: HomeAssistant, client_of: ClientSessionGenerator) -> Any:
 
 
 @pytest.fixture
+def people() -> tuple[ConfigSubentry, ...]:
+    """The place's people (none unless a test says)."""
+    return ()
+
+
+@pytest.fixture
 async def place(
-    hass: HomeAssistant, config_dir: Path, hass_client: ClientSessionGenerator
+    hass: HomeAssistant,
+    config_dir: Path,
+    hass_client: ClientSessionGenerator,
+    people: tuple[ConfigSubentry, ...],
 ) -> MockConfigEntry:
     """The place with Garage (in the area Garasje), sentences copied by the fix flow."""
-    entry = await _place(hass)
+    entry = await _place(hass, *people)
     await _until(
         hass,
         lambda: ir.async_get(hass).async_get_issue(DOMAIN, SENTENCES_ISSUE) is not None,
@@ -540,6 +571,9 @@ async def test_llm_agents_get_the_intents_as_tools(
         INTENT_CHARGE_FULL_NOW,
         INTENT_WHEN_READY,
         INTENT_COST_THIS_MONTH,
+        INTENT_START_CHARGING,
+        INTENT_STOP_CHARGING,
+        INTENT_IS_CHARGING,
     ):
         assert name in tools, name
     result = await api.async_call_tool(
@@ -571,3 +605,438 @@ async def test_unknown_charger_and_bad_time_are_answered(
             hass, "test", INTENT_CHARGE_BY, {"time": {"value": "soon"}}
         )
     assert _charger(place).setting("ready_by_once") == before
+
+
+# Start charging, stop charging, is the car charging?
+
+
+def _error_text(language: str, key: str) -> str:
+    """An error answer as the shipped sentence file says it."""
+    errors: dict[str, str] = yaml.safe_load(shipped()[language])["responses"]["errors"]
+    return errors[key]
+
+
+async def _refused(
+    hass: HomeAssistant, text: str, language: str, context: Context | None = None
+) -> str:
+    """The error a sentence is answered with (it must be one)."""
+    result = await async_converse(hass, text, None, context or Context(), language)
+    response = result.response
+    assert response.response_type is intent.IntentResponseType.ERROR
+    speech: str = response.speech["plain"]["speech"]
+    return speech
+
+
+async def _reading(raw: RawCharger, tid: str, at: datetime, wh: int, w: int) -> None:
+    """MeterValues: the energy register and the power drawn."""
+    await raw.call(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": int(tid),
+            "meterValue": [
+                {
+                    "timestamp": _iso(at),
+                    "sampledValue": [
+                        {
+                            "value": str(wh),
+                            "measurand": "Energy.Active.Import.Register",
+                            "unit": "Wh",
+                        },
+                        {
+                            "value": str(w),
+                            "measurand": "Power.Active.Import",
+                            "unit": "W",
+                        },
+                    ],
+                }
+            ],
+        },
+    )
+
+
+START = [
+    ("en", "start charging the garage"),
+    ("en", "start charging"),
+    ("en", "start the charging in the garage"),
+    ("en", "start charging the car now"),
+    ("nb", "start lading"),
+    ("nb", "start ladingen i garasjen"),
+    ("nb", "begynn å lade"),
+    ("da", "start opladning"),
+    ("da", "start opladningen i garagen"),
+    ("da", "begynd at oplade bilen"),
+    ("nl", "start het laden"),
+    ("nl", "begin met laden"),
+    ("nl", "start het laden in de garage"),
+]
+STARTED = {
+    "en": "Charging started at Garage.",
+    "nb": "Ladingen er startet ved Garage.",
+    "da": "Opladningen er startet ved Garage.",
+    "nl": "Het laden bij Garage is gestart.",
+}
+
+
+@pytest.mark.parametrize(("language", "text"), START)
+async def test_start_charging(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    raw: RawCharger,
+    language: str,
+    text: str,
+) -> None:
+    """A plugged-in car: RemoteStartTransaction, as the Charging switch sends it."""
+    await _status(raw, "Preparing")
+    await _until(hass, lambda: _charger(place).data.plugged_in)
+    intent_type, speech = await _say(hass, text, language)
+    assert intent_type == INTENT_START_CHARGING
+    assert speech.startswith(STARTED[language]), speech
+    ((_at, start, _id),) = raw.calls_of("RemoteStartTransaction")
+    assert start == {"connectorId": 1, "idTag": "homecharge"}
+    # The charger starts the session: the Charging switch shows it.
+    await _start(raw, dt_util.utcnow(), 1_000)
+    await _until(hass, lambda: _state(hass, "switch.garage_charging") == "on")
+
+
+NO_CAR = {
+    "en": ("start charging", "No car is plugged in at Garage"),
+    "nb": ("start lading", "Ingen bil er koblet til ved Garage"),
+    "da": ("start opladning", "Der er ingen bil tilsluttet ved Garage"),
+    "nl": ("start het laden", "Er is geen auto aangesloten bij Garage"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_start_charging_without_a_car_sends_nothing(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger, language: str
+) -> None:
+    """No car plugged in: said so; no RemoteStartTransaction."""
+    await _status(raw, "Available")
+    text, answer = NO_CAR[language]
+    intent_type, speech = await _say(hass, text, language)
+    assert intent_type == INTENT_START_CHARGING
+    assert speech.startswith(answer), speech
+    assert not raw.calls_of("RemoteStartTransaction")
+
+
+STOP = [
+    ("en", "stop charging the garage"),
+    ("en", "stop charging"),
+    ("en", "stop the charging in the garage"),
+    ("nb", "stopp lading"),
+    ("nb", "stopp ladingen i garasjen"),
+    ("nb", "slutt å lade"),
+    ("da", "stop opladning"),
+    ("da", "stop opladningen i garagen"),
+    ("da", "hold op med at oplade"),
+    ("nl", "stop het laden"),
+    ("nl", "stop met laden"),
+    ("nl", "stop het laden in de garage"),
+]
+STOPPED = {
+    "en": ("Charging stopped at Garage.", "There is no charging session at Garage"),
+    "nb": ("Ladingen er stoppet ved Garage.", "Det er ingen ladeøkt å stoppe"),
+    "da": ("Opladningen er stoppet ved Garage.", "Der er ingen opladning at stoppe"),
+    "nl": ("Het laden bij Garage is gestopt.", "Er is geen laadsessie bij Garage"),
+}
+
+
+@pytest.mark.parametrize(("language", "text"), STOP)
+async def test_stop_charging(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    raw: RawCharger,
+    language: str,
+    text: str,
+) -> None:
+    """A session runs: RemoteStopTransaction for it, as the Charging switch sends it."""
+    tid = await _start(raw, dt_util.utcnow(), 1_000)
+    await _until(hass, lambda: _state(hass, "switch.garage_charging") == "on")
+    intent_type, speech = await _say(hass, text, language)
+    assert intent_type == INTENT_STOP_CHARGING
+    assert speech == STOPPED[language][0]
+    ((_at, stop, _id),) = raw.calls_of("RemoteStopTransaction")
+    assert stop == {"transactionId": int(tid)}
+    await _stop(raw, tid, dt_util.utcnow(), 1_500)
+    await _until(hass, lambda: _state(hass, "switch.garage_charging") == "off")
+    # Nothing runs now: said so, nothing sent.
+    intent_type, speech = await _say(hass, text, language)
+    assert intent_type == INTENT_STOP_CHARGING
+    assert speech.startswith(STOPPED[language][1]), speech
+    assert len(raw.calls_of("RemoteStopTransaction")) == 1
+
+
+IS_CHARGING = [
+    ("en", "is the car charging?"),
+    ("en", "is the car in the garage charging?"),
+    ("en", "is the car charging right now"),
+    ("nb", "lader bilen?"),
+    ("nb", "lader bilen nå?"),
+    ("nb", "lader bilen i garasjen nå"),
+    ("da", "lader bilen?"),
+    ("da", "oplader bilen i garagen"),
+    ("da", "er bilen ved at lade"),
+    ("nl", "laadt de auto?"),
+    ("nl", "laadt de auto nu?"),
+    ("nl", "is de auto aan het laden?"),
+    ("nl", "is de auto in de garage aan het laden"),
+]
+YES = {"en": "Yes", "nb": "Ja", "da": "Ja", "nl": "Ja"}
+NO = {"en": "No", "nb": "Nei", "da": "Nej", "nl": "Nee"}
+
+
+@pytest.mark.parametrize(("language", "text"), IS_CHARGING)
+async def test_is_the_car_charging(
+    hass: HomeAssistant,
+    place: MockConfigEntry,
+    raw: RawCharger,
+    language: str,
+    text: str,
+) -> None:
+    """No car: no. Charging: yes, at the power the charger reports, kWh so far."""
+    await _status(raw, "Available")
+    intent_type, speech = await _say(hass, text, language)
+    assert intent_type == INTENT_IS_CHARGING
+    assert speech.startswith(f"{NO[language]}, "), speech
+    assert speech.lower().endswith(NO_CAR[language][1].lower() + "."), speech
+
+    now = dt_util.utcnow()
+    tid = await _start(raw, now - timedelta(minutes=20), 1_000)
+    await _status(raw, "Charging")
+    await _reading(raw, tid, now, 3_500, 7_200)
+    charger = _charger(place)
+    await _until(hass, lambda: charger.data.power_w == 7_200)
+    intent_type, speech = await _say(hass, text, language)
+    assert intent_type == INTENT_IS_CHARGING
+    assert speech.startswith(f"{YES[language]}, "), speech
+    assert f" {decimal(7.2, language, 1)} kW" in speech
+    assert f" {decimal(2.5, language, 1)} kWh" in speech
+    assert "Garage" in speech
+
+
+WAITING = {
+    "en": ("is the car charging", "No, the car at Garage is waiting for cheaper power"),
+    "nb": ("lader bilen", "Nei, bilen ved Garage venter på billigere strøm"),
+    "da": ("lader bilen", "Nej, bilen ved Garage venter på billigere strøm"),
+    "nl": ("laadt de auto", "Nee, de auto bij Garage wacht op goedkopere stroom"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_is_the_car_charging_no_it_waits_for_cheaper_power(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger, language: str
+) -> None:
+    """Plugged in at an expensive hour: no, waiting, until the plan's first slot."""
+    set_prices(hass, price_list())
+    tid = await _start(raw, dt_util.utcnow(), 1_000)
+    await _status(raw, "SuspendedEVSE")
+    await _reading(raw, tid, dt_util.utcnow(), 1_000, 0)
+    scheduler = place.runtime_data.scheduler
+    charger = _charger(place)
+    await _until(
+        hass,
+        lambda: place.runtime_data.balancer.limited_by(charger) is LimitedBy.PLAN,
+    )
+    plan = scheduler.data.chargers[charger.key]
+    assert plan.status is PlanStatus.WAITING
+    assert plan.start is not None
+    assert plan.start >= hour_start(CHEAP_FROM_H)
+    text, answer = WAITING[language]
+    intent_type, speech = await _say(hass, text, language)
+    assert intent_type == INTENT_IS_CHARGING
+    assert speech.startswith(answer), speech
+    at = dt_util.as_local(plan.start).strftime("%H:%M")
+    assert at in speech
+    assert _state(hass, "sensor.garage_limited_by") == "plan"
+    # "Start charging" now: the session runs already; the answer says why
+    # the car waits and how to charge at once. Nothing is sent.
+    intent_type, speech = await _say(hass, GUEST[language][0], language)
+    assert intent_type == INTENT_START_CHARGING
+    assert at in speech
+    assert "Garage" in speech
+    if language == "en":
+        day = (
+            " tomorrow"
+            if dt_util.as_local(plan.start).date() > dt_util.now().date()
+            else ""
+        )
+        assert speech == (
+            "The car at Garage already has a charging session. Smart charging "
+            f'waits for cheaper power until {at}{day}; say "charge full now" '
+            "to charge at once."
+        )
+    assert not raw.calls_of("RemoteStartTransaction")
+
+
+def _renter() -> ConfigSubentry:
+    """A guest whose stay begins tomorrow: no right to charge today."""
+    return ConfigSubentry(
+        data={
+            "mobile": "+4791234567",
+            "chargers": ["CP-1"],
+            "window_start": _local(timedelta(days=1)),
+            "window_end": _local(timedelta(days=3)),
+        },
+        subentry_type="person",
+        title="Renter",
+        unique_id=None,
+    )
+
+
+GUEST = {
+    "en": ("start charging", "stop charging"),
+    "nb": ("start lading", "stopp lading"),
+    "da": ("start opladning", "stop opladning"),
+    "nl": ("start het laden", "stop het laden"),
+}
+
+
+@pytest.mark.parametrize("people", [(_renter(),)])
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_guest_without_the_right_is_refused(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger, language: str
+) -> None:
+    """The renter's user, a day early: refused in his language; nothing sent."""
+    user = await hass.auth.async_create_user("Renter", group_ids=["system-users"])
+    renter = next(s for s in place.subentries.values() if s.title == "Renter")
+    object.__setattr__(renter, "data", {**renter.data, "user": user.id})
+    context = Context(user_id=user.id)
+    refused = _error_text(language, "homecharge_refused")
+    start, stop = GUEST[language]
+    await _status(raw, "Preparing")
+    assert await _refused(hass, start, language, context) == refused
+    assert not raw.calls_of("RemoteStartTransaction")
+    tid = await _start(raw, dt_util.utcnow(), 1_000)
+    await _until(hass, lambda: _charger(place).data.transaction_id == tid)
+    assert await _refused(hass, stop, language, context) == refused
+    assert not raw.calls_of("RemoteStopTransaction")
+    # The owner (an administrator) may.
+    intent_type, _speech = await _say(hass, stop, language)
+    assert intent_type == INTENT_STOP_CHARGING
+    assert len(raw.calls_of("RemoteStopTransaction")) == 1
+
+
+UNKNOWN = {
+    "en": (
+        "start charging the cabin",
+        "stop charging at the cabin",
+        "is the car at the cabin charging",
+    ),
+    "nb": (
+        "start ladingen ved hytta",
+        "stopp ladingen ved hytta",
+        "lader bilen ved hytta",
+    ),
+    "da": (
+        "start opladningen ved hytten",
+        "stop opladningen ved hytten",
+        "lader bilen ved hytten",
+    ),
+    "nl": (
+        "start het laden bij het huisje",
+        "stop het laden bij het huisje",
+        "laadt de auto bij het huisje",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_an_unknown_charger_is_answered(
+    hass: HomeAssistant, place: MockConfigEntry, raw: RawCharger, language: str
+) -> None:
+    """A charger nobody has: the "I don't know that charger" answer; nothing sent."""
+    unknown = _error_text(language, "homecharge_no_charger")
+    await _start(raw, dt_util.utcnow(), 1_000)
+    for text in UNKNOWN[language]:
+        assert await _refused(hass, text, language) == unknown, text
+    assert not raw.calls_of("RemoteStartTransaction")
+    assert not raw.calls_of("RemoteStopTransaction")
+
+
+async def test_an_offline_charger_is_answered(
+    hass: HomeAssistant, place: MockConfigEntry
+) -> None:
+    """Never connected: start is "not connected"; is it charging: can't tell."""
+    charger = _charger(place)
+    charger.data.ocpp_status = "Preparing"  # as restored from before a restart
+    assert await _refused(hass, "start charging", "en") == _error_text(
+        "en", "homecharge_unreachable"
+    )
+    intent_type, speech = await _say(hass, "is the car charging", "en")
+    assert intent_type == INTENT_IS_CHARGING
+    assert speech == "I can't tell: Garage is not connected."
+
+
+def test_start_and_charging_answers() -> None:
+    """The plan, the Limited by reason and the readings become the answers' slots."""
+    now = dt_util.now()
+    later = now + timedelta(hours=2)
+    wait = ChargerPlan(status=PlanStatus.WAITING, start=later, end=later)
+    common: dict[str, Any] = {"now": now}
+    assert start_answer(
+        None, plugged_in=False, session=False, limited=LimitedBy.NO_CAR, **common
+    )["status"] == ("no_car")
+    assert start_answer(
+        wait, plugged_in=True, session=False, limited=LimitedBy.PLAN, **common
+    ) == {
+        "status": "start",
+        "waits": True,
+        "time": later.strftime("%H:%M"),
+        "days": (later.date() - now.date()).days,
+    }
+    assert start_answer(
+        None, plugged_in=True, session=True, limited=LimitedBy.CIRCUIT_FUSE, **common
+    ) == {"status": "already", "waits": False, "days": 0}
+
+    def answer(**given: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "online": True,
+            "plugged_in": True,
+            "session": True,
+            "charging_status": False,
+            "power_w": None,
+            "energy_kwh": None,
+            "limited": LimitedBy.CIRCUIT_FUSE,
+            "now": now,
+            "language": "nb",
+            **given,
+        }
+        plan = values.pop("plan", None)
+        return charging_answer(plan, **values)
+
+    assert answer(online=False)["status"] == "offline"
+    assert answer(plugged_in=False)["status"] == "no_car"
+    assert answer(power_w=11_040.0, energy_kwh=3.25) == {
+        "status": "charging",
+        "days": 0,
+        "power": "11,0",
+        "energy": "3,2",
+    }
+    # No power reported: the charger's own word counts.
+    assert answer(charging_status=True)["status"] == "charging"
+    assert answer(power_w=50.0, charging_status=True)["status"] == "idle"
+    assert answer(limited=LimitedBy.PAUSED_BY_USER)["status"] == "stopped"
+    assert answer(limited=LimitedBy.OPENING_HOURS)["status"] == "closed"
+    assert answer(session=False)["status"] == "not_started"
+    assert answer(plan=wait, limited=LimitedBy.PLAN)["time"] == later.strftime("%H:%M")
+    assert answer(limited=LimitedBy.PLAN)["status"] == "waiting"
+    assert answer(plan=ChargerPlan(status=PlanStatus.DONE))["status"] == "done"
+    assert answer(limited=LimitedBy.CAR, power_w=0.0)["status"] == "car"
+
+
+async def test_built_in_sentences_keep_their_meaning(
+    hass: HomeAssistant, place: MockConfigEntry
+) -> None:
+    """ "Is the Tesla charging?" is still Home Assistant's: our sentences say "the car"."""
+    hass.states.async_set(
+        "binary_sensor.tesla_charging",
+        "on",
+        {"device_class": "battery_charging", "friendly_name": "Tesla"},
+    )
+    async_expose_entity(hass, "conversation", "binary_sensor.tesla_charging", True)
+    await hass.async_block_till_done()
+    intent_type, _speech = await _say(hass, "is the Tesla charging", "en")
+    assert intent_type == intent.INTENT_GET_STATE
+    intent_type, _speech = await _say(hass, "turn off smart charging", "en")
+    assert intent_type == INTENT_CHARGE_FULL_NOW

@@ -6,10 +6,12 @@ into the config with the user's consent: ``runtime/sentences.py``); an LLM
 agent gets them as tools with their slot schemas, no sentences needed.
 
 Each handler acts through what the entities and actions use — the
-``set_ready_by`` action, the charger's smart-charging switch, the plan, the
-session ledger — with the caller's rights checked as there. Answers are the
-sentence files' response templates, filled from the speech slots set here;
-errors name a response of those files (``homecharge_…``).
+``set_ready_by``, ``start_charging`` and ``stop_charging`` actions (what the
+charger's Charging switch does), the smart-charging switch, the plan, the
+Limited by reason, the session ledger — with the caller's rights checked as
+there. Answers are the sentence files' response templates, filled from the
+speech slots set here; errors name a response of those files
+(``homecharge_…``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
     area_registry as ar,
     config_validation as cv,
@@ -34,16 +37,33 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .logic.access import Right
+from .logic.charger_status import ChargerStatus
+from .logic.limited_by import LimitedBy
+from .logic.planner.problem import ChargerPlan
 from .logic.sessions.reports import Totals, period_totals
-from .logic.voice import SlotError, clock, decimal, pick, readiness, spoken_time
+from .logic.voice import (
+    SlotError,
+    charging_answer,
+    clock,
+    decimal,
+    pick,
+    readiness,
+    spoken_time,
+    start_answer,
+)
 from .plan_services import ATTR_ONCE, ATTR_TIME
+from .runtime.balancing import PlaceBalancer
 from .runtime.charger import ChargerCoordinator
 from .runtime.rights import GuestRefusedError, async_caller_person, async_guest
+from .runtime.scheduling import PlaceScheduler
 
 INTENT_CHARGE_BY: Final = "HomechargeChargeBy"
 INTENT_CHARGE_FULL_NOW: Final = "HomechargeChargeFullNow"
 INTENT_WHEN_READY: Final = "HomechargeWhenReady"
 INTENT_COST_THIS_MONTH: Final = "HomechargeCostThisMonth"
+INTENT_START_CHARGING: Final = "HomechargeStartCharging"
+INTENT_STOP_CHARGING: Final = "HomechargeStopCharging"
+INTENT_IS_CHARGING: Final = "HomechargeIsCharging"
 
 SLOT_CHARGER: Final = "charger"
 SLOT_AREA: Final = "preferred_area_id"
@@ -52,6 +72,13 @@ NO_CHARGER: Final = "homecharge_no_charger"
 WHICH_CHARGER: Final = "homecharge_which_charger"
 REFUSED: Final = "homecharge_refused"
 BAD_TIME: Final = "homecharge_bad_time"
+UNREACHABLE: Final = "homecharge_unreachable"
+REJECTED: Final = "homecharge_rejected"
+# The actions' errors (their translation keys) as the sentence files' errors.
+ACTION_ERRORS: Final = {
+    "charger_unreachable": UNREACHABLE,
+    "command_rejected": REJECTED,
+}
 
 CHARGER_SLOT: Final = {
     vol.Optional(
@@ -86,9 +113,16 @@ class Target:
 @callback
 def async_setup_intents(hass: HomeAssistant) -> None:
     """Register the intents (once, for every place)."""
-    for handler in (ChargeByIntent(), ChargeFullNowIntent(), WhenReadyIntent()):
+    for handler in (
+        ChargeByIntent(),
+        ChargeFullNowIntent(),
+        WhenReadyIntent(),
+        CostThisMonthIntent(),
+        StartChargingIntent(),
+        StopChargingIntent(),
+        IsChargingIntent(),
+    ):
         intent.async_register(hass, handler)
-    intent.async_register(hass, CostThisMonthIntent())
 
 
 def _targets(hass: HomeAssistant) -> Iterator[Target]:
@@ -170,6 +204,32 @@ async def _allowed(intent_obj: intent.Intent, target: Target, right: Right) -> N
         raise intent.IntentHandleError(str(err), REFUSED) from err
 
 
+async def _act(
+    intent_obj: intent.Intent, target: Target, action: str, **data: Any
+) -> None:
+    """Run one of our actions on the charger's device, as its caller."""
+    hass = intent_obj.hass
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, target.charger.device_key)}
+    )
+    if device is None:  # pragma: no cover - a loaded charger has its device
+        raise intent.IntentHandleError("No device", NO_CHARGER)
+    try:
+        await hass.services.async_call(
+            DOMAIN,
+            action,
+            {ATTR_DEVICE_ID: [device.id], **data},
+            blocking=True,
+            context=intent_obj.context,
+        )
+    except GuestRefusedError as err:
+        raise intent.IntentHandleError(str(err), REFUSED) from err
+    except HomeAssistantError as err:
+        if (key := ACTION_ERRORS.get(err.translation_key or "")) is None:
+            raise
+        raise intent.IntentHandleError(str(err), key) from err
+
+
 def _response(intent_obj: intent.Intent, **slots: Any) -> intent.IntentResponse:
     response = intent_obj.create_response()
     response.async_set_speech_slots(slots)
@@ -198,26 +258,11 @@ class ChargeByIntent(intent.IntentHandler):
         except SlotError as err:
             raise intent.IntentHandleError(str(err), BAD_TIME) from err
         target = _one(intent_obj)
-        hass = intent_obj.hass
-        device = dr.async_get(hass).async_get_device(
-            identifiers={(DOMAIN, target.charger.device_key)}
-        )
-        if device is None:  # pragma: no cover - a loaded charger has its device
-            raise intent.IntentHandleError("No device", NO_CHARGER)
         daily = values.get("daily") == "daily"
-        data: dict[str, Any] = {ATTR_DEVICE_ID: [device.id], ATTR_TIME: at}
+        data: dict[str, Any] = {ATTR_TIME: at}
         if not daily:
             data[ATTR_ONCE] = True
-        try:
-            await hass.services.async_call(
-                DOMAIN,
-                "set_ready_by",
-                data,
-                blocking=True,
-                context=intent_obj.context,
-            )
-        except GuestRefusedError as err:
-            raise intent.IntentHandleError(str(err), REFUSED) from err
+        await _act(intent_obj, target, "set_ready_by", **data)
         return _response(
             intent_obj,
             charger=target.charger.display_name,
@@ -264,12 +309,9 @@ class WhenReadyIntent(intent.IntentHandler):
         """Read the plan (made now if there is none yet)."""
         self.async_validate_slots(intent_obj.slots)
         target = _one(intent_obj)
-        scheduler = target.entry.runtime_data.scheduler
-        if scheduler.data.planned_at is None:
-            await scheduler.async_replan()
         charger = target.charger
         answer = readiness(
-            scheduler.data.chargers.get(charger.key),
+            await _plan(target),
             plugged_in=charger.data.plugged_in,
             now=dt_util.now(),
             language=intent_obj.language,
@@ -342,5 +384,112 @@ class CostThisMonthIntent(intent.IntentHandler):
             sessions=total.sessions,
             complete=total.complete,
         )
+        response.response_type = intent.IntentResponseType.QUERY_ANSWER
+        return response
+
+
+async def _plan(target: Target) -> ChargerPlan | None:
+    """The charger's plan now (made now if there is none yet)."""
+    scheduler: PlaceScheduler = target.entry.runtime_data.scheduler
+    if scheduler.data.planned_at is None:
+        await scheduler.async_replan()
+    return scheduler.data.chargers.get(target.charger.key)
+
+
+def _limited_by(target: Target) -> LimitedBy:
+    """What holds the car now, as the Limited by sensor says."""
+    balancer: PlaceBalancer = target.entry.runtime_data.balancer
+    return balancer.limited_by(target.charger)
+
+
+class StartChargingIntent(intent.IntentHandler):
+    """Start charging: what the charger's Charging switch does when turned on."""
+
+    intent_type = INTENT_START_CHARGING
+    description = (
+        "Starts a charging session for the car plugged in at a homecharge "
+        "EV charger (smart charging, if on, still picks the hours)"
+    )
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger."""
+        return dict(CHARGER_SLOT)
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Start a session through the start_charging action, if there is a car."""
+        self.async_validate_slots(intent_obj.slots)
+        target = _one(intent_obj)
+        await _allowed(intent_obj, target, Right.CHARGE)
+        charger = target.charger
+        answer = start_answer(
+            await _plan(target),
+            plugged_in=charger.data.plugged_in,
+            session=charger.data.transaction_id is not None,
+            limited=_limited_by(target),
+            now=dt_util.now(),
+        )
+        if answer["status"] == "start":
+            await _act(intent_obj, target, "start_charging")
+            answer["status"] = "started"
+        return _response(intent_obj, charger=charger.display_name, **answer)
+
+
+class StopChargingIntent(intent.IntentHandler):
+    """Stop charging: what the charger's Charging switch does when turned off."""
+
+    intent_type = INTENT_STOP_CHARGING
+    description = "Stops the charging session at a homecharge EV charger"
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger."""
+        return dict(CHARGER_SLOT)
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Stop the session through the stop_charging action, if one runs."""
+        self.async_validate_slots(intent_obj.slots)
+        target = _one(intent_obj)
+        await _allowed(intent_obj, target, Right.CHARGE)
+        status = "no_session"
+        if target.charger.data.transaction_id is not None:
+            await _act(intent_obj, target, "stop_charging")
+            status = "stopped"
+        return _response(intent_obj, charger=target.charger.display_name, status=status)
+
+
+class IsChargingIntent(intent.IntentHandler):
+    """Whether the car charges now: how fast and how much, or why not."""
+
+    intent_type = INTENT_IS_CHARGING
+    description = (
+        "Tells whether the car at a homecharge EV charger is charging now, "
+        "at what power and how much so far, or why not"
+    )
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger."""
+        return dict(CHARGER_SLOT)
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Read the charger's state, its plan and what limits it."""
+        self.async_validate_slots(intent_obj.slots)
+        target = _one(intent_obj)
+        charger = target.charger
+        data = charger.data
+        answer = charging_answer(
+            await _plan(target),
+            online=charger.online,
+            plugged_in=data.plugged_in,
+            session=data.transaction_id is not None,
+            charging_status=charger.status is ChargerStatus.CHARGING,
+            power_w=data.power_w,
+            energy_kwh=data.session_energy_kwh,
+            limited=_limited_by(target),
+            now=dt_util.now(),
+            language=intent_obj.language,
+        )
+        response = _response(intent_obj, charger=charger.display_name, **answer)
         response.response_type = intent.IntentResponseType.QUERY_ANSWER
         return response

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 import re
 from typing import Any, Final
 
+from .limited_by import LimitedBy
 from .planner.problem import ChargerPlan, PlanStatus
 
 # Words before a name that are not part of it ("the driveway", "de oprit").
@@ -23,6 +24,9 @@ ARTICLES: Final = frozenset({"the", "a", "my", "our", "de", "het", "den", "det"}
 MAX_SUFFIX: Final = 3
 # Languages that write decimals with a point; the others use a comma.
 DECIMAL_POINT: Final = frozenset({"en"})
+# Under this a session's car is not said to be charging (W): a car drawing
+# a few watts to keep itself awake is not charging.
+CHARGING_W: Final = 100.0
 
 
 class SlotError(ValueError):
@@ -152,4 +156,97 @@ def readiness(
     elif plan is not None and plan.end is not None:
         end = plan.end.astimezone(now.tzinfo)
         slots.update(status="planned", time=clock(end), days=day_offset(end, now))
+    return slots
+
+
+def _waits(plan: ChargerPlan | None, now: datetime) -> dict[str, Any]:
+    """When a waiting plan's first slot begins (``time``, ``days``), if ahead."""
+    if plan is None or plan.start is None or plan.start <= now:
+        return {}
+    start = plan.start.astimezone(now.tzinfo)
+    return {"time": clock(start), "days": day_offset(start, now)}
+
+
+def waiting(plan: ChargerPlan | None, limited: LimitedBy) -> bool:
+    """Smart charging holds the car for a cheaper slot."""
+    return limited is LimitedBy.PLAN or (
+        plan is not None and plan.status is PlanStatus.WAITING
+    )
+
+
+def start_answer(
+    plan: ChargerPlan | None,
+    *,
+    plugged_in: bool,
+    session: bool,
+    limited: LimitedBy,
+    now: datetime,
+) -> dict[str, Any]:
+    """
+    What "start charging" answers before anything is sent, as the slots.
+
+    ``status``: ``no_car`` (nothing to start), ``already`` (a session runs),
+    else ``start`` (start it). A plan that waits for a cheaper slot adds
+    ``waits`` with its first slot's ``time`` and ``days``: the session starts,
+    the car charges then (unless told to charge full now).
+    """
+    if not plugged_in:
+        return {"status": "no_car", "waits": False, "days": 0}
+    slots: dict[str, Any] = {"status": "already" if session else "start", "days": 0}
+    slots["waits"] = waiting(plan, limited)
+    if slots["waits"]:
+        slots.update(_waits(plan, now))
+    return slots
+
+
+def charging_answer(
+    plan: ChargerPlan | None,
+    *,
+    online: bool,
+    plugged_in: bool,
+    session: bool,
+    charging_status: bool,
+    power_w: float | None,
+    energy_kwh: float | None,
+    limited: LimitedBy,
+    now: datetime,
+    language: str,
+) -> dict[str, Any]:
+    """
+    What "is the car charging?" answers, as the response's slots.
+
+    ``status``: ``charging`` (``power`` kW when reported, ``energy`` kWh of the
+    session so far) or why not, the first that holds: ``offline``,
+    ``no_car``, ``stopped`` (stopped or disabled by someone), ``closed``
+    (outside opening hours), ``not_started`` (plugged in, no session),
+    ``waiting`` (for a cheaper slot; ``time``/``days`` it begins when known),
+    ``done`` (the plan has what the car needs), ``car`` (the car takes
+    nothing), ``idle`` (anything else).
+    ``charging_status`` is the charger saying it charges (OCPP "Charging"):
+    what counts when it reports no power.
+    """
+    slots: dict[str, Any] = {"status": "idle", "days": 0}
+    if not online:
+        slots["status"] = "offline"
+    elif not plugged_in:
+        slots["status"] = "no_car"
+    elif session and (
+        power_w >= CHARGING_W if power_w is not None else charging_status
+    ):
+        slots["status"] = "charging"
+        if power_w is not None:
+            slots["power"] = decimal(power_w / 1000, language, 1)
+        slots["energy"] = decimal(energy_kwh or 0.0, language, 1)
+    elif limited is LimitedBy.PAUSED_BY_USER:
+        slots["status"] = "stopped"
+    elif limited is LimitedBy.OPENING_HOURS:
+        slots["status"] = "closed"
+    elif not session:
+        slots["status"] = "not_started"
+    elif waiting(plan, limited):
+        slots.update(status="waiting", **_waits(plan, now))
+    elif plan is not None and plan.status is PlanStatus.DONE:
+        slots["status"] = "done"
+    elif limited is LimitedBy.CAR:
+        slots["status"] = "car"
     return slots
