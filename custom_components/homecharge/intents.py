@@ -16,46 +16,45 @@ speech slots set here; errors name a response of those files
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import ATTR_DEVICE_ID
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
-    area_registry as ar,
     config_validation as cv,
-    device_registry as dr,
     intent,
 )
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .logic.access import Right
 from .logic.charger_status import ChargerStatus
-from .logic.limited_by import LimitedBy
-from .logic.planner.problem import ChargerPlan
 from .logic.sessions.reports import Totals, period_totals
 from .logic.voice import (
     SlotError,
     charging_answer,
     clock,
     decimal,
-    pick,
     readiness,
     spoken_time,
     start_answer,
 )
 from .plan_services import ATTR_ONCE, ATTR_TIME
-from .runtime.balancing import PlaceBalancer
-from .runtime.charger import ChargerCoordinator
-from .runtime.rights import GuestRefusedError, async_caller_person, async_guest
-from .runtime.scheduling import PlaceScheduler
+from .runtime.rights import async_caller_person
+from .runtime.voice_targets import (
+    BAD_TIME,
+    SLOT_AREA,
+    SLOT_CHARGER,
+    async_act,
+    async_allowed,
+    async_plan,
+    chargers_named,
+    limited_by,
+    one_charger,
+    slot_value,
+    speech,
+)
 
 INTENT_CHARGE_BY: Final = "HomechargeChargeBy"
 INTENT_CHARGE_FULL_NOW: Final = "HomechargeChargeFullNow"
@@ -64,21 +63,6 @@ INTENT_COST_THIS_MONTH: Final = "HomechargeCostThisMonth"
 INTENT_START_CHARGING: Final = "HomechargeStartCharging"
 INTENT_STOP_CHARGING: Final = "HomechargeStopCharging"
 INTENT_IS_CHARGING: Final = "HomechargeIsCharging"
-
-SLOT_CHARGER: Final = "charger"
-SLOT_AREA: Final = "preferred_area_id"
-
-NO_CHARGER: Final = "homecharge_no_charger"
-WHICH_CHARGER: Final = "homecharge_which_charger"
-REFUSED: Final = "homecharge_refused"
-BAD_TIME: Final = "homecharge_bad_time"
-UNREACHABLE: Final = "homecharge_unreachable"
-REJECTED: Final = "homecharge_rejected"
-# The actions' errors (their translation keys) as the sentence files' errors.
-ACTION_ERRORS: Final = {
-    "charger_unreachable": UNREACHABLE,
-    "command_rejected": REJECTED,
-}
 
 CHARGER_SLOT: Final = {
     vol.Optional(
@@ -102,15 +86,6 @@ TIME_SLOTS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A charger (connector) a sentence may mean, and its place."""
-
-    entry: ConfigEntry
-    charger: ChargerCoordinator
-
-
-@callback
 def async_setup_intents(hass: HomeAssistant) -> None:
     """Register the intents (once, for every place)."""
     for handler in (
@@ -125,115 +100,13 @@ def async_setup_intents(hass: HomeAssistant) -> None:
         intent.async_register(hass, handler)
 
 
-def _targets(hass: HomeAssistant) -> Iterator[Target]:
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state is ConfigEntryState.LOADED:
-            for charger in entry.runtime_data.chargers.values():
-                yield Target(entry, charger)
+class ChargerIntent(intent.IntentHandler):
+    """An intent about one charger (its slots: the charger, the area)."""
 
-
-def _names(hass: HomeAssistant, target: Target) -> list[str]:
-    """What a charger may be called: its name, its device's, its area's, its place's."""
-    names = [target.charger.display_name, target.entry.title]
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, target.charger.device_key)}
-    )
-    if device is not None:
-        names += [n for n in (device.name_by_user, device.name) if n]
-        if device.area_id and (
-            area := ar.async_get(hass).async_get_area(device.area_id)
-        ):
-            names += [area.name, *area.aliases]
-    return names
-
-
-def _area_of(hass: HomeAssistant, target: Target) -> str | None:
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, target.charger.device_key)}
-    )
-    return device.area_id if device is not None else None
-
-
-def _spoken(intent_obj: intent.Intent, name: str) -> Any:
-    slot = intent_obj.slots.get(name)
-    return slot.get("value") if isinstance(slot, dict) else None
-
-
-def _named(intent_obj: intent.Intent) -> list[Target]:
-    """The chargers the words name (all of them when none were said)."""
-    hass = intent_obj.hass
-    spoken = _spoken(intent_obj, SLOT_CHARGER)
-    found = pick(
-        ((t, _names(hass, t)) for t in _targets(hass)),
-        str(spoken).strip() if spoken else None,
-    )
-    if not found:
-        raise intent.IntentHandleError("No such charger", NO_CHARGER)
-    return found
-
-
-def _one(intent_obj: intent.Intent) -> Target:
-    """
-    The one charger meant.
-
-    Named; else the one in the speaker's area; else the one a car is
-    plugged in at.
-    """
-    found = _named(intent_obj)
-    if len(found) > 1 and (area := _spoken(intent_obj, SLOT_AREA)):
-        here = [t for t in found if _area_of(intent_obj.hass, t) == area]
-        found = here or found
-    if len(found) > 1:
-        plugged = [t for t in found if t.charger.data.plugged_in]
-        found = plugged or found
-    if len(found) > 1:
-        raise intent.IntentHandleError("Several chargers match", WHICH_CHARGER)
-    return found[0]
-
-
-async def _allowed(intent_obj: intent.Intent, target: Target, right: Right) -> None:
-    try:
-        await async_guest(
-            intent_obj.hass,
-            target.entry,
-            intent_obj.context,
-            right,
-            target.charger.config.charge_point_id,
-        )
-    except GuestRefusedError as err:
-        raise intent.IntentHandleError(str(err), REFUSED) from err
-
-
-async def _act(
-    intent_obj: intent.Intent, target: Target, action: str, **data: Any
-) -> None:
-    """Run one of our actions on the charger's device, as its caller."""
-    hass = intent_obj.hass
-    device = dr.async_get(hass).async_get_device(
-        identifiers={(DOMAIN, target.charger.device_key)}
-    )
-    if device is None:  # pragma: no cover - a loaded charger has its device
-        raise intent.IntentHandleError("No device", NO_CHARGER)
-    try:
-        await hass.services.async_call(
-            DOMAIN,
-            action,
-            {ATTR_DEVICE_ID: [device.id], **data},
-            blocking=True,
-            context=intent_obj.context,
-        )
-    except GuestRefusedError as err:
-        raise intent.IntentHandleError(str(err), REFUSED) from err
-    except HomeAssistantError as err:
-        if (key := ACTION_ERRORS.get(err.translation_key or "")) is None:
-            raise
-        raise intent.IntentHandleError(str(err), key) from err
-
-
-def _response(intent_obj: intent.Intent, **slots: Any) -> intent.IntentResponse:
-    response = intent_obj.create_response()
-    response.async_set_speech_slots(slots)
-    return response
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        """A charger."""
+        return dict(CHARGER_SLOT)
 
 
 class ChargeByIntent(intent.IntentHandler):
@@ -257,13 +130,13 @@ class ChargeByIntent(intent.IntentHandler):
             at = spoken_time(values)
         except SlotError as err:
             raise intent.IntentHandleError(str(err), BAD_TIME) from err
-        target = _one(intent_obj)
+        target = one_charger(intent_obj)
         daily = values.get("daily") == "daily"
         data: dict[str, Any] = {ATTR_TIME: at}
         if not daily:
             data[ATTR_ONCE] = True
-        await _act(intent_obj, target, "set_ready_by", **data)
-        return _response(
+        await async_act(intent_obj, target, "set_ready_by", **data)
+        return speech(
             intent_obj,
             charger=target.charger.display_name,
             time=clock(at),
@@ -271,7 +144,7 @@ class ChargeByIntent(intent.IntentHandler):
         )
 
 
-class ChargeFullNowIntent(intent.IntentHandler):
+class ChargeFullNowIntent(ChargerIntent):
     """Charge full now: the charger's smart charging off until the car leaves."""
 
     intent_type = INTENT_CHARGE_FULL_NOW
@@ -280,43 +153,33 @@ class ChargeFullNowIntent(intent.IntentHandler):
         "ignoring the smart-charging plan until it is unplugged"
     )
 
-    @property
-    def slot_schema(self) -> dict[Any, Any]:
-        """A charger."""
-        return dict(CHARGER_SLOT)
-
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Switch smart charging off, as the switch does."""
         self.async_validate_slots(intent_obj.slots)
-        target = _one(intent_obj)
-        await _allowed(intent_obj, target, Right.SMART_CHARGING)
+        target = one_charger(intent_obj)
+        await async_allowed(intent_obj, target, Right.SMART_CHARGING)
         target.charger.set_smart_charging(False)
-        return _response(intent_obj, charger=target.charger.display_name)
+        return speech(intent_obj, charger=target.charger.display_name)
 
 
-class WhenReadyIntent(intent.IntentHandler):
+class WhenReadyIntent(ChargerIntent):
     """When the car will be ready: from the place's charging plan."""
 
     intent_type = INTENT_WHEN_READY
     description = "Tells when the car at a homecharge EV charger will be charged"
 
-    @property
-    def slot_schema(self) -> dict[Any, Any]:
-        """A charger."""
-        return dict(CHARGER_SLOT)
-
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Read the plan (made now if there is none yet)."""
         self.async_validate_slots(intent_obj.slots)
-        target = _one(intent_obj)
+        target = one_charger(intent_obj)
         charger = target.charger
         answer = readiness(
-            await _plan(target),
+            await async_plan(target),
             plugged_in=charger.data.plugged_in,
             now=dt_util.now(),
             language=intent_obj.language,
         )
-        response = _response(intent_obj, charger=charger.display_name, **answer)
+        response = speech(intent_obj, charger=charger.display_name, **answer)
         response.response_type = intent.IntentResponseType.QUERY_ANSWER
         return response
 
@@ -343,7 +206,7 @@ class CostThisMonthIntent(intent.IntentHandler):
         """Add up the month's slots of the sessions, as the cost sensors do."""
         self.async_validate_slots(intent_obj.slots)
         hass = intent_obj.hass
-        found = _named(intent_obj)
+        found = chargers_named(intent_obj)
         today = dt_util.start_of_local_day()
         month = today.replace(day=1)
         start = dt_util.as_utc(month)
@@ -369,9 +232,9 @@ class CostThisMonthIntent(intent.IntentHandler):
                 start,
                 end,
             )
-        named = _spoken(intent_obj, SLOT_CHARGER)
+        named = slot_value(intent_obj, SLOT_CHARGER)
         language = intent_obj.language
-        response = _response(
+        response = speech(
             intent_obj,
             charger=(found[0].charger.display_name if len(found) == 1 else named)
             if named
@@ -388,21 +251,7 @@ class CostThisMonthIntent(intent.IntentHandler):
         return response
 
 
-async def _plan(target: Target) -> ChargerPlan | None:
-    """The charger's plan now (made now if there is none yet)."""
-    scheduler: PlaceScheduler = target.entry.runtime_data.scheduler
-    if scheduler.data.planned_at is None:
-        await scheduler.async_replan()
-    return scheduler.data.chargers.get(target.charger.key)
-
-
-def _limited_by(target: Target) -> LimitedBy:
-    """What holds the car now, as the Limited by sensor says."""
-    balancer: PlaceBalancer = target.entry.runtime_data.balancer
-    return balancer.limited_by(target.charger)
-
-
-class StartChargingIntent(intent.IntentHandler):
+class StartChargingIntent(ChargerIntent):
     """Start charging: what the charger's Charging switch does when turned on."""
 
     intent_type = INTENT_START_CHARGING
@@ -411,54 +260,44 @@ class StartChargingIntent(intent.IntentHandler):
         "EV charger (smart charging, if on, still picks the hours)"
     )
 
-    @property
-    def slot_schema(self) -> dict[Any, Any]:
-        """A charger."""
-        return dict(CHARGER_SLOT)
-
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Start a session through the start_charging action, if there is a car."""
         self.async_validate_slots(intent_obj.slots)
-        target = _one(intent_obj)
-        await _allowed(intent_obj, target, Right.CHARGE)
+        target = one_charger(intent_obj)
+        await async_allowed(intent_obj, target, Right.CHARGE)
         charger = target.charger
         answer = start_answer(
-            await _plan(target),
+            await async_plan(target),
             plugged_in=charger.data.plugged_in,
             session=charger.data.transaction_id is not None,
-            limited=_limited_by(target),
+            limited=limited_by(target),
             now=dt_util.now(),
         )
         if answer["status"] == "start":
-            await _act(intent_obj, target, "start_charging")
+            await async_act(intent_obj, target, "start_charging")
             answer["status"] = "started"
-        return _response(intent_obj, charger=charger.display_name, **answer)
+        return speech(intent_obj, charger=charger.display_name, **answer)
 
 
-class StopChargingIntent(intent.IntentHandler):
+class StopChargingIntent(ChargerIntent):
     """Stop charging: what the charger's Charging switch does when turned off."""
 
     intent_type = INTENT_STOP_CHARGING
     description = "Stops the charging session at a homecharge EV charger"
 
-    @property
-    def slot_schema(self) -> dict[Any, Any]:
-        """A charger."""
-        return dict(CHARGER_SLOT)
-
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Stop the session through the stop_charging action, if one runs."""
         self.async_validate_slots(intent_obj.slots)
-        target = _one(intent_obj)
-        await _allowed(intent_obj, target, Right.CHARGE)
+        target = one_charger(intent_obj)
+        await async_allowed(intent_obj, target, Right.CHARGE)
         status = "no_session"
         if target.charger.data.transaction_id is not None:
-            await _act(intent_obj, target, "stop_charging")
+            await async_act(intent_obj, target, "stop_charging")
             status = "stopped"
-        return _response(intent_obj, charger=target.charger.display_name, status=status)
+        return speech(intent_obj, charger=target.charger.display_name, status=status)
 
 
-class IsChargingIntent(intent.IntentHandler):
+class IsChargingIntent(ChargerIntent):
     """Whether the car charges now: how fast and how much, or why not."""
 
     intent_type = INTENT_IS_CHARGING
@@ -467,29 +306,24 @@ class IsChargingIntent(intent.IntentHandler):
         "at what power and how much so far, or why not"
     )
 
-    @property
-    def slot_schema(self) -> dict[Any, Any]:
-        """A charger."""
-        return dict(CHARGER_SLOT)
-
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Read the charger's state, its plan and what limits it."""
         self.async_validate_slots(intent_obj.slots)
-        target = _one(intent_obj)
+        target = one_charger(intent_obj)
         charger = target.charger
         data = charger.data
         answer = charging_answer(
-            await _plan(target),
+            await async_plan(target),
             online=charger.online,
             plugged_in=data.plugged_in,
             session=data.transaction_id is not None,
             charging_status=charger.status is ChargerStatus.CHARGING,
             power_w=data.power_w,
             energy_kwh=data.session_energy_kwh,
-            limited=_limited_by(target),
+            limited=limited_by(target),
             now=dt_util.now(),
             language=intent_obj.language,
         )
-        response = _response(intent_obj, charger=charger.display_name, **answer)
+        response = speech(intent_obj, charger=charger.display_name, **answer)
         response.response_type = intent.IntentResponseType.QUERY_ANSWER
         return response
