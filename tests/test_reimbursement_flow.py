@@ -632,3 +632,52 @@ def test_a_rule_without_a_window_is_shown_without_times() -> None:
         "rule_weekdays": [],
         "another_rule": False,
     }
+
+
+async def test_a_rule_for_a_removed_vehicle_does_not_become_one_for_any(
+    hass: HomeAssistant,
+) -> None:
+    """The company car is gone: clicking through the rule keeps it narrow."""
+    entry = await _place(hass)
+    hass.config_entries.async_add_subentry(entry, _vehicle("Company car"))
+    await hass.async_block_till_done()
+    car = next(
+        key
+        for key, sub in entry.subentries.items()
+        if sub.subentry_type == SUBENTRY_VEHICLE
+    )
+    result = await _start(hass, entry)
+    for values in (
+        {"consent": True},
+        DRIVER,
+        {"vehicle": TYPED_VEHICLE, "vehicle_registration": "EV1"},
+        {"chargers": [_charger_id(entry)]},
+        {"rule_vehicles": [car], "rule_weekdays": ["mon"]},
+        {**TARIFF, "basis": "slot_costs"},
+        {"payout": "supplier"},
+        {"receiver": "none"},
+    ):
+        result = await _step(hass, result, values)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    reimbursement = _reimbursement(entry)
+    hass.config_entries.async_remove_subentry(entry, car)
+    await hass.async_block_till_done()
+
+    result = await entry.start_subentry_reconfigure_flow(
+        hass, reimbursement.subentry_id
+    )
+    result = await _step(hass, result, DRIVER)
+    result = await _step(
+        hass, result, {"vehicle": TYPED_VEHICLE, "vehicle_registration": "EV1"}
+    )
+    result = await _step(hass, result, {"chargers": [_charger_id(entry)]})
+    assert result["step_id"] == "rules"
+    # No vehicles left: no vehicles field; the weekday as saved.
+    assert "rule_vehicles" not in {str(key) for key in result["data_schema"].schema}
+    result = await _step(hass, result, {"rule_weekdays": ["mon"]})
+    assert result["step_id"] == "tariff"
+    result = await _step(hass, result, {**TARIFF, "basis": "slot_costs"})
+    result = await _step(hass, result, {"payout": "supplier"})
+    result = await _step(hass, result, {"receiver": "none"})
+    (rule,) = _reimbursement(entry).data["rules"]
+    assert rule["rule_vehicles"] == [car]

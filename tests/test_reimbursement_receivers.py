@@ -187,6 +187,12 @@ async def test_a_session_and_its_statement_reach_the_webhook_then_it_is_paid(
         f"{url}/statements/{month}", json=paid, headers={"Authorization": "Bearer x"}
     )
     assert answer.status == 401
+    answer = await client.post(
+        f"{url}/statements/{month}",
+        json=paid,
+        headers={"Authorization": "Bearer é".encode().decode("latin-1")},
+    )
+    assert answer.status == 401
     bearer = {"Authorization": f"Bearer {receiver.webhook_token}"}
     for body in ({"state": "made"}, {"state": "paid", "reference": 7}, ["paid"]):
         answer = await client.post(

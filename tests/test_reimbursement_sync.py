@@ -310,3 +310,30 @@ async def test_garbage_dropped_connections_and_a_failing_sender_are_retried(
     receiver.fault = None
     await _run(hass, freezer, timedelta(hours=1))
     assert receiver.order == [cdr["id"] for cdr in cdrs]
+
+
+async def test_an_outbox_from_a_newer_homecharge_is_kept_and_said(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    receiver: FakeReceiver,
+    harness: Harness,
+) -> None:
+    """Unreadable: nothing queued over it, nothing sent, the status says why."""
+    stored = {"version": 99, "queue": [{"cdr_id": "X"}]}
+    hass_storage[store_key(PLACE)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": store_key(PLACE),
+        "data": stored,
+    }
+    outbox = await harness.start()
+    assert outbox.status.state is SyncState.FAILING
+    assert outbox.status.last_error == "outbox_unreadable"
+    assert not await outbox.async_queue("A", {"id": "A"})
+    assert not outbox.queue_soon("B", {"id": "B"})
+    await outbox.async_resume()
+    assert not await outbox.async_retry_rejected("X")
+    await outbox.async_stop()
+    await hass.async_block_till_done()
+    assert hass_storage[store_key(PLACE)]["data"] == stored
+    assert receiver.posts == []

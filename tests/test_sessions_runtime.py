@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 import voluptuous as vol
 
 from custom_components.homecharge.central.server import CENTRAL
@@ -19,7 +22,10 @@ from custom_components.homecharge.const import DOMAIN
 from custom_components.homecharge.logic.sessions.chain import broken_links
 from custom_components.homecharge.logic.sessions.model import Flag, Session
 from custom_components.homecharge.logic.sessions.reports import COLUMNS
-from custom_components.homecharge.runtime.sessions import PlaceSessions
+from custom_components.homecharge.runtime.sessions import (
+    EVENT_SESSION_STOPPED,
+    PlaceSessions,
+)
 from custom_components.homecharge.session_services import _bound, _moment
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -252,6 +258,7 @@ async def test_sessions_survive_a_reload_and_a_boot_closes_what_was_left(
     running = _session(place, left)
     assert not running.finished
 
+    ended = async_capture_events(hass, EVENT_SESSION_STOPPED)
     again = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
     await again.connect()
     try:
@@ -268,6 +275,11 @@ async def test_sessions_survive_a_reload_and_a_boot_closes_what_was_left(
         assert running.meter_stop_wh == 3_500
         assert running.energy_wh == 500
         assert broken_links(_sessions(place).ledger) == []
+        # Ended all the same: told as any stop is (event, rules, the phone).
+        await hass.async_block_till_done()
+        assert [(e.data["transaction_id"], e.data["energy_kwh"]) for e in ended] == [
+            (left, 0.5)
+        ]
     finally:
         await again.close()
 

@@ -224,9 +224,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeChargeConfigEntry) -
     receivers = receivers_of(entry)
     statements, syncs = await _async_reimbursements(hass, entry, sessions, receivers)
     # After the reimbursements' rules: the event carries their classification.
-    entry.async_on_unload(
-        async_fire_when_stopped(hass, entry.entry_id, settings.name, sessions)
-    )
+    entry.async_on_unload(async_fire_when_stopped(hass, entry, sessions))
     for charger in chargers.values():
         charger.phones = phones
     entry.runtime_data = PlaceRuntime(

@@ -66,6 +66,7 @@ from ..logic.reimbursement.settings import (
     CONF_RECEIVER_URL,
     CONF_RULE_CARDS,
     CONF_RULE_FROM,
+    CONF_RULE_VEHICLES,
     CONF_RULES,
     CONF_STREET,
     CONF_SUPPLIER,
@@ -354,9 +355,34 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """A rule that makes sessions business by themselves; empty: no more."""
         errors: dict[str, str] = {}
+        saved = self._data.get(CONF_RULES) or []
+        number = len(self._rules)
+        vehicles = {
+            sub.subentry_id: sub.title
+            for sub in self._get_entry().subentries.values()
+            if sub.subentry_type == SUBENTRY_VEHICLE
+        }
+        # A saved rule's vehicles that were removed since: kept (they match
+        # nothing), or a rule for a vehicle would become one for any.
+        removed = [
+            key
+            for key in (saved[number] if number < len(saved) else {}).get(
+                CONF_RULE_VEHICLES
+            )
+            or ()
+            if key not in vehicles
+        ]
         if user_input is not None:
             try:
-                rule = rule_from_form(user_input)
+                rule = rule_from_form(
+                    {
+                        **user_input,
+                        CONF_RULE_VEHICLES: [
+                            *(user_input.get(CONF_RULE_VEHICLES) or ()),
+                            *removed,
+                        ],
+                    }
+                )
             except InputError as err:
                 errors[field_of(err.code)] = err.code
             else:
@@ -365,23 +391,26 @@ class ReimbursementSubentryFlow(ConfigSubentryFlow):
                 if rule is None or not user_input.get(CONF_ANOTHER_RULE):
                     self._data[CONF_RULES] = self._rules
                     return await self.async_step_tariff()
-                user_input = None
-        saved = self._data.get(CONF_RULES) or []
-        number = len(self._rules)
+                return await self.async_step_rules()
         suggested = user_input or (
             rule_form_values(saved[number], more=number + 1 < len(saved))
             if number < len(saved)
             else {}
         )
-        vehicles = [
-            SelectOptionDict(value=sub.subentry_id, label=sub.title)
-            for sub in self._get_entry().subentries.values()
-            if sub.subentry_type == SUBENTRY_VEHICLE
+        if CONF_RULE_VEHICLES in suggested:
+            suggested = {
+                **suggested,
+                CONF_RULE_VEHICLES: [
+                    key for key in suggested[CONF_RULE_VEHICLES] if key in vehicles
+                ],
+            }
+        options = [
+            SelectOptionDict(value=key, label=title) for key, title in vehicles.items()
         ]
         return self.async_show_form(
             step_id="rules",
             data_schema=self.add_suggested_values_to_schema(
-                rules_schema(vehicles), suggested
+                rules_schema(options), suggested
             ),
             errors=errors,
             description_placeholders={"number": str(number + 1)},

@@ -114,14 +114,12 @@ def place_cards(hass: HomeAssistant, entry: ConfigEntry) -> PlaceCards:
 
 
 async def _labels(hass: HomeAssistant) -> dict[str, str]:
-    """The dashboard's words in Home Assistant's language (else English)."""
+    """The dashboard's words in Home Assistant's language (English for a gap)."""
     prefix = f"component.{DOMAIN}.dashboard."
-    found: dict[str, str] = {}
-    for language in (hass.config.language, "en"):
-        strings = await async_get_translations(hass, language, "dashboard", [DOMAIN])
-        for label in LABELS:
-            found.setdefault(label, strings.get(f"{prefix}{label}", ""))
-    return {label: text or label for label, text in found.items()}
+    strings = await async_get_translations(
+        hass, hass.config.language, "dashboard", [DOMAIN]
+    )
+    return {label: strings.get(f"{prefix}{label}") or label for label in LABELS}
 
 
 async def async_save_dashboard(

@@ -115,14 +115,28 @@ class CdrOutbox:
         self._listeners: list[Callable[[], None]] = []
         self._running = False
         self._draining = False
+        self._loaded = False
+        self._unreadable = False
 
     def _data(self) -> dict[str, Any]:
         return self._outbox.as_dict()
 
     async def async_start(self) -> None:
-        """Load what was queued and go on sending it (a ValueError if unreadable)."""
+        """
+        Load what was queued and go on sending it.
+
+        An outbox it cannot read (written by a newer homecharge) is left as
+        it is on disk: nothing is queued or sent, the status says why, and
+        the place goes on charging.
+        """
         data = await self._store.async_load()
-        self._outbox = Outbox.from_dict(data) if data else Outbox()
+        try:
+            self._outbox = Outbox.from_dict(data) if data else Outbox()
+        except (ValueError, KeyError, TypeError):
+            _LOGGER.exception("%s is unreadable, kept as it is", self._name)
+            self._unreadable = True
+            return
+        self._loaded = True
         self._running = True
         if self._outbox.paused is not None and self._on_reauth is not None:
             self._on_reauth(self._outbox.paused)
@@ -136,7 +150,9 @@ class CdrOutbox:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        await self._saver.async_flush()
+        if self._loaded:
+            # Never over a file that could not be read: it is kept as it is.
+            await self._saver.async_flush()
 
     def knows(self, cdr_id: str) -> bool:
         """Whether a CDR was queued already (and is waiting, set aside or sent)."""
@@ -148,7 +164,7 @@ class CdrOutbox:
 
     async def async_queue(self, cdr_id: str, payload: dict[str, Any]) -> bool:
         """Queue a CDR, on disk when this returns; False if known already."""
-        if not self._outbox.add(cdr_id, payload, dt_util.utcnow()):
+        if not self._loaded or not self._outbox.add(cdr_id, payload, dt_util.utcnow()):
             return False
         self._saver.cancel()
         await self._store.async_save(self._data())
@@ -158,7 +174,7 @@ class CdrOutbox:
     @callback
     def queue_soon(self, cdr_id: str, payload: dict[str, Any]) -> bool:
         """Queue a CDR now (known at once), on disk in a task; False if known."""
-        if not self._outbox.add(cdr_id, payload, dt_util.utcnow()):
+        if not self._loaded or not self._outbox.add(cdr_id, payload, dt_util.utcnow()):
             return False
         self._saver.cancel()
         self._hass.async_create_task(self._store.async_save(self._data()))
@@ -167,6 +183,8 @@ class CdrOutbox:
 
     async def async_resume(self) -> None:
         """New credentials: the head goes out at once."""
+        if not self._loaded:
+            return
         self._outbox.resume(dt_util.utcnow())
         self._saver.cancel()
         await self._store.async_save(self._data())
@@ -174,7 +192,9 @@ class CdrOutbox:
 
     async def async_retry_rejected(self, cdr_id: str) -> bool:
         """Queue a set-aside CDR again (its cause fixed); False if unknown."""
-        if not self._outbox.retry_rejected(cdr_id, dt_util.utcnow()):
+        if not self._loaded or not self._outbox.retry_rejected(
+            cdr_id, dt_util.utcnow()
+        ):
             return False
         self._saver.cancel()
         await self._store.async_save(self._data())
@@ -184,6 +204,13 @@ class CdrOutbox:
     @property
     def status(self) -> SyncStatus:
         """What a sync status sensor shows."""
+        if self._unreadable:
+            return SyncStatus(
+                state=SyncState.FAILING,
+                waiting=0,
+                rejected=(),
+                last_error="outbox_unreadable",
+            )
         box = self._outbox
         head = box.queue[0] if box.queue else None
         rejected = tuple((e.cdr_id, e.last_error or "") for e in box.rejected)

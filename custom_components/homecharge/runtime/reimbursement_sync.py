@@ -335,10 +335,11 @@ async def async_start_syncs(
     ]
     if statements is not None:
         statements.syncs = {sync.subentry_id: sync for sync in syncs}
-    await asyncio.gather(*(sync.async_start() for sync in syncs))
 
     async def stop() -> None:
         await asyncio.gather(*(sync.async_stop() for sync in syncs))
 
+    # First: if one cannot start, those that did are stopped with the entry.
     entry.async_on_unload(stop)
+    await asyncio.gather(*(sync.async_start() for sync in syncs))
     return syncs

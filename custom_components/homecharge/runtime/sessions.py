@@ -15,6 +15,8 @@ import logging
 import math
 from typing import Final
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_NAME
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
@@ -218,9 +220,14 @@ class PlaceSessions:
                 session.key, start_km=None, stop_km=self._odometer(vehicle)
             )
         self._after()
-        for listener in list(self.on_stopped):
-            listener(session)
+        self._tell_stopped([session])
         return session
+
+    def _tell_stopped(self, ended: list[Session]) -> None:
+        """The rules, the phone's question and the event, for each that ended."""
+        for session in ended:
+            for listener in list(self.on_stopped):
+                listener(session)
 
     def vehicle(self, session: Session | None) -> Vehicle | None:
         """The vehicle a session is of (by its id tag), if any."""
@@ -253,8 +260,12 @@ class PlaceSessions:
         if (charger, connector) not in self._after_boot:
             return
         self._after_boot.discard((charger, connector))
-        if status in IDLE and self.ledger.close_unfinished(charger, connector):
+        if status in IDLE and (
+            ended := self.ledger.close_unfinished(charger, connector)
+        ):
             self._after()
+            # Ended though the charger never said so (power lost mid-session).
+            self._tell_stopped(ended)
 
     def moved_away(self, charger: str) -> None:
         """The charger moved to another place: its running sessions end here.
@@ -262,8 +273,9 @@ class PlaceSessions:
         They end at their last register (stop inferred); the new place goes on
         from there (``ChargerState.handed_over``).
         """
-        if self.ledger.close_unfinished(charger):
+        if ended := self.ledger.close_unfinished(charger):
             self._after()
+            self._tell_stopped(ended)
 
     def adopt(self, charger: str, connector: int, state: ChargerState) -> None:
         """A transaction running before the ledger existed (or was saved)."""
@@ -423,7 +435,7 @@ class PlaceSessions:
 
 @callback
 def async_fire_when_stopped(
-    hass: HomeAssistant, entry_id: str, place: str, sessions: PlaceSessions
+    hass: HomeAssistant, entry: ConfigEntry, sessions: PlaceSessions
 ) -> CALLBACK_TYPE:
     """
     Fire ``homecharge_session_stopped`` for each session that ends; the undo.
@@ -445,8 +457,9 @@ def async_fire_when_stopped(
         hass.bus.async_fire(
             EVENT_SESSION_STOPPED,
             {
-                "config_entry_id": entry_id,
-                "place": place,
+                "config_entry_id": entry.entry_id,
+                # Read now: a renamed place is not reloaded.
+                "place": entry.data.get(CONF_NAME, entry.title),
                 "device_id": None if device is None else device.id,
                 "charger": session.charger,
                 "connector": session.connector,

@@ -66,8 +66,9 @@ class WebhookSync(ReceiverSync):
     def accepts(self, authorization: str | None) -> bool:
         """The receiver calls us with the bearer token we post with."""
         token = str(self._data.get(CONF_RECEIVER_TOKEN) or "")
+        # As bytes: compare_digest refuses str with other than ASCII in it.
         return bool(token) and secrets.compare_digest(
-            authorization or "", f"Bearer {token}"
+            (authorization or "").encode(), f"Bearer {token}".encode()
         )
 
     async def async_reregister(self, url: str, token: str) -> None:
