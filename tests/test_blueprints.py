@@ -10,7 +10,7 @@ event begins, the clock reaches the report's time.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 import shutil
 from typing import Any
@@ -43,6 +43,7 @@ from .simulators.raw import RawCharger
 from .test_access_runtime import _person, _place as _access_place
 from .test_central import PASSWORD
 from .test_charger_runtime import _state, _until
+from .test_sessions_runtime import _meter, _start, _status, _stop
 from .test_smart_charging import price_list, set_prices, smart_place
 
 SOURCE = Path(__file__).parent.parent / "blueprints" / "automation" / "homecharge"
@@ -105,72 +106,11 @@ async def _automation(
     assert _state(hass, f"automation.{alias}") == "on"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 async def _connect(hass: HomeAssistant) -> RawCharger:
     raw = RawCharger(f"ws://127.0.0.1:{hass.data[CENTRAL].port}", "CP-1", PASSWORD)
     await raw.connect()
     await raw.boot()
     return raw
-
-
-async def _status(raw: RawCharger, status: str) -> None:
-    await raw.call(
-        "StatusNotification",
-        {"connectorId": 1, "errorCode": "NoError", "status": status},
-    )
-
-
-async def _start(raw: RawCharger, at: datetime, meter: int = 0) -> str:
-    answer = await raw.call(
-        "StartTransaction",
-        {
-            "connectorId": 1,
-            "idTag": "TAG-1",
-            "meterStart": meter,
-            "timestamp": _iso(at),
-        },
-    )
-    assert answer is not None
-    return str(answer[2]["transactionId"])
-
-
-async def _meter(raw: RawCharger, tid: str, at: datetime, wh: int) -> None:
-    await raw.call(
-        "MeterValues",
-        {
-            "connectorId": 1,
-            "transactionId": int(tid),
-            "meterValue": [
-                {
-                    "timestamp": _iso(at),
-                    "sampledValue": [
-                        {
-                            "value": str(wh),
-                            "measurand": "Energy.Active.Import.Register",
-                            "unit": "Wh",
-                        }
-                    ],
-                }
-            ],
-        },
-    )
-
-
-async def _stop(
-    raw: RawCharger, tid: str, at: datetime, meter: int, reason: str = "Local"
-) -> None:
-    await raw.call(
-        "StopTransaction",
-        {
-            "transactionId": int(tid),
-            "meterStop": meter,
-            "timestamp": _iso(at),
-            "reason": reason,
-        },
-    )
 
 
 def _charger_device(hass: HomeAssistant) -> str:

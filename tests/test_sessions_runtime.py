@@ -104,7 +104,7 @@ def _session(place: MockConfigEntry, tid: str) -> Session:
     return session
 
 
-async def _start(raw: RawCharger, at: datetime, meter: int) -> str:
+async def _start(raw: RawCharger, at: datetime, meter: int = 0) -> str:
     answer = await raw.call(
         "StartTransaction",
         {
@@ -118,36 +118,37 @@ async def _start(raw: RawCharger, at: datetime, meter: int) -> str:
     return str(answer[2]["transactionId"])
 
 
-async def _meter(raw: RawCharger, tid: str, at: datetime, wh: int) -> None:
+async def _meter(
+    raw: RawCharger, tid: str, at: datetime, wh: int, watts: int | None = None
+) -> None:
+    """MeterValues: the energy register (and the power drawn, if given)."""
+    sampled: list[dict[str, str]] = [
+        {"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+    ]
+    if watts is not None:
+        sampled.append(
+            {"value": str(watts), "measurand": "Power.Active.Import", "unit": "W"}
+        )
     await raw.call(
         "MeterValues",
         {
             "connectorId": 1,
             "transactionId": int(tid),
-            "meterValue": [
-                {
-                    "timestamp": _iso(at),
-                    "sampledValue": [
-                        {
-                            "value": str(wh),
-                            "measurand": "Energy.Active.Import.Register",
-                            "unit": "Wh",
-                        }
-                    ],
-                }
-            ],
+            "meterValue": [{"timestamp": _iso(at), "sampledValue": sampled}],
         },
     )
 
 
-async def _stop(raw: RawCharger, tid: str, at: datetime, meter: int) -> None:
+async def _stop(
+    raw: RawCharger, tid: str, at: datetime, meter: int, reason: str = "Local"
+) -> None:
     await raw.call(
         "StopTransaction",
         {
             "transactionId": int(tid),
             "meterStop": meter,
             "timestamp": _iso(at),
-            "reason": "Local",
+            "reason": reason,
         },
     )
 

@@ -12,7 +12,7 @@ the month's cost, whether the car charges and how fast) is checked.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,6 @@ from .test_sessions_runtime import (
     GRID,
     SPOT,
     _flat_prices,
-    _iso,
     _meter,
     _start,
     _status,
@@ -627,34 +626,6 @@ async def _refused(
     return speech
 
 
-async def _reading(raw: RawCharger, tid: str, at: datetime, wh: int, w: int) -> None:
-    """MeterValues: the energy register and the power drawn."""
-    await raw.call(
-        "MeterValues",
-        {
-            "connectorId": 1,
-            "transactionId": int(tid),
-            "meterValue": [
-                {
-                    "timestamp": _iso(at),
-                    "sampledValue": [
-                        {
-                            "value": str(wh),
-                            "measurand": "Energy.Active.Import.Register",
-                            "unit": "Wh",
-                        },
-                        {
-                            "value": str(w),
-                            "measurand": "Power.Active.Import",
-                            "unit": "W",
-                        },
-                    ],
-                }
-            ],
-        },
-    )
-
-
 START = [
     ("en", "start charging the garage"),
     ("en", "start charging"),
@@ -804,7 +775,7 @@ async def test_is_the_car_charging(
     now = dt_util.utcnow()
     tid = await _start(raw, now - timedelta(minutes=20), 1_000)
     await _status(raw, "Charging")
-    await _reading(raw, tid, now, 3_500, 7_200)
+    await _meter(raw, tid, now, 3_500, watts=7_200)
     charger = _charger(place)
     await _until(hass, lambda: charger.data.power_w == 7_200)
     intent_type, speech = await _say(hass, text, language)
@@ -831,7 +802,7 @@ async def test_is_the_car_charging_no_it_waits_for_cheaper_power(
     set_prices(hass, price_list())
     tid = await _start(raw, dt_util.utcnow(), 1_000)
     await _status(raw, "SuspendedEVSE")
-    await _reading(raw, tid, dt_util.utcnow(), 1_000, 0)
+    await _meter(raw, tid, dt_util.utcnow(), 1_000, watts=0)
     scheduler = place.runtime_data.scheduler
     charger = _charger(place)
     await _until(

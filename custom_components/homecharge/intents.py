@@ -46,6 +46,7 @@ from .runtime.voice_targets import (
     BAD_TIME,
     SLOT_AREA,
     SLOT_CHARGER,
+    Target,
     async_act,
     async_allowed,
     async_plan,
@@ -108,6 +109,16 @@ class ChargerIntent(intent.IntentHandler):
         """A charger."""
         return dict(CHARGER_SLOT)
 
+    async def _target(
+        self, intent_obj: intent.Intent, right: Right | None = None
+    ) -> Target:
+        """The charger meant, the caller allowed ``right`` there if given."""
+        self.async_validate_slots(intent_obj.slots)
+        target = one_charger(intent_obj)
+        if right is not None:
+            await async_allowed(intent_obj, target, right)
+        return target
+
 
 class ChargeByIntent(intent.IntentHandler):
     """Charge the car by a time: once (the next time it comes) or daily."""
@@ -155,9 +166,7 @@ class ChargeFullNowIntent(ChargerIntent):
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Switch smart charging off, as the switch does."""
-        self.async_validate_slots(intent_obj.slots)
-        target = one_charger(intent_obj)
-        await async_allowed(intent_obj, target, Right.SMART_CHARGING)
+        target = await self._target(intent_obj, Right.SMART_CHARGING)
         target.charger.set_smart_charging(False)
         return speech(intent_obj, charger=target.charger.display_name)
 
@@ -170,8 +179,7 @@ class WhenReadyIntent(ChargerIntent):
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Read the plan (made now if there is none yet)."""
-        self.async_validate_slots(intent_obj.slots)
-        target = one_charger(intent_obj)
+        target = await self._target(intent_obj)
         charger = target.charger
         answer = readiness(
             await async_plan(target),
@@ -262,9 +270,7 @@ class StartChargingIntent(ChargerIntent):
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Start a session through the start_charging action, if there is a car."""
-        self.async_validate_slots(intent_obj.slots)
-        target = one_charger(intent_obj)
-        await async_allowed(intent_obj, target, Right.CHARGE)
+        target = await self._target(intent_obj, Right.CHARGE)
         charger = target.charger
         answer = start_answer(
             await async_plan(target),
@@ -287,9 +293,7 @@ class StopChargingIntent(ChargerIntent):
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Stop the session through the stop_charging action, if one runs."""
-        self.async_validate_slots(intent_obj.slots)
-        target = one_charger(intent_obj)
-        await async_allowed(intent_obj, target, Right.CHARGE)
+        target = await self._target(intent_obj, Right.CHARGE)
         status = "no_session"
         if target.charger.data.transaction_id is not None:
             await async_act(intent_obj, target, "stop_charging")
@@ -308,8 +312,7 @@ class IsChargingIntent(ChargerIntent):
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Read the charger's state, its plan and what limits it."""
-        self.async_validate_slots(intent_obj.slots)
-        target = one_charger(intent_obj)
+        target = await self._target(intent_obj)
         charger = target.charger
         data = charger.data
         answer = charging_answer(
