@@ -14,36 +14,30 @@ from datetime import datetime
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
-    SensorEntity,
-    SensorEntityDescription,
     SensorStateClass,
 )
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import UnitOfEnergy
-from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .logic.access import Person
 from .logic.sessions.reports import Totals
 from .runtime.charger_access import people_of
 from .runtime.sessions import PlaceSessions
 from .session_sensors import Periods, cost_of, kwh_of
+from .subentry_sensors import SubentrySensor, SubentrySensorDescription
 
 type Span = Callable[[Person, Periods], tuple[datetime, datetime] | None]
 
 
 @dataclass(frozen=True, kw_only=True)
-class PersonSensorDescription(SensorEntityDescription):
+class PersonSensorDescription(SubentrySensorDescription):
     """A figure of a person's sessions in a span (None: no such span)."""
 
     span_fn: Span
     figure_fn: Callable[[Totals], StateType]
-    money: bool = False
 
 
 def _month(_person: Person, periods: Periods) -> tuple[datetime, datetime]:
@@ -114,11 +108,9 @@ def add_person_sensors(
         )
 
 
-class PersonSensor(SensorEntity):
+class PersonSensor(SubentrySensor):
     """A figure of a person's sessions, from the place's ledger."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     entity_description: PersonSensorDescription
 
     def __init__(
@@ -129,35 +121,9 @@ class PersonSensor(SensorEntity):
         sessions: PlaceSessions,
     ) -> None:
         """A person's figure; money in the household's currency."""
-        self.entity_description = description
-        self._entry = entry
+        super().__init__(entry, person_key, description)
         self._person_key = person_key
         self._sessions = sessions
-        self._attr_unique_id = f"{person_key}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, person_key)},
-            name=entry.subentries[person_key].title,
-            entry_type=DeviceEntryType.SERVICE,
-            via_device=(DOMAIN, entry.entry_id),
-        )
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the ledger and the month's (and day's) start."""
-        await super().async_added_to_hass()
-        if self.entity_description.money:
-            self._attr_native_unit_of_measurement = self.hass.config.currency
-        self.async_on_remove(self._sessions.async_add_listener(self._changed))
-        self.async_on_remove(
-            async_track_time_change(self.hass, self._tick, hour=0, minute=0, second=0)
-        )
-
-    @callback
-    def _changed(self) -> None:
-        self.async_write_ha_state()
-
-    @callback
-    def _tick(self, _now: datetime) -> None:
-        self.async_write_ha_state()
 
     def _person(self) -> Person | None:
         return next(

@@ -10,24 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
-    SensorEntity,
-    SensorEntityDescription,
 )
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import UnitOfEnergy
-from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_CHARGE_POINT_ID, DOMAIN, SUBENTRY_REIMBURSEMENT
+from .const import CONF_CHARGE_POINT_ID, SUBENTRY_REIMBURSEMENT
 from .logic.reimbursement.month import Month
 from .logic.reimbursement.settings import CONF_COVERED_CHARGERS, tariffs_of
 from .logic.reimbursement.statement import Statement, build_statement
@@ -35,6 +29,7 @@ from .logic.reimbursement.statement_states import StatementState
 from .runtime.receivers import ReceiverSync
 from .runtime.reimbursement_outbox import SyncState
 from .runtime.statements import StatementBook
+from .subentry_sensors import SubentrySensor, SubentrySensorDescription
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +72,11 @@ class Reimbursed:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReimbursementSensorDescription(SensorEntityDescription):
+class ReimbursementSensorDescription(SubentrySensorDescription):
     """A figure of a reimbursement."""
 
     value_fn: Callable[[Reimbursed], StateType]
     attributes_fn: Callable[[Reimbursed], dict[str, Any] | None] = lambda _: None
-    money: bool = False
     # Only with an OCPI receiver.
     sync: bool = False
 
@@ -193,52 +187,27 @@ def add_reimbursement_sensors(
         )
 
 
-class ReimbursementSensor(SensorEntity):
+class ReimbursementSensor(SubentrySensor):
     """A figure of a reimbursement."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     entity_description: ReimbursementSensorDescription
 
     def __init__(
         self, reimbursed: Reimbursed, description: ReimbursementSensorDescription
     ) -> None:
         """On the driver's device, below the place."""
-        self.entity_description = description
+        super().__init__(reimbursed.entry, reimbursed.subentry_id, description)
         self._reimbursed = reimbursed
-        key = reimbursed.subentry_id
-        self._attr_unique_id = f"{key}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, key)},
-            name=reimbursed.subentry.title,
-            entry_type=DeviceEntryType.SERVICE,
-            via_device=(DOMAIN, reimbursed.entry.entry_id),
-        )
 
     async def async_added_to_hass(self) -> None:
-        """Follow the ledger, the statements, the sync and the month's start."""
+        """Follow the statements and the sync too."""
         await super().async_added_to_hass()
-        if self.entity_description.money:
-            self._attr_native_unit_of_measurement = self.hass.config.currency
         reimbursed = self._reimbursed
-        sessions = reimbursed.entry.runtime_data.sessions
-        self.async_on_remove(sessions.async_add_listener(self._changed))
         self.async_on_remove(reimbursed.book.async_add_listener(self._changed))
         if reimbursed.sync is not None:
             self.async_on_remove(
                 reimbursed.sync.async_add_status_listener(self._changed)
             )
-        self.async_on_remove(
-            async_track_time_change(self.hass, self._tick, hour=0, minute=0, second=0)
-        )
-
-    @callback
-    def _changed(self) -> None:
-        self.async_write_ha_state()
-
-    @callback
-    def _tick(self, _now: datetime) -> None:
-        self.async_write_ha_state()
 
     @property
     def native_value(self) -> StateType:
