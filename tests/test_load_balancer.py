@@ -220,6 +220,41 @@ async def test_overload_cuts_pauses_and_recovers(
     assert _state(hass, "sensor.garage_limited_by") == "user_limit"
 
 
+async def test_a_reading_during_a_cut_counts_the_cars_at_the_cut(
+    hass: HomeAssistant, mqtt_mock: Any, chargers: Callable[..., Any]
+) -> None:
+    """A meter reading that comes while a cut is on its way raises nobody.
+
+    The chargers hold the cut before they answer; a reading taken then (the
+    house alone) must not be read as the house plus cars still at the old
+    current: that would raise them far above the fuse.
+    """
+    entry = balanced_place()
+    sims = await chargers(entry)
+    async_fire_mqtt_message(hass, TOPIC, list2((26.0, 32.0, 32.0)))
+    await _until(hass, lambda: all(s.current_limit_a == 9.5 for s in sims.values()))
+    for sim in sims.values():
+        sim.profile_answer_delay_s = 1.0
+    sent = {
+        cp: len(sim.received_calls("SetChargingProfile")) for cp, sim in sims.items()
+    }
+
+    async_fire_mqtt_message(hass, TOPIC, list2((60.0, 60.0, 60.0)))
+    await _until(hass, lambda: all(s.current_limit_a == 0 for s in sims.values()))
+    # The cars are cut, the chargers have not said so yet: the house alone.
+    async_fire_mqtt_message(hass, TOPIC, list2((20.0, 20.0, 20.0)))
+    await _until(hass, lambda: all(s.current_limit_a == 9.5 for s in sims.values()), 15)
+    for cp, sim in sims.items():
+        limits = [
+            period["limit"]
+            for call in sim.received_calls("SetChargingProfile")[sent[cp] :]
+            for period in call["cs_charging_profiles"]["charging_schedule"][
+                "charging_schedule_period"
+            ]
+        ]
+        assert max(limits) <= 9.5, (cp, limits)
+
+
 async def test_the_capacity_guard_holds_the_planned_cars_only(
     hass: HomeAssistant,
     mqtt_mock: Any,

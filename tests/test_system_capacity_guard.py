@@ -5,9 +5,10 @@ integration and homecharge, an OCPP simulator on a real websocket and a
 simulated amsreader. The place pays a capacity tariff whose next step
 starts at 8 kW; the hour so far ran at the step's average (the meter's
 store says so), so what is left of the hour is 8 kW on average whatever
-the minute. The car charges with what the house leaves of it; the house
-jumps above the step: the charger is cut, and *Limited by* says why; the
-house calms down: the car charges again.
+the minute (give or take the seconds HA takes to start). The car charges
+with what the house leaves of it; the house jumps above the step: the
+charger is cut, and *Limited by* says why; the house calms down: the car
+charges again.
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ OPTIONS = {
 }
 
 
-def _hour_so_far_at_the_step(directory: Path) -> None:
-    """The place's store: this clock hour has used the step's average so far."""
+def _hour_so_far_at_the_step(directory: Path) -> datetime:
+    """The place's store: this clock hour has used the step's average so far.
+
+    Returns when: from then until the meter's first message nothing is
+    counted (see ``_room_kw``).
+    """
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
     elapsed = (now - hour).total_seconds() / 3600
@@ -73,6 +78,22 @@ def _hour_so_far_at_the_step(directory: Path) -> None:
         "data": data,
     }
     (directory / ".storage" / f"homecharge.{ENTRY_ID}").write_text(json.dumps(payload))
+    return now
+
+
+def _room_kw(written: datetime) -> float:
+    """The most house and car may draw now with the hour kept inside the step.
+
+    The hour so far was written at the step's average, but HA starts and the
+    meter speaks some seconds later: the hour's energy counted lags the
+    step's pace by at most the step times that wait, and the guard may spend
+    it over what is left of the hour — a lot in the hour's last minutes.
+    """
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    uncounted_h = (now - max(written, hour)).total_seconds() / 3600
+    rest_h = max((hour + timedelta(hours=1) - now).total_seconds(), 30) / 3600
+    return STEP_KW * (1 + uncounted_h / rest_h)
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -80,6 +101,14 @@ async def test_the_guard_cuts_when_the_house_runs_above_the_step(
     tmp_path: Path,
 ) -> None:
     """Meter → capacity guard → charger, and the reason on the dashboard."""
+    # In an hour's last minutes what the start left uncounted is a lot of
+    # power (see _room_kw), and the busy house may not be cut before the hour
+    # turns: the test keeps to one hour (the guard's last minutes are
+    # tests/test_capacity_guard.py's).
+    now = datetime.now(UTC)
+    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if next_hour - now < timedelta(minutes=3):
+        await asyncio.sleep((next_hour - now).total_seconds() + 1)
     ocpp_port, http_port = free_port(), free_port()
     with Mosquitto() as broker:
         directory = tmp_path / "config"
@@ -111,7 +140,7 @@ async def test_the_guard_cuts_when_the_house_runs_above_the_step(
                 )
             ],
         )
-        _hour_so_far_at_the_step(directory)
+        written = _hour_so_far_at_the_step(directory)
         hass = HomeAssistantProcess(directory, http_port=http_port, ocpp_port=ocpp_port)
         charger = SimulatedCharger(
             url=f"ws://127.0.0.1:{ocpp_port}",
@@ -153,7 +182,7 @@ async def test_the_guard_cuts_when_the_house_runs_above_the_step(
                     lambda: charger.current_limit_a >= 6.0, 15, "charging in the step"
                 )
                 quiet = charger.current_limit_a
-                assert (QUIET_A + quiet) * KW_PER_AMP <= STEP_KW + 0.2
+                assert (QUIET_A + quiet) * KW_PER_AMP <= _room_kw(written) + 0.2
 
                 # The house alone runs above the step: the car is cut within
                 # a few meter messages, by the step and not by the fuse.
@@ -170,7 +199,7 @@ async def test_the_guard_cuts_when_the_house_runs_above_the_step(
                     lambda: charger.current_limit_a >= 6.0, 30, "charging again"
                 )
                 assert (QUIET_A + charger.current_limit_a) * KW_PER_AMP <= (
-                    STEP_KW + 0.2
+                    _room_kw(written) + 0.2
                 )
         except BaseException:
             print(hass.log_tail(120))  # noqa: T201

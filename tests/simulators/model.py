@@ -200,6 +200,8 @@ class ChargerModel:
     reset_delay_s: float = 1.0
     reconnect_interval_s: float = 3.0
     response_timeout_s: float = 10.0
+    # How long a SetChargingProfile's answer takes after the limit is in force.
+    profile_answer_delay_s: float = 0.0
     tick_s: float | None = None  # physics step; None → from meter_interval_s
 
     def __post_init__(self) -> None:

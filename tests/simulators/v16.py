@@ -227,7 +227,7 @@ class V16Session(SessionBase):
         self.run_deferred(call_unique_id)
 
     @on("SetChargingProfile")
-    def on_set_charging_profile(self, call_unique_id: str, **payload: Any) -> Any:
+    async def on_set_charging_profile(self, call_unique_id: str, **payload: Any) -> Any:
         """Accepted or Rejected per the charger's quirks and the 1.6 rules."""
         self.record("SetChargingProfile", payload)
         profile = profile_from_v16(
@@ -236,6 +236,8 @@ class V16Session(SessionBase):
         if not self.charger._install_profile(profile):
             return call_result.SetChargingProfile(status="Rejected")
         self.defer(call_unique_id, self.charger._refresh)
+        # A slow answer: the new limit holds before the CSMS hears so.
+        await asyncio.sleep(self.charger.profile_answer_delay_s)
         return call_result.SetChargingProfile(status="Accepted")
 
     @after("SetChargingProfile")

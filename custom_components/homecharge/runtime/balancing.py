@@ -262,7 +262,11 @@ class PlaceBalancer(DataUpdateCoordinator[LoadState]):
                     draw=own_draw(
                         phases,
                         data.current_a,
-                        data.offered_a,
+                        # A cut on its way may show in the meter already:
+                        # counted at it, the house is read high, never low.
+                        data.offered_a
+                        if data.cutting_to_a is None
+                        else data.cutting_to_a,
                         charging=charging,
                         previous_offer=data.previous_offer_a,
                         stale=charger.currents_stale,

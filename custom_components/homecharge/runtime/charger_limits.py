@@ -239,6 +239,7 @@ class ChargerLimits:
                 return False
             return sent
         finally:
+            charger.data.cutting_to_a = None
             self._holder = None
             self._lock.release()
 
@@ -248,6 +249,8 @@ class ChargerLimits:
         charger = self._charger
         data = charger.data
         amps = self.amps
+        if data.offered_a is None or amps < data.offered_a:
+            data.cutting_to_a = amps
         for step in plan_steps(amps, capabilities, paused=data.paused):
             if step is Step.PAUSE:
                 if data.transaction_id is not None:

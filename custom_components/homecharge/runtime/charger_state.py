@@ -120,6 +120,9 @@ class ChargerState:
     # the balancer tells a stale report from a fresh one by these.
     previous_offer_a: float | None = None
     offer_changed_at: datetime | None = None
+    # A lower offer sent and not yet answered: the charger may hold it already,
+    # so a meter reading meanwhile may show the car at it.
+    cutting_to_a: float | None = None
     currents_at: datetime | None = None
     transaction_id: str | None = None
     meter_start_wh: float | None = None
