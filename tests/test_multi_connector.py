@@ -162,6 +162,40 @@ async def test_each_connector_is_its_own_device_with_its_own_session(
     assert _state(hass, FIRST) == "charging"
 
 
+async def test_a_connectors_device_finds_that_connectors_sessions(
+    hass: HomeAssistant, twin: Callable[..., Any]
+) -> None:
+    """The connector's device: its sessions; the charger's: all of them."""
+    entry, sim = await twin(twin_place())
+    await _two_cars(hass, entry, sim)
+    registry = dr.async_get(hass)
+    devices = {
+        key: device.id
+        for key in ("CP-T", "CP-T/2")
+        if (device := registry.async_get_device(identifiers={(DOMAIN, key)}))
+    }
+
+    async def connectors(device_id: str) -> list[Any]:
+        response = await hass.services.async_call(
+            DOMAIN,
+            "get_sessions",
+            {
+                "config_entry_id": entry.entry_id,
+                "device_id": device_id,
+                "include_sessions": True,
+            },
+            blocking=True,
+            return_response=True,
+        )
+        assert response is not None
+        sessions = response["sessions"]
+        assert isinstance(sessions, list)
+        return sorted(row["connector"] for row in sessions)  # type: ignore[index]
+
+    assert await connectors(devices["CP-T/2"]) == [2]
+    assert await connectors(devices["CP-T"]) == [1, 2]
+
+
 def _profiles(sim: SimulatedCharger) -> list[tuple[int, int, str]]:
     """(connector or EVSE, profile id, purpose) of every SetChargingProfile."""
     found = []

@@ -23,6 +23,7 @@ from custom_components.homecharge.logic.sessions.model import (
 )
 from custom_components.homecharge.logic.sessions.reports import (
     GroupBy,
+    Outlet,
     SessionFilter,
     grouped,
     period_totals,
@@ -658,7 +659,7 @@ def test_reports_group_by_day_week_month_charger_and_person() -> None:
         "other": 1,
     }
     assert list(grouped(sessions, GroupBy.PERSON, oslo)) == ["", "A", "B"]
-    wanted = SessionFilter(chargers=frozenset({"cp"}), id_tags=frozenset({"B"}))
+    wanted = SessionFilter(chargers=frozenset({Outlet("cp")}), id_tags=frozenset({"B"}))
     assert [s.id_tag for s in sessions if wanted.matches(s)] == ["B"]
     # Counted by slot: a window that cuts a session counts its part in it.
     assert period_totals(sessions, at(0), at(15)).wh == 1_000

@@ -34,6 +34,7 @@ from .guest_services import (
 from .logic.access import Person, Right
 from .logic.grid import IEC_MIN_AMPS
 from .logic.limits import LimitSource
+from .logic.sessions.reports import Outlet
 from .plan_services import (
     PLAN_SCHEMA,
     READY_BY_SCHEMA,
@@ -239,12 +240,19 @@ async def _async_set_ready_by(call: ServiceCall) -> None:
     await async_set_ready_by(call, chargers)
 
 
-def _charge_points(call: ServiceCall) -> frozenset[str] | None:
-    """The charge point ids of the chargers named, if any were."""
+def _outlets(call: ServiceCall) -> frozenset[Outlet] | None:
+    """The chargers named, if any were: a connector's device, that connector.
+
+    A charger's own device is the whole charger (its first connector's
+    entities are on it, but its sessions are all of its connectors').
+    """
     if ATTR_DEVICE_ID not in call.data:
         return None
     return frozenset(
-        charger.config.charge_point_id
+        Outlet(
+            charger.config.charge_point_id,
+            None if charger.is_station else charger.connector_id,
+        )
         for charger in chargers_of_devices(call.hass, call.data[ATTR_DEVICE_ID])
     )
 
@@ -253,7 +261,7 @@ async def _async_get_sessions(call: ServiceCall) -> ServiceResponse:
     # A guest sees his own sessions only.
     person = await async_caller_person(call.hass, _entry(call), call.context)
     return await async_get_sessions(
-        call, _charge_points(call), person.name if person is not None else None
+        call, _outlets(call), person.name if person is not None else None
     )
 
 
@@ -265,7 +273,7 @@ def _entry(call: ServiceCall) -> ConfigEntry:
 async def _async_export_sessions(call: ServiceCall) -> ServiceResponse:
     # A file in the config folder: not a guest's to write.
     await async_guest(call.hass, _entry(call), call.context, Right.SETTINGS)
-    return await async_export_sessions(call, _charge_points(call))
+    return await async_export_sessions(call, _outlets(call))
 
 
 async def _async_update_session(call: ServiceCall) -> ServiceResponse:
@@ -281,7 +289,7 @@ async def _async_classify_sessions(call: ServiceCall) -> ServiceResponse:
     # Every session of a place at once: the place's settings right.
     entry = _entry(call)
     await async_guest(call.hass, entry, call.context, Right.SETTINGS)
-    return classify_sessions(call, entry.runtime_data.sessions, _charge_points(call))
+    return classify_sessions(call, entry.runtime_data.sessions, _outlets(call))
 
 
 async def _async_make_statement(call: ServiceCall) -> ServiceResponse:

@@ -23,8 +23,10 @@ from .logic.sessions.model import Classification, Session
 from .logic.sessions.reports import (
     COLUMNS,
     GroupBy,
+    Outlet,
     SessionFilter,
     Totals,
+    at_outlets,
     grouped,
     row,
     slot_totals,
@@ -138,7 +140,7 @@ def _bound(value: date | datetime | None, *, end: bool) -> datetime | None:
 
 
 async def _select(
-    call: ServiceCall, chargers: frozenset[str] | None, only: str | None = None
+    call: ServiceCall, chargers: frozenset[Outlet] | None, only: str | None = None
 ) -> tuple[list[Session], SessionFilter]:
     data = call.data
     start = _bound(data.get(ATTR_START), end=False)
@@ -177,7 +179,7 @@ def _totals(totals: Totals) -> dict[str, JsonValueType]:
 
 
 async def async_get_sessions(
-    call: ServiceCall, chargers: frozenset[str] | None, only: str | None = None
+    call: ServiceCall, chargers: frozenset[Outlet] | None, only: str | None = None
 ) -> ServiceResponse:
     """The sessions that match, their totals, and groups if asked for.
 
@@ -200,7 +202,7 @@ async def async_get_sessions(
 
 
 async def async_export_sessions(
-    call: ServiceCall, chargers: frozenset[str] | None
+    call: ServiceCall, chargers: frozenset[Outlet] | None
 ) -> ServiceResponse:
     """Write the sessions that match to a file under the config folder."""
     sessions, wanted = await _select(call, chargers)
@@ -259,7 +261,7 @@ def update_session(
 
 
 def classify_sessions(
-    call: ServiceCall, sessions: PlaceSessions, chargers: frozenset[str] | None
+    call: ServiceCall, sessions: PlaceSessions, chargers: frozenset[Outlet] | None
 ) -> ServiceResponse:
     """
     Classify a month's finished sessions at once (a charger's, a vehicle's).
@@ -287,7 +289,7 @@ def classify_sessions(
             not session.finished
             or session.classification is wanted
             or not month.contains(session.started, zone)
-            or (chargers is not None and session.charger not in chargers)
+            or not at_outlets(session, chargers)
             or (
                 vehicles is not None
                 and (session.vehicle or "").casefold() not in vehicles

@@ -76,13 +76,33 @@ class GroupBy(StrEnum):
     PERSON = "person"
 
 
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """A charger by its charge point id, or one connector of it."""
+
+    charger: str
+    # None: every connector of the charger.
+    connector: int | None = None
+
+    def holds(self, session: Session) -> bool:
+        """Whether the session was charged here."""
+        return session.charger == self.charger and (
+            self.connector is None or session.connector == self.connector
+        )
+
+
+def at_outlets(session: Session, outlets: Iterable[Outlet] | None) -> bool:
+    """Whether the session was charged at one of ``outlets`` (None: anywhere)."""
+    return outlets is None or any(outlet.holds(session) for outlet in outlets)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SessionFilter:
     """Which sessions a report takes (None: any)."""
 
     start: datetime | None = None
     end: datetime | None = None
-    chargers: frozenset[str] | None = None
+    chargers: frozenset[Outlet] | None = None
     id_tags: frozenset[str] | None = None
     # People by name, as the sessions keep them.
     people: frozenset[str] | None = None
@@ -93,7 +113,7 @@ class SessionFilter:
         return (
             (self.start is None or session.started >= self.start)
             and (self.end is None or session.started < self.end)
-            and (self.chargers is None or session.charger in self.chargers)
+            and at_outlets(session, self.chargers)
             and (self.id_tags is None or session.id_tag in self.id_tags)
             and (self.people is None or session.person in self.people)
             and (
