@@ -33,11 +33,11 @@ from dataclasses import replace
 
 from ..capacity_tariff import StepOption
 from .exact import SearchBudget, better
-from .groups import group_cars, step_slack_kw, whole_plan_value
+from .groups import assemble_plan, group_cars, step_slack_kw, whole_plan_value
 from .hours import per_slot_problem, plan_power_kw, share_hours
 from .joint import JointRelaxation, joint_lower_bound
 from .model import Plan, PlanProblem
-from .trades import plan_groups_under_step
+from .trades import finish_by_trades, plan_groups_under_step
 
 type PlanBySlots = Callable[[PlanProblem], Plan]
 type PlanShare = Callable[[PlanProblem, SearchBudget], Plan]
@@ -121,11 +121,37 @@ def plan_by_hours(
             joint_left -= 1
         if better(whole_plan_value(found), whole_plan_value(best)):
             best = found
+    if len(groups) > 1:
+        best = _finished(problem, best)
     lower = joint_lower_bound(problem, relaxations, best)
     if lower is None:
         return replace(best, exact=False, lower_bound=None)
     exact = lower >= best.cost - _PROOF_SLACK * max(abs(best.cost), _LEAST_COST)
     return replace(best, exact=exact, lower_bound=min(lower, best.cost))
+
+
+def _finished(problem: PlanProblem, plan: Plan) -> Plan:
+    """
+    A plan of several groups, finished by trades (``finish_by_trades``).
+
+    In the share of the hours that keeps what each slot of the plan uses and
+    gives the rest cheapest first: the shares' plans are the groups in turn
+    and the descent, which miss the starts and trades the finish tries.
+    """
+    option = problem.steps[plan.step]
+    slack = step_slack_kw(problem, option)
+    if slack is None:
+        return plan
+    rooms = share_hours(problem, slack, used_kw=plan_power_kw(problem, plan))
+    single = per_slot_problem(problem, option, rooms)
+    steps = problem.amp_steps
+    currents = {
+        key: [round(amps * steps) for amps in row]
+        for key, row in plan.currents.items()
+    }
+    finished = finish_by_trades(single, group_cars(single.cars), 0, currents)
+    found = assemble_plan(problem, finished, plan.step, exact=False)
+    return found if better(whole_plan_value(found), whole_plan_value(plan)) else plan
 
 
 def _plan_step(

@@ -50,6 +50,7 @@ from .joint import (
     plan_in_turn_at,
 )
 from .model import Plan, PlanProblem
+from .polish import polish
 from .trades import (
     best_in_turn,
     finish_by_trades,
@@ -87,8 +88,12 @@ def plan_charging(problem: PlanProblem) -> Plan:
     if not problem.steps:
         raise ValueError("a plan needs at least one capacity step option")
     if hourly(problem):
-        return plan_by_hours(problem, _plan_by_slots, _plan_share)
-    return _plan_by_slots(problem)
+        plan = plan_by_hours(problem, _plan_by_slots, _plan_share)
+    else:
+        plan = _plan_by_slots(problem)
+    if not plan.exact and len(group_cars(problem.cars)) > 1:
+        plan = polish(problem, plan)
+    return plan
 
 
 def _plan_share(problem: PlanProblem, budget: SearchBudget) -> Plan:

@@ -1,0 +1,245 @@
+"""A plan of several groups polished by moves checked in the hourly model itself.
+
+The groups' solvers plan in per-slot caps (a share of each hour's room); the
+grid company judges the hour. Two moves, each checked against the lines,
+the cars' minimum and maximum, their ready slot, the price cap and the
+step's hourly average, and kept where it makes the plan cheaper at the same
+energy for every car:
+
+- a *shift*: one car's current moves from a slot to a cheaper one;
+- an *exchange*: a car moves into a cheaper slot while another, loading a
+  line with it, moves out of it the other way, so that the first gets the
+  line's room there: a 3-phase car takes a cheap quarter's line from a
+  1-phase car, which charges in the dearer quarter instead (it draws less
+  power per amp, so more energy lands in the cheap slot).
+
+Slot 0 of a plan made mid-slot stays as it is (its energy is a share).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+import math
+from typing import Final
+
+from .model import SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
+
+# Moves looked at per plan (each a few µs): some 30 ms at most.
+POLISH_WORK: Final = 60_000
+# Currency a move must save to count (float noise below it).
+_LEAST_GAIN: Final = 1e-9
+# kW of float noise a row's room may be short by.
+_KW_NOISE: Final = 1e-9
+
+
+@dataclass(slots=True)
+class _Moves:
+    """A plan in steps with what each slot's lines and hour have left."""
+
+    problem: PlanProblem
+    cars: list[CarNeed]
+    amps: list[list[int]]
+    line_room: list[list[int]]
+    row_of: list[int]
+    row_room: list[float]
+    first: int
+    work: int
+    gain: float = 0.0
+
+    def kw_per_step(self, car: int) -> float:
+        """Power of one step of the car's current."""
+        return self.cars[car].kwh_per_amp * SLOTS_PER_HOUR
+
+    def usable(self, car: int, slot: int) -> bool:
+        """Whether the car may charge in the slot at all."""
+        problem = self.problem
+        return self.first <= slot < self.cars[car].ready and (
+            problem.price_cap is None or problem.prices[slot] <= problem.price_cap
+        )
+
+    def fits(self, car: int, slot: int, amps: int) -> bool:
+        """Whether the car's current in the slot may be ``amps`` (0 or min…max)."""
+        need = self.cars[car]
+        return amps == 0 or need.min_a <= amps <= need.max_a
+
+    def room(self, car: int, slot: int, free: Sequence[int] = ()) -> int:
+        """Steps the car's lines have left in the slot (``free``: lines freed)."""
+        lines = self.line_room[slot]
+        return min(
+            lines[line] + free[line] if free else lines[line]
+            for line in self.cars[car].lines
+        )
+
+    def move(self, car: int, source: int, target: int, amps: int) -> None:
+        """``amps`` steps of the car from ``source`` to ``target``."""
+        self.amps[car][source] -= amps
+        self.amps[car][target] += amps
+        for line in self.cars[car].lines:
+            self.line_room[source][line] += amps
+            self.line_room[target][line] -= amps
+        kw = amps * self.kw_per_step(car)
+        self.row_room[self.row_of[source]] += kw
+        self.row_room[self.row_of[target]] -= kw
+        prices = self.problem.prices
+        self.gain += (
+            amps * self.cars[car].kwh_per_amp * (prices[source] - prices[target])
+        )
+
+    def power_fits(self, rows: dict[int, float]) -> bool:
+        """Whether the rows' power changes (kW) keep each inside its step."""
+        return all(
+            kw <= 0 or self.row_room[row] - kw >= -_KW_NOISE for row, kw in rows.items()
+        )
+
+
+def polish(problem: PlanProblem, plan: Plan, work: int = POLISH_WORK) -> Plan:
+    """The plan after every shift and exchange that makes it cheaper (``work`` moves looked at)."""
+    moves = _start(problem, plan, work)
+    if moves is None:
+        return plan
+    order = sorted(
+        range(moves.first, len(problem.prices)), key=problem.prices.__getitem__
+    )
+    while moves.work > 0:
+        before = moves.gain
+        _shifts(moves, order)
+        _exchanges(moves, order)
+        if moves.gain - before <= _LEAST_GAIN:
+            break
+    if moves.gain <= _LEAST_GAIN:
+        return plan
+    steps = problem.amp_steps
+    currents = dict(plan.currents)
+    for car, row in zip(moves.cars, moves.amps, strict=True):
+        first = currents[car.key][: moves.first]
+        currents[car.key] = (*first, *(amps / steps for amps in row[moves.first :]))
+    cost = plan.energy_cost - moves.gain
+    lower = plan.lower_bound
+    return replace(
+        plan,
+        currents=currents,
+        energy_cost=cost,
+        lower_bound=None if lower is None else min(lower, cost + plan.step_cost),
+    )
+
+
+def _start(problem: PlanProblem, plan: Plan, work: int) -> _Moves | None:
+    """The plan in steps and its rooms; None where it is not one to polish."""
+    steps = problem.amp_steps
+    cars = [car for car in problem.cars if car.key in plan.currents]
+    slots = len(problem.prices)
+    amps = [
+        [round(current * steps) for current in plan.currents[car.key]] for car in cars
+    ]
+    if any(len(row) != slots for row in amps):
+        return None
+    line_room = [list(row) for row in problem.headroom]
+    for car, row in zip(cars, amps, strict=True):
+        for slot, current in enumerate(row):
+            for line in car.lines:
+                line_room[slot][line] -= current
+    option = problem.steps[plan.step]
+    rows = problem.power_rows()
+    row_of = [0] * slots
+    row_room = []
+    for number, row in enumerate(rows):
+        cap = problem.cap_kw(option, row[0])
+        room = math.inf
+        if cap is not None:
+            room = cap * len(row) - math.fsum(problem.house_kw[slot] for slot in row)
+        for slot in row:
+            row_of[slot] = number
+            room -= math.fsum(
+                row_amps[slot] * car.kwh_per_amp * SLOTS_PER_HOUR
+                for car, row_amps in zip(cars, amps, strict=True)
+            )
+        row_room.append(room)
+    first = 1 if problem.first_slot_share < 1 else 0
+    return _Moves(problem, cars, amps, line_room, row_of, row_room, first, work)
+
+
+def _shifts(moves: _Moves, order: Sequence[int]) -> None:
+    """Each car's current from its dearest slots to the cheapest with room."""
+    prices = moves.problem.prices
+    for car, row in enumerate(moves.amps):
+        need = moves.cars[car]
+        for source in reversed(order):
+            for target in order:
+                if moves.work <= 0 or row[source] == 0:
+                    break
+                if prices[target] >= prices[source]:
+                    break
+                moves.work -= 1
+                if not moves.usable(car, target):
+                    continue
+                fit = min(need.max_a - row[target], moves.room(car, target))
+                spare = moves.row_room[moves.row_of[target]]
+                if moves.row_of[target] != moves.row_of[source] and spare < math.inf:
+                    fit = min(
+                        fit, math.floor(spare / moves.kw_per_step(car) + _KW_NOISE)
+                    )
+                amps = min(row[source], fit)
+                if amps < row[source] and row[source] - amps < need.min_a:
+                    amps = row[source] - need.min_a
+                if amps <= 0 or not moves.fits(car, target, row[target] + amps):
+                    continue
+                moves.move(car, source, target, amps)
+
+
+def _exchanges(moves: _Moves, order: Sequence[int]) -> None:
+    """A car into a cheaper slot, another sharing a line out of it the other way."""
+    prices = moves.problem.prices
+    count = len(moves.cars)
+    for taker in range(count):
+        for giver in range(count):
+            if giver == taker or not moves.cars[giver].lines & moves.cars[taker].lines:
+                continue
+            for source in reversed(order):
+                for target in order:
+                    if moves.work <= 0:
+                        return
+                    if prices[target] >= prices[source]:
+                        break
+                    moves.work -= 1
+                    _exchange(moves, taker, giver, source, target)
+
+
+def _exchange(moves: _Moves, taker: int, giver: int, source: int, target: int) -> None:
+    """``taker`` from ``source`` to ``target``, ``giver`` the other way, if cheaper."""
+    take_row, give_row = moves.amps[taker], moves.amps[giver]
+    if take_row[source] == 0 or give_row[target] == 0:
+        return
+    if not (moves.usable(taker, target) and moves.usable(giver, source)):
+        return
+    taker_need, giver_need = moves.cars[taker], moves.cars[giver]
+    lines = len(moves.line_room[target])
+    for given in (give_row[target], give_row[target] - giver_need.min_a):
+        if given <= 0 or not moves.fits(giver, source, give_row[source] + given):
+            continue
+        freed = [given if line in giver_need.lines else 0 for line in range(lines)]
+        fit = min(taker_need.max_a - take_row[target], moves.room(taker, target, freed))
+        taken = min(take_row[source], fit)
+        if taken < take_row[source] and take_row[source] - taken < taker_need.min_a:
+            taken = take_row[source] - taker_need.min_a
+        if taken <= 0 or not moves.fits(taker, target, take_row[target] + taken):
+            continue
+        # The giver's current in the source slot: its lines there, with what
+        # the taker leaves.
+        back = [taken if line in taker_need.lines else 0 for line in range(lines)]
+        if moves.room(giver, source, back) < given:
+            continue
+        saved = (moves.problem.prices[source] - moves.problem.prices[target]) * (
+            taken * taker_need.kwh_per_amp - given * giver_need.kwh_per_amp
+        )
+        if saved <= _LEAST_GAIN:
+            continue
+        rows: dict[int, float] = {}
+        power = taken * moves.kw_per_step(taker) - given * moves.kw_per_step(giver)
+        rows[moves.row_of[target]] = rows.get(moves.row_of[target], 0.0) + power
+        rows[moves.row_of[source]] = rows.get(moves.row_of[source], 0.0) - power
+        if not moves.power_fits(rows):
+            continue
+        moves.move(giver, target, source, given)
+        moves.move(taker, source, target, taken)
+        return
