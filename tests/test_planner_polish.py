@@ -6,6 +6,7 @@ plan checker, which the polish does not use.
 
 from __future__ import annotations
 
+from dataclasses import replace
 import math
 import os
 
@@ -69,14 +70,7 @@ def test_an_exchange_gives_the_cheap_slot_to_the_car_that_draws_more() -> None:
 
 def test_an_hour_without_power_room_takes_nothing_more() -> None:
     """A shift into another hour keeps that hour's average under the step."""
-    one = CarNeed(
-        key="one",
-        lines=frozenset({0}),
-        kwh_per_amp=TN3 / 3,
-        max_a=16,
-        need_kwh=1,
-        ready=2,
-    )
+    one = replace(ONE_PHASE, need_kwh=10 * TN3 / 3)
     # Two slots of two hours; the cheap one's house leaves 0.5 kW (2 A).
     problem = _problem(
         cars=[one],
@@ -92,6 +86,21 @@ def test_an_hour_without_power_room_takes_nothing_more() -> None:
         cars=[one], slot_hours=[0, 1], steps=(StepOption(extra_cost=0.0, max_kw=4.0),)
     )
     assert polish(roomy, plan).currents == {"one": (10.0, 0.0)}
+
+
+def test_a_car_short_of_energy_gets_the_room_another_can_leave() -> None:
+    """The 1-phase car can only charge now; the 3-phase one moves on for it."""
+    problem = _problem(cars=[THREE_PHASE, replace(ONE_PHASE, ready=1)])
+    plan = assemble_plan(problem, {"three": [16, 0], "one": [0, 0]}, 0, exact=False)
+    assert check_plan(problem, plan) == []
+    polished = polish(problem, plan)
+    assert polished.currents == {"three": (0.0, 16.0), "one": (16.0, 0.0)}
+    assert check_plan(problem, polished) == []
+    best = solve_exact(problem)
+    assert sum(polished.delivered_kwh.values()) == pytest.approx(best.delivered_total)
+    assert polished.cost == pytest.approx(best.cost, abs=1e-9)
+    # More energy than the plan's certificate was for: none is claimed.
+    assert polished.lower_bound is None
 
 
 def test_slot_zero_of_a_plan_made_mid_slot_stays() -> None:

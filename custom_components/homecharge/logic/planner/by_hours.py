@@ -146,8 +146,7 @@ def _finished(problem: PlanProblem, plan: Plan) -> Plan:
     single = per_slot_problem(problem, option, rooms)
     steps = problem.amp_steps
     currents = {
-        key: [round(amps * steps) for amps in row]
-        for key, row in plan.currents.items()
+        key: [round(amps * steps) for amps in row] for key, row in plan.currents.items()
     }
     finished = finish_by_trades(single, group_cars(single.cars), 0, currents)
     found = assemble_plan(problem, finished, plan.step, exact=False)

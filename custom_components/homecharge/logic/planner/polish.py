@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import math
 from typing import Final
 
-from .model import SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
+from .model import ROUNDING_NOISE, SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
 
 # Moves looked at per plan (each a few µs): some 30 ms at most.
 POLISH_WORK: Final = 60_000
@@ -45,6 +45,9 @@ class _Moves:
     row_room: list[float]
     first: int
     work: int
+    # Step-slots each car needed beyond the plan, and those it got here.
+    missing: list[float]
+    added: list[int]
     gain: float = 0.0
 
     def kw_per_step(self, car: int) -> float:
@@ -86,6 +89,19 @@ class _Moves:
             amps * self.cars[car].kwh_per_amp * (prices[source] - prices[target])
         )
 
+    def short(self, car: int) -> int:
+        """Whole steps of current the car may still take in one slot."""
+        return math.floor(self.missing[car] - self.added[car] + ROUNDING_NOISE)
+
+    def add(self, car: int, slot: int, amps: int) -> None:
+        """``amps`` steps more for the car in the slot: more energy."""
+        self.amps[car][slot] += amps
+        for line in self.cars[car].lines:
+            self.line_room[slot][line] -= amps
+        self.row_room[self.row_of[slot]] -= amps * self.kw_per_step(car)
+        self.added[car] += amps
+        self.gain -= amps * self.cars[car].kwh_per_amp * self.problem.prices[slot]
+
     def power_fits(self, rows: dict[int, float]) -> bool:
         """Whether the rows' power changes (kW) keep each inside its step."""
         return all(
@@ -101,13 +117,14 @@ def polish(problem: PlanProblem, plan: Plan, work: int = POLISH_WORK) -> Plan:
     order = sorted(
         range(moves.first, len(problem.prices)), key=problem.prices.__getitem__
     )
+    _fills(moves, order)
     while moves.work > 0:
         before = moves.gain
         _shifts(moves, order)
         _exchanges(moves, order)
         if moves.gain - before <= _LEAST_GAIN:
             break
-    if moves.gain <= _LEAST_GAIN:
+    if moves.gain <= _LEAST_GAIN and not any(moves.added):
         return plan
     steps = problem.amp_steps
     currents = dict(plan.currents)
@@ -116,9 +133,16 @@ def polish(problem: PlanProblem, plan: Plan, work: int = POLISH_WORK) -> Plan:
         currents[car.key] = (*first, *(amps / steps for amps in row[moves.first :]))
     cost = plan.energy_cost - moves.gain
     lower = plan.lower_bound
+    if any(moves.added):
+        # More energy: a bound for less says nothing of it.
+        lower = None
+    delivered = dict(plan.delivered_kwh)
+    for car, added in zip(moves.cars, moves.added, strict=True):
+        delivered[car.key] += car.kwh_per_amp * added
     return replace(
         plan,
         currents=currents,
+        delivered_kwh=delivered,
         energy_cost=cost,
         lower_bound=None if lower is None else min(lower, cost + plan.step_cost),
     )
@@ -156,7 +180,22 @@ def _start(problem: PlanProblem, plan: Plan, work: int) -> _Moves | None:
             )
         row_room.append(room)
     first = 1 if problem.first_slot_share < 1 else 0
-    return _Moves(problem, cars, amps, line_room, row_of, row_room, first, work)
+    missing = [
+        car.need_amps - plan.delivered_kwh.get(car.key, 0.0) / car.kwh_per_amp
+        for car in cars
+    ]
+    return _Moves(
+        problem,
+        cars,
+        amps,
+        line_room,
+        row_of,
+        row_room,
+        first,
+        work,
+        missing,
+        [0] * len(cars),
+    )
 
 
 def _shifts(moves: _Moves, order: Sequence[int]) -> None:
@@ -188,58 +227,141 @@ def _shifts(moves: _Moves, order: Sequence[int]) -> None:
 
 
 def _exchanges(moves: _Moves, order: Sequence[int]) -> None:
-    """A car into a cheaper slot, another sharing a line out of it the other way."""
+    """A car into a cheaper slot, with line room another car gives up there."""
     prices = moves.problem.prices
     count = len(moves.cars)
     for taker in range(count):
-        for giver in range(count):
-            if giver == taker or not moves.cars[giver].lines & moves.cars[taker].lines:
-                continue
+        for giver in _givers(moves, taker):
             for source in reversed(order):
+                if moves.amps[taker][source] == 0:
+                    continue
                 for target in order:
                     if moves.work <= 0:
                         return
                     if prices[target] >= prices[source]:
                         break
                     moves.work -= 1
-                    _exchange(moves, taker, giver, source, target)
+                    if moves.amps[giver][target]:
+                        _exchange(moves, (taker, giver), source, target, order)
 
 
-def _exchange(moves: _Moves, taker: int, giver: int, source: int, target: int) -> None:
-    """``taker`` from ``source`` to ``target``, ``giver`` the other way, if cheaper."""
+def _fills(moves: _Moves, order: Sequence[int]) -> None:
+    """A car short of its energy: into the cheapest slots with room, or made room."""
+    for car, row in enumerate(moves.amps):
+        need = moves.cars[car]
+        for target in order:
+            if moves.work <= 0 or moves.short(car) <= 0:
+                break
+            moves.work -= 1
+            if not moves.usable(car, target):
+                continue
+            fit = min(need.max_a - row[target], moves.room(car, target))
+            spare = moves.row_room[moves.row_of[target]]
+            if spare < math.inf:
+                fit = min(fit, math.floor(spare / moves.kw_per_step(car) + _KW_NOISE))
+            amps = min(moves.short(car), fit)
+            if amps > 0 and moves.fits(car, target, row[target] + amps):
+                moves.add(car, target, amps)
+        for giver in _givers(moves, car):
+            for target in order:
+                if moves.work <= 0 or moves.short(car) <= 0:
+                    break
+                moves.work -= 1
+                if moves.amps[giver][target]:
+                    _exchange(moves, (car, giver), None, target, order)
+
+
+def _givers(moves: _Moves, taker: int) -> list[int]:
+    """The other cars that load a line with ``taker``."""
+    lines = moves.cars[taker].lines
+    return [
+        car
+        for car, need in enumerate(moves.cars)
+        if car != taker and need.lines & lines
+    ]
+
+
+def _exchange(
+    moves: _Moves,
+    cars: tuple[int, int],
+    source: int | None,
+    target: int,
+    order: Sequence[int],
+) -> None:
+    """
+    The taker into ``target``, where the giver makes room, if that saves.
+
+    The taker comes from ``source`` (None: it takes more energy); the giver
+    moves to the cheapest slot it fits in.
+    """
+    taker, giver = cars
+    if not moves.usable(taker, target):
+        return
     take_row, give_row = moves.amps[taker], moves.amps[giver]
-    if take_row[source] == 0 or give_row[target] == 0:
-        return
-    if not (moves.usable(taker, target) and moves.usable(giver, source)):
-        return
     taker_need, giver_need = moves.cars[taker], moves.cars[giver]
+    prices = moves.problem.prices
     lines = len(moves.line_room[target])
-    for given in (give_row[target], give_row[target] - giver_need.min_a):
-        if given <= 0 or not moves.fits(giver, source, give_row[source] + given):
-            continue
+    available = moves.short(taker) if source is None else take_row[source]
+    wanted = min(available, taker_need.max_a - take_row[target])
+    for given in _givings(
+        give_row[target], giver_need.min_a, wanted - moves.room(taker, target)
+    ):
         freed = [given if line in giver_need.lines else 0 for line in range(lines)]
-        fit = min(taker_need.max_a - take_row[target], moves.room(taker, target, freed))
-        taken = min(take_row[source], fit)
-        if taken < take_row[source] and take_row[source] - taken < taker_need.min_a:
+        taken = min(wanted, moves.room(taker, target, freed))
+        if (
+            source is not None
+            and taken < take_row[source]
+            and take_row[source] - taken < taker_need.min_a
+        ):
             taken = take_row[source] - taker_need.min_a
         if taken <= 0 or not moves.fits(taker, target, take_row[target] + taken):
             continue
-        # The giver's current in the source slot: its lines there, with what
-        # the taker leaves.
-        back = [taken if line in taker_need.lines else 0 for line in range(lines)]
-        if moves.room(giver, source, back) < given:
-            continue
-        saved = (moves.problem.prices[source] - moves.problem.prices[target]) * (
-            taken * taker_need.kwh_per_amp - given * giver_need.kwh_per_amp
+        saved = (
+            math.inf
+            if source is None
+            else taken * taker_need.kwh_per_amp * (prices[source] - prices[target])
         )
-        if saved <= _LEAST_GAIN:
-            continue
-        rows: dict[int, float] = {}
-        power = taken * moves.kw_per_step(taker) - given * moves.kw_per_step(giver)
-        rows[moves.row_of[target]] = rows.get(moves.row_of[target], 0.0) + power
-        rows[moves.row_of[source]] = rows.get(moves.row_of[source], 0.0) - power
-        if not moves.power_fits(rows):
-            continue
-        moves.move(giver, target, source, given)
-        moves.move(taker, source, target, taken)
-        return
+        for dest in order:
+            if dest == target:
+                continue
+            moves.work -= 1
+            cost = given * giver_need.kwh_per_amp * (prices[dest] - prices[target])
+            if saved - cost <= _LEAST_GAIN:
+                break
+            if not moves.usable(giver, dest) or not moves.fits(
+                giver, dest, give_row[dest] + given
+            ):
+                continue
+            back = [
+                taken if dest == source and line in taker_need.lines else 0
+                for line in range(lines)
+            ]
+            if moves.room(giver, dest, back) < given:
+                continue
+            take_kw = taken * moves.kw_per_step(taker)
+            give_kw = given * moves.kw_per_step(giver)
+            rows: dict[int, float] = {}
+            for slot, kw in (
+                (target, take_kw - give_kw),
+                (dest, give_kw),
+                *(() if source is None else ((source, -take_kw),)),
+            ):
+                rows[moves.row_of[slot]] = rows.get(moves.row_of[slot], 0.0) + kw
+            if not moves.power_fits(rows):
+                continue
+            moves.move(giver, target, dest, given)
+            if source is None:
+                moves.add(taker, target, taken)
+            else:
+                moves.move(taker, source, target, taken)
+            return
+
+
+def _givings(current: int, least: int, deficit: int) -> list[int]:
+    """What a giver may give up of ``current``: all, down to its minimum, or the deficit."""
+    givings = [current]
+    if current - least > 0:
+        givings.append(current - least)
+    if 0 < deficit < current - least:
+        givings.append(deficit)
+    return givings

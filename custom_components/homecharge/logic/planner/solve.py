@@ -20,7 +20,8 @@ is already within 0.1 % of it, its prices and average shares make plans
 (each group in its share, or at the adjusted prices, in turn) and the best
 is improved by the descent too. Feasible always, near the optimum but not
 proven (``exact`` is False). One-block mode (``blocks.py``) plans the
-groups in turn.
+groups in turn. A plan not proven is polished last (``polish.py``: moves
+checked in the hourly model itself).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def plan_charging(problem: PlanProblem) -> Plan:
         plan = plan_by_hours(problem, _plan_by_slots, _plan_share)
     else:
         plan = _plan_by_slots(problem)
-    if not plan.exact and len(group_cars(problem.cars)) > 1:
+    if not plan.exact and not problem.continuous:
+        # (One-block mode keeps each car's run unbroken: not moved slot by slot.)
         plan = polish(problem, plan)
     return plan
 
