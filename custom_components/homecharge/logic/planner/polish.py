@@ -18,14 +18,15 @@ Slot 0 of a plan made mid-slot stays as it is (its energy is a share).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 import math
 from typing import Final
 
 from .model import ROUNDING_NOISE, SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
 
-# Moves looked at per plan (each a few µs): some 30 ms at most.
+# Moves looked at per plan (each about a µs): some 60 ms at most, at a mixed
+# place with every hour of a 48 h plan full.
 POLISH_WORK: Final = 60_000
 # Currency a move must save to count (float noise below it).
 _LEAST_GAIN: Final = 1e-9
@@ -73,6 +74,20 @@ class _Moves:
             lines[line] + free[line] if free else lines[line]
             for line in self.cars[car].lines
         )
+
+    def free(self, car: int, slot: int, source: int | None = None) -> int:
+        """
+        Steps the car may add in the slot: its maximum, its lines, the hour.
+
+        Moved from ``source`` in the same hour, the hour's power stays.
+        """
+        free = min(self.cars[car].max_a - self.amps[car][slot], self.room(car, slot))
+        spare = self.row_room[self.row_of[slot]]
+        if spare < math.inf and (
+            source is None or self.row_of[source] != self.row_of[slot]
+        ):
+            free = min(free, math.floor(spare / self.kw_per_step(car) + _KW_NOISE))
+        return free
 
     def move(self, car: int, source: int, target: int, amps: int) -> None:
         """``amps`` steps of the car from ``source`` to ``target``."""
@@ -203,109 +218,126 @@ def _shifts(moves: _Moves, order: Sequence[int]) -> None:
     prices = moves.problem.prices
     for car, row in enumerate(moves.amps):
         need = moves.cars[car]
+        targets = _open(moves, car, order)
         for source in reversed(order):
-            for target in order:
-                if moves.work <= 0 or row[source] == 0:
+            if row[source] == 0:
+                continue
+            for target in targets:
+                if prices[target] >= prices[source] or row[source] == 0:
                     break
-                if prices[target] >= prices[source]:
-                    break
+                if moves.work <= 0:
+                    return
                 moves.work -= 1
-                if not moves.usable(car, target):
-                    continue
-                fit = min(need.max_a - row[target], moves.room(car, target))
-                spare = moves.row_room[moves.row_of[target]]
-                if moves.row_of[target] != moves.row_of[source] and spare < math.inf:
-                    fit = min(
-                        fit, math.floor(spare / moves.kw_per_step(car) + _KW_NOISE)
-                    )
-                amps = min(row[source], fit)
+                amps = min(row[source], moves.free(car, target, source))
                 if amps < row[source] and row[source] - amps < need.min_a:
                     amps = row[source] - need.min_a
-                if amps <= 0 or not moves.fits(car, target, row[target] + amps):
-                    continue
-                moves.move(car, source, target, amps)
+                if amps > 0 and moves.fits(car, target, row[target] + amps):
+                    moves.move(car, source, target, amps)
 
 
 def _exchanges(moves: _Moves, order: Sequence[int]) -> None:
     """A car into a cheaper slot, with line room another car gives up there."""
     prices = moves.problem.prices
-    count = len(moves.cars)
-    for taker in range(count):
+    for taker, row in enumerate(moves.amps):
         for giver in _givers(moves, taker):
+            targets = [
+                slot
+                for slot in order
+                if moves.amps[giver][slot] and moves.usable(taker, slot)
+            ]
+            dests = _open(moves, giver, order, power=True)
             for source in reversed(order):
-                if moves.amps[taker][source] == 0:
+                if row[source] == 0:
                     continue
-                for target in order:
+                for target in targets:
+                    if prices[target] >= prices[source] or row[source] == 0:
+                        break
                     if moves.work <= 0:
                         return
-                    if prices[target] >= prices[source]:
-                        break
-                    moves.work -= 1
-                    if moves.amps[giver][target]:
-                        _exchange(moves, (taker, giver), source, target, order)
+                    _exchange(moves, (taker, giver), (source, target), dests)
 
 
 def _fills(moves: _Moves, order: Sequence[int]) -> None:
     """A car short of its energy: into the cheapest slots with room, or made room."""
     for car, row in enumerate(moves.amps):
-        need = moves.cars[car]
-        for target in order:
+        for target in _open(moves, car, order):
             if moves.work <= 0 or moves.short(car) <= 0:
                 break
             moves.work -= 1
-            if not moves.usable(car, target):
-                continue
-            fit = min(need.max_a - row[target], moves.room(car, target))
-            spare = moves.row_room[moves.row_of[target]]
-            if spare < math.inf:
-                fit = min(fit, math.floor(spare / moves.kw_per_step(car) + _KW_NOISE))
-            amps = min(moves.short(car), fit)
+            amps = min(moves.short(car), moves.free(car, target))
             if amps > 0 and moves.fits(car, target, row[target] + amps):
                 moves.add(car, target, amps)
         for giver in _givers(moves, car):
+            dests = _open(moves, giver, order, power=True)
             for target in order:
                 if moves.work <= 0 or moves.short(car) <= 0:
                     break
-                moves.work -= 1
-                if moves.amps[giver][target]:
-                    _exchange(moves, (car, giver), None, target, order)
+                if moves.amps[giver][target] and moves.usable(car, target):
+                    _exchange(moves, (car, giver), (None, target), dests)
+
+
+def _open(
+    moves: _Moves, car: int, order: Sequence[int], *, power: bool = False
+) -> list[int]:
+    """
+    The slots, cheapest first, where the car could take more current.
+
+    With ``power``: only where its hour has the power for a step more (for
+    its minimum where it does not charge yet).
+    """
+    need, row = moves.cars[car], moves.amps[car]
+    kw = moves.kw_per_step(car)
+    return [
+        slot
+        for slot in order
+        if row[slot] < need.max_a
+        and moves.usable(car, slot)
+        and moves.room(car, slot) > 0
+        and (
+            not power
+            or moves.row_room[moves.row_of[slot]]
+            >= kw * (1 if row[slot] else need.min_a) - _KW_NOISE
+        )
+    ]
 
 
 def _givers(moves: _Moves, taker: int) -> list[int]:
-    """The other cars that load a line with ``taker``."""
-    lines = moves.cars[taker].lines
+    """The cars of other groups that load a line with ``taker``.
+
+    (Within a group, giving and taking the same line is a shift.)
+    """
+    need = moves.cars[taker]
     return [
         car
-        for car, need in enumerate(moves.cars)
-        if car != taker and need.lines & lines
+        for car, other in enumerate(moves.cars)
+        if other.lines & need.lines
+        and (other.lines, other.kwh_per_amp) != (need.lines, need.kwh_per_amp)
     ]
 
 
 def _exchange(
     moves: _Moves,
     cars: tuple[int, int],
-    source: int | None,
-    target: int,
-    order: Sequence[int],
+    slots: tuple[int | None, int],
+    dests: Sequence[int],
 ) -> None:
     """
-    The taker into ``target``, where the giver makes room, if that saves.
+    The taker into the target slot, where the giver makes room, if that saves.
 
-    The taker comes from ``source`` (None: it takes more energy); the giver
-    moves to the cheapest slot it fits in.
+    The taker comes from the source slot (None: it takes more energy); the
+    giver moves to the cheapest of ``dests`` (or the source) it fits in.
     """
-    taker, giver = cars
-    if not moves.usable(taker, target):
-        return
+    (taker, giver), (source, target) = cars, slots
+    moves.work -= 1
     take_row, give_row = moves.amps[taker], moves.amps[giver]
     taker_need, giver_need = moves.cars[taker], moves.cars[giver]
     prices = moves.problem.prices
-    lines = len(moves.line_room[target])
     available = moves.short(taker) if source is None else take_row[source]
     wanted = min(available, taker_need.max_a - take_row[target])
     for given in _givings(
         give_row[target], giver_need.min_a, wanted - moves.room(taker, target)
     ):
+        lines = len(moves.line_room[target])
         freed = [given if line in giver_need.lines else 0 for line in range(lines)]
         taken = min(wanted, moves.room(taker, target, freed))
         if (
@@ -321,40 +353,80 @@ def _exchange(
             if source is None
             else taken * taker_need.kwh_per_amp * (prices[source] - prices[target])
         )
-        for dest in order:
-            if dest == target:
-                continue
+        # The cheapest slot with room for the giver, or the source the taker
+        # leaves: while it saves.
+        for dest in (
+            *_saving(dests, saved, given * giver_need.kwh_per_amp, prices, target),
+            *(() if source is None else (source,)),
+        ):
             moves.work -= 1
             cost = given * giver_need.kwh_per_amp * (prices[dest] - prices[target])
-            if saved - cost <= _LEAST_GAIN:
-                break
-            if not moves.usable(giver, dest) or not moves.fits(
-                giver, dest, give_row[dest] + given
+            if (
+                dest != target
+                and saved - cost > _LEAST_GAIN
+                and _gives_to(
+                    moves, (taker, giver), (source, target, dest), (taken, given)
+                )
             ):
-                continue
-            back = [
-                taken if dest == source and line in taker_need.lines else 0
-                for line in range(lines)
-            ]
-            if moves.room(giver, dest, back) < given:
-                continue
-            take_kw = taken * moves.kw_per_step(taker)
-            give_kw = given * moves.kw_per_step(giver)
-            rows: dict[int, float] = {}
-            for slot, kw in (
-                (target, take_kw - give_kw),
-                (dest, give_kw),
-                *(() if source is None else ((source, -take_kw),)),
-            ):
-                rows[moves.row_of[slot]] = rows.get(moves.row_of[slot], 0.0) + kw
-            if not moves.power_fits(rows):
-                continue
-            moves.move(giver, target, dest, given)
-            if source is None:
-                moves.add(taker, target, taken)
-            else:
-                moves.move(taker, source, target, taken)
+                return
+
+
+def _saving(
+    dests: Sequence[int],
+    saved: float,
+    kwh: float,
+    prices: Sequence[float],
+    target: int,
+) -> Iterator[int]:
+    """``dests`` (cheapest first) while moving ``kwh`` there saves."""
+    for dest in dests:
+        if saved - kwh * (prices[dest] - prices[target]) <= _LEAST_GAIN:
             return
+        yield dest
+
+
+def _gives_to(
+    moves: _Moves,
+    cars: tuple[int, int],
+    slots: tuple[int | None, int, int],
+    amps: tuple[int, int],
+) -> bool:
+    """Make the exchange with the giver moving to ``dest``, if it fits there."""
+    (taker, giver), (source, target, dest), (taken, given) = cars, slots, amps
+    giver_row = moves.amps[giver]
+    if not moves.usable(giver, dest) or not moves.fits(
+        giver, dest, giver_row[dest] + given
+    ):
+        return False
+    if dest != source:
+        if moves.room(giver, dest) < given:
+            return False
+    else:
+        # Where the taker leaves, its lines have what it drew there.
+        taker_lines = moves.cars[taker].lines
+        back = [
+            taken if line in taker_lines else 0
+            for line in range(len(moves.line_room[dest]))
+        ]
+        if moves.room(giver, dest, back) < given:
+            return False
+    take_kw = taken * moves.kw_per_step(taker)
+    give_kw = given * moves.kw_per_step(giver)
+    rows: dict[int, float] = {}
+    for slot, kw in (
+        (target, take_kw - give_kw),
+        (dest, give_kw),
+        *(() if source is None else ((source, -take_kw),)),
+    ):
+        rows[moves.row_of[slot]] = rows.get(moves.row_of[slot], 0.0) + kw
+    if not moves.power_fits(rows):
+        return False
+    moves.move(giver, target, dest, given)
+    if source is None:
+        moves.add(taker, target, taken)
+    else:
+        moves.move(taker, source, target, taken)
+    return True
 
 
 def _givings(current: int, least: int, deficit: int) -> list[int]:
