@@ -28,6 +28,8 @@ from .model import ROUNDING_NOISE, SLOTS_PER_HOUR, CarNeed, Plan, PlanProblem
 # Moves looked at per plan (each about a µs): some 60 ms at most, at a mixed
 # place with every hour of a 48 h plan full.
 POLISH_WORK: Final = 60_000
+# Of it, per round, for exchanges between cars of one group.
+_SAME_GROUP_WORK: Final = 10_000
 # Currency a move must save to count (float noise below it).
 _LEAST_GAIN: Final = 1e-9
 # kW of float noise a row's room may be short by.
@@ -136,7 +138,13 @@ def polish(problem: PlanProblem, plan: Plan, work: int = POLISH_WORK) -> Plan:
     while moves.work > 0:
         before = moves.gain
         _shifts(moves, order)
-        _exchanges(moves, order)
+        _exchanges(moves, order, same_group=False)
+        # Within a group an exchange pays only where the taker may draw more
+        # than the giver gives up (a 32 A car beside a 16 A one): a small
+        # share of the work.
+        rest, moves.work = moves.work, min(moves.work, _SAME_GROUP_WORK)
+        _exchanges(moves, order, same_group=True)
+        moves.work = rest - (min(rest, _SAME_GROUP_WORK) - moves.work)
         if moves.gain - before <= _LEAST_GAIN:
             break
     if moves.gain <= _LEAST_GAIN and not any(moves.added):
@@ -235,11 +243,11 @@ def _shifts(moves: _Moves, order: Sequence[int]) -> None:
                     moves.move(car, source, target, amps)
 
 
-def _exchanges(moves: _Moves, order: Sequence[int]) -> None:
+def _exchanges(moves: _Moves, order: Sequence[int], *, same_group: bool) -> None:
     """A car into a cheaper slot, with line room another car gives up there."""
     prices = moves.problem.prices
     for taker, row in enumerate(moves.amps):
-        for giver in _givers(moves, taker):
+        for giver in _givers(moves, taker, same_group=same_group):
             targets = [
                 slot
                 for slot in order
@@ -301,17 +309,19 @@ def _open(
     ]
 
 
-def _givers(moves: _Moves, taker: int) -> list[int]:
-    """The cars of other groups that load a line with ``taker``.
-
-    (Within a group, giving and taking the same line is a shift.)
-    """
+def _givers(moves: _Moves, taker: int, *, same_group: bool | None = None) -> list[int]:
+    """The other cars that load a line with ``taker`` (of its group or not)."""
     need = moves.cars[taker]
+    group = (need.lines, need.kwh_per_amp)
     return [
         car
         for car, other in enumerate(moves.cars)
-        if other.lines & need.lines
-        and (other.lines, other.kwh_per_amp) != (need.lines, need.kwh_per_amp)
+        if car != taker
+        and other.lines & need.lines
+        and (
+            same_group is None
+            or ((other.lines, other.kwh_per_amp) == group) == same_group
+        )
     ]
 
 
