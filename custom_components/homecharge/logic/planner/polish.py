@@ -1,18 +1,22 @@
-"""A plan of several groups polished by moves checked in the hourly model itself.
+"""A plan not proven optimal, polished by moves checked in the hourly model itself.
 
-The groups' solvers plan in per-slot caps (a share of each hour's room); the
-grid company judges the hour. Two moves, each checked against the lines,
-the cars' minimum and maximum, their ready slot, the price cap and the
-step's hourly average, and kept where it makes the plan cheaper at the same
-energy for every car:
+The solvers plan in per-slot caps (a share of each hour's room); the grid
+company judges the hour. Three moves, each checked against the lines, the
+cars' minimum and maximum, their ready slot, the price cap and the step's
+hourly average:
 
+- a *fill*: a car short of its energy takes room where there is some, or
+  where another car can move on for it (more energy first, as the model
+  wants);
 - a *shift*: one car's current moves from a slot to a cheaper one;
-- an *exchange*: a car moves into a cheaper slot while another, loading a
-  line with it, moves out of it the other way, so that the first gets the
-  line's room there: a 3-phase car takes a cheap quarter's line from a
-  1-phase car, which charges in the dearer quarter instead (it draws less
-  power per amp, so more energy lands in the cheap slot).
+- an *exchange*: a car moves into a cheaper slot where another, loading a
+  line with it, gives up room and moves to the cheapest slot it fits in: a
+  3-phase car takes a cheap quarter's line from a 1-phase car (it draws
+  three times the power per amp, so more energy lands in the cheap slot),
+  or a 32 A car from a 16 A one.
 
+Shifts and exchanges keep every car's energy and are kept where the plan
+gets cheaper.
 Slot 0 of a plan made mid-slot stays as it is (its energy is a share).
 """
 
@@ -127,7 +131,10 @@ class _Moves:
 
 
 def polish(problem: PlanProblem, plan: Plan, work: int = POLISH_WORK) -> Plan:
-    """The plan after every shift and exchange that makes it cheaper (``work`` moves looked at)."""
+    """The plan after the fills, and every shift and exchange that saves.
+
+    ``work``: the moves looked at, at most.
+    """
     moves = _start(problem, plan, work)
     if moves is None:
         return plan
