@@ -281,12 +281,16 @@ def hourly_problems(draw: st.DrawFn) -> PlanProblem:
     )
 
 
-@settings(
+# Each example is checked against the exact reference: a few seconds at most.
+HOURLY_SETTINGS = settings(
     max_examples=int(os.environ.get("HOMECHARGE_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     database=None,
 )
+
+
+@HOURLY_SETTINGS
 @given(problem=hourly_problems())
 def test_hourly_plans_hold_the_hour_and_beat_the_slots(problem: PlanProblem) -> None:
     """

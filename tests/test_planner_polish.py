@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 import math
-import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 import pytest
 
 from custom_components.homecharge.logic.capacity_tariff import StepOption
@@ -20,7 +19,7 @@ from custom_components.homecharge.logic.planner.polish import polish
 from custom_components.homecharge.logic.planner.solve import plan_charging
 
 from .planner_reference import check_plan, delivered, solve_exact
-from .test_planner_hours import hourly_problems
+from .test_planner_hours import HOURLY_SETTINGS, hourly_problems
 
 TN3 = 3 * 230 * 0.25 / 1000  # kWh per amp per slot, 3-phase
 THREE_PHASE = CarNeed(
@@ -110,12 +109,7 @@ def test_slot_zero_of_a_plan_made_mid_slot_stays() -> None:
     assert polish(problem, plan).currents == plan.currents
 
 
-@settings(
-    max_examples=int(os.environ.get("HOMECHARGE_EXAMPLES", "40")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    database=None,
-)
+@HOURLY_SETTINGS
 @given(problem=hourly_problems())
 def test_a_polished_plan_keeps_every_rule_and_every_cars_energy(
     problem: PlanProblem,

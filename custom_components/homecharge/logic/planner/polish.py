@@ -233,21 +233,15 @@ def _shifts(moves: _Moves, order: Sequence[int]) -> None:
     prices = moves.problem.prices
     for car, row in enumerate(moves.amps):
         need = moves.cars[car]
-        targets = _open(moves, car, order)
-        for source in reversed(order):
-            if row[source] == 0:
-                continue
-            for target in targets:
-                if prices[target] >= prices[source] or row[source] == 0:
-                    break
-                if moves.work <= 0:
-                    return
-                moves.work -= 1
-                amps = min(row[source], moves.free(car, target, source))
-                if amps < row[source] and row[source] - amps < need.min_a:
-                    amps = row[source] - need.min_a
-                if amps > 0 and moves.fits(car, target, row[target] + amps):
-                    moves.move(car, source, target, amps)
+        for source, target in _downhill(row, _open(moves, car, order), order, prices):
+            if moves.work <= 0:
+                return
+            moves.work -= 1
+            amps = min(row[source], moves.free(car, target, source))
+            if amps < row[source] and row[source] - amps < need.min_a:
+                amps = row[source] - need.min_a
+            if amps > 0 and moves.fits(car, target, row[target] + amps):
+                moves.move(car, source, target, amps)
 
 
 def _exchanges(moves: _Moves, order: Sequence[int], *, same_group: bool) -> None:
@@ -261,15 +255,31 @@ def _exchanges(moves: _Moves, order: Sequence[int], *, same_group: bool) -> None
                 if moves.amps[giver][slot] and moves.usable(taker, slot)
             ]
             dests = _open(moves, giver, order, power=True)
-            for source in reversed(order):
-                if row[source] == 0:
-                    continue
-                for target in targets:
-                    if prices[target] >= prices[source] or row[source] == 0:
-                        break
-                    if moves.work <= 0:
-                        return
-                    _exchange(moves, (taker, giver), (source, target), dests)
+            for source, target in _downhill(row, targets, order, prices):
+                if moves.work <= 0:
+                    return
+                _exchange(moves, (taker, giver), (source, target), dests)
+
+
+def _downhill(
+    row: Sequence[int],
+    targets: Sequence[int],
+    order: Sequence[int],
+    prices: Sequence[float],
+) -> Iterator[tuple[int, int]]:
+    """
+    Pairs of slots to move a car's current between, the dearest first.
+
+    Each slot the car charges in (dearest first) with each cheaper target
+    (cheapest first), while the car still charges there.
+    """
+    for source in reversed(order):
+        if row[source] == 0:
+            continue
+        for target in targets:
+            if prices[target] >= prices[source] or row[source] == 0:
+                break
+            yield source, target
 
 
 def _fills(moves: _Moves, order: Sequence[int]) -> None:
